@@ -1,0 +1,27 @@
+/* Declarations shared by the library's C files; not part of the public API. */
+#ifndef KNOWHERE_INTERNAL_H
+#define KNOWHERE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "knowhere_rs.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define KH_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define KH_LIKELY(x) __builtin_expect(!!(x), 1)
+#define KH_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define KH_PRINTF(fmt, args)
+#define KH_LIKELY(x) (x)
+#define KH_UNLIKELY(x) (x)
+#endif
+
+/* knowhere_error_set with a printf-style message. Returns `code`. */
+int kh_errorf(knowhere_error **err, int code, const char *format, ...)
+    KH_PRINTF(3, 4);
+
+/* Sets *err to NULL (when err is not NULL): the start of every fallible call. */
+void kh_clear_error(knowhere_error **err);
+
+#endif

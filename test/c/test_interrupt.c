@@ -1,0 +1,188 @@
+/* The interrupt handle: every function, every NULL case, clone sharing and
+ * reference counting (leaks are caught by the ASan/valgrind runs). */
+#include <string.h>
+
+#include "check.h"
+#include "knowhere_rs.h"
+
+static void test_create_is_clear(void) {
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    CHECK(!knowhere_interrupt_is_interrupted(h));
+    knowhere_interrupt_free(h);
+}
+
+static void test_create_with_state(void) {
+    CInterrupt set = knowhere_interrupt_create_with_state(true);
+    CInterrupt clear = knowhere_interrupt_create_with_state(false);
+    REQUIRE(set != NULL && clear != NULL);
+    CHECK(knowhere_interrupt_is_interrupted(set));
+    CHECK(!knowhere_interrupt_is_interrupted(clear));
+    knowhere_interrupt_free(set);
+    knowhere_interrupt_free(clear);
+}
+
+static void test_interrupt_and_reset(void) {
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    CHECK_EQ(knowhere_interrupt_interrupt(h), KNOWHERE_OK);
+    CHECK(knowhere_interrupt_is_interrupted(h));
+    CHECK_EQ(knowhere_interrupt_interrupt(h), KNOWHERE_OK); /* idempotent */
+    CHECK(knowhere_interrupt_is_interrupted(h));
+    CHECK_EQ(knowhere_interrupt_reset(h), KNOWHERE_OK);
+    CHECK(!knowhere_interrupt_is_interrupted(h));
+    CHECK_EQ(knowhere_interrupt_reset(h), KNOWHERE_OK);
+    CHECK(!knowhere_interrupt_is_interrupted(h));
+    knowhere_interrupt_free(h);
+}
+
+static void test_test_and_set_returns_previous(void) {
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    CHECK(knowhere_interrupt_test_and_set(h) == false);
+    CHECK(knowhere_interrupt_is_interrupted(h));
+    CHECK(knowhere_interrupt_test_and_set(h) == true);
+    CHECK(knowhere_interrupt_is_interrupted(h));
+    knowhere_interrupt_reset(h);
+    CHECK(knowhere_interrupt_test_and_set(h) == false);
+    knowhere_interrupt_free(h);
+}
+
+static void test_clone_shares_flag(void) {
+    CInterrupt a = knowhere_interrupt_create();
+    REQUIRE(a != NULL);
+    CInterrupt b = knowhere_interrupt_clone(a);
+    REQUIRE(b != NULL);
+    CHECK(a != b); /* a new handle, not the same pointer */
+    knowhere_interrupt_interrupt(a);
+    CHECK(knowhere_interrupt_is_interrupted(b));
+    knowhere_interrupt_reset(b);
+    CHECK(!knowhere_interrupt_is_interrupted(a));
+    CHECK(knowhere_interrupt_test_and_set(b) == false);
+    CHECK(knowhere_interrupt_test_and_set(a) == true);
+    knowhere_interrupt_free(a);
+    knowhere_interrupt_free(b);
+}
+
+static void test_clone_outlives_original(void) {
+    CInterrupt a = knowhere_interrupt_create();
+    REQUIRE(a != NULL);
+    CInterrupt b = knowhere_interrupt_clone(a);
+    CInterrupt c = knowhere_interrupt_clone(b);
+    REQUIRE(b != NULL && c != NULL);
+    knowhere_interrupt_free(a); /* the flag must survive its first handle */
+    knowhere_interrupt_interrupt(c);
+    CHECK(knowhere_interrupt_is_interrupted(b));
+    knowhere_interrupt_free(b);
+    CHECK(knowhere_interrupt_is_interrupted(c));
+    knowhere_interrupt_free(c); /* last one frees the flag: ASan checks */
+}
+
+static void test_clones_of_different_flags_are_independent(void) {
+    CInterrupt a = knowhere_interrupt_create();
+    CInterrupt b = knowhere_interrupt_create();
+    REQUIRE(a != NULL && b != NULL);
+    knowhere_interrupt_interrupt(a);
+    CHECK(!knowhere_interrupt_is_interrupted(b));
+    knowhere_interrupt_free(a);
+    knowhere_interrupt_free(b);
+}
+
+static void test_null_handle(void) {
+    CHECK(knowhere_interrupt_is_interrupted(NULL) == false);
+    CHECK_EQ(knowhere_interrupt_interrupt(NULL), KNOWHERE_ERR_INVALID_ARG);
+    CHECK_EQ(knowhere_interrupt_reset(NULL), KNOWHERE_ERR_INVALID_ARG);
+    CHECK(knowhere_interrupt_test_and_set(NULL) == false);
+    CHECK(knowhere_interrupt_clone(NULL) == NULL);
+    knowhere_interrupt_free(NULL); /* no-op, must not crash */
+    CHECK_EQ(knowhere_interrupt_check(NULL, NULL, NULL), KNOWHERE_OK);
+}
+
+static void test_check_sets_error(void) {
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_interrupt_check(h, &err, "custom"), KNOWHERE_OK);
+    CHECK(err == NULL);
+    knowhere_interrupt_interrupt(h);
+    CHECK_EQ(knowhere_interrupt_check(h, NULL, NULL), KNOWHERE_ERR_INTERRUPTED);
+    CHECK_EQ(knowhere_interrupt_check(h, &err, "custom"), KNOWHERE_ERR_INTERRUPTED);
+    REQUIRE(err != NULL);
+    CHECK_EQ(knowhere_error_code(err), KNOWHERE_ERR_INTERRUPTED);
+    CHECK(strcmp(knowhere_error_message(err), "custom") == 0);
+    knowhere_error_free(err);
+    err = NULL;
+    CHECK_EQ(knowhere_interrupt_check(h, &err, NULL), KNOWHERE_ERR_INTERRUPTED);
+    REQUIRE(err != NULL);
+    CHECK(strcmp(knowhere_error_message(err), "operation interrupted") == 0);
+    knowhere_error_free(err);
+    knowhere_interrupt_free(h);
+}
+
+/* A function written with the macros, as a C caller would. */
+static int counted_work(CInterrupt h, int *steps) {
+    for (*steps = 0; *steps < 100; ++*steps) {
+        if (*steps == 42) knowhere_interrupt_interrupt(h);
+        KNOWHERE_CHECK_INTERRUPT(h);
+    }
+    return KNOWHERE_OK;
+}
+
+static int counted_work_msg(CInterrupt h, knowhere_error **err) {
+    for (int i = 0; i < 100; ++i) {
+        if (i == 7) knowhere_interrupt_interrupt(h);
+        KNOWHERE_CHECK_INTERRUPT_MSG(h, err, "stopped by the test");
+    }
+    return KNOWHERE_OK;
+}
+
+static void test_check_interrupt_macros(void) {
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    int steps = -1;
+    CHECK_EQ(counted_work(h, &steps), KNOWHERE_ERR_INTERRUPTED);
+    CHECK_EQ(steps, 42);
+    CHECK_EQ(counted_work(NULL, &steps), KNOWHERE_OK); /* NULL: never stops */
+    CHECK_EQ(steps, 100);
+
+    knowhere_interrupt_reset(h);
+    knowhere_error *err = NULL;
+    CHECK_EQ(counted_work_msg(h, &err), KNOWHERE_ERR_INTERRUPTED);
+    REQUIRE(err != NULL);
+    CHECK(strcmp(knowhere_error_message(err), "stopped by the test") == 0);
+    knowhere_error_free(err);
+    knowhere_interrupt_reset(h);
+    CHECK_EQ(counted_work_msg(h, NULL), KNOWHERE_ERR_INTERRUPTED);
+    knowhere_interrupt_free(h);
+}
+
+static void test_many_clones_freed_in_any_order(void) {
+    enum { N = 64 };
+    CInterrupt handles[N];
+    handles[0] = knowhere_interrupt_create();
+    REQUIRE(handles[0] != NULL);
+    for (int i = 1; i < N; ++i) {
+        handles[i] = knowhere_interrupt_clone(handles[(i * 7) % i]);
+        REQUIRE(handles[i] != NULL);
+    }
+    knowhere_interrupt_interrupt(handles[N - 1]);
+    for (int i = 0; i < N; ++i) CHECK(knowhere_interrupt_is_interrupted(handles[i]));
+    for (int i = 0; i < N; i += 2) knowhere_interrupt_free(handles[i]);
+    for (int i = 1; i < N; i += 2) CHECK(knowhere_interrupt_is_interrupted(handles[i]));
+    for (int i = 1; i < N; i += 2) knowhere_interrupt_free(handles[i]);
+}
+
+int main(void) {
+    RUN(test_create_is_clear);
+    RUN(test_create_with_state);
+    RUN(test_interrupt_and_reset);
+    RUN(test_test_and_set_returns_previous);
+    RUN(test_clone_shares_flag);
+    RUN(test_clone_outlives_original);
+    RUN(test_clones_of_different_flags_are_independent);
+    RUN(test_null_handle);
+    RUN(test_check_sets_error);
+    RUN(test_check_interrupt_macros);
+    RUN(test_many_clones_freed_in_any_order);
+    return CHECK_DONE();
+}

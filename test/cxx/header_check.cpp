@@ -1,0 +1,54 @@
+// Compiled for C++11, 14, 17 and 20 with -Wall -Wextra -Werror -pedantic:
+// the public headers must be clean in each, and the program must link and
+// run against the shared library.
+#include <cstdio>
+#include <cstring>
+
+#include "knowhere_rs.h"
+#include "knowhere_rs.hpp"
+
+static int failures = 0;
+#define EXPECT(cond)                                                           \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);    \
+            ++failures;                                                        \
+        }                                                                      \
+    } while (0)
+
+static int cancellable(const knowhere_rs::Interrupt &stop) {
+    KNOWHERE_CHECK_INTERRUPT(stop.get());
+    return KNOWHERE_OK;
+}
+
+int main() {
+    EXPECT(std::strcmp(knowhere_version(), KNOWHERE_RS_VERSION_STRING) == 0);
+    EXPECT(knowhere_abi_version() == KNOWHERE_RS_ABI_VERSION);
+
+    CInterrupt raw = knowhere_interrupt_create();
+    EXPECT(raw != nullptr);
+    EXPECT(!knowhere_interrupt_is_interrupted(raw));
+    knowhere_interrupt_free(raw);
+
+    knowhere_rs::Interrupt stop;
+    knowhere_rs::Interrupt clone = stop;
+    EXPECT(cancellable(stop) == KNOWHERE_OK);
+    clone.interrupt();
+    EXPECT(stop.is_interrupted());
+    EXPECT(cancellable(stop) == KNOWHERE_ERR_INTERRUPTED);
+    bool threw = false;
+    try {
+        stop.check("stopped");
+    } catch (const knowhere_rs::Error &e) {
+        threw = e.is_interrupted() && std::strcmp(e.what(), "stopped") == 0 &&
+                e.status() == KNOWHERE_ERR_INTERRUPTED;
+    }
+    EXPECT(threw);
+    knowhere_rs::Interrupt moved = std::move(clone);
+    moved.reset();
+    EXPECT(!stop.is_interrupted());
+    EXPECT(clone.get() == nullptr);
+    EXPECT(!stop.test_and_set());
+    EXPECT(stop.test_and_set());
+    return failures == 0 ? 0 : 1;
+}
