@@ -191,6 +191,148 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
             return knowhere_check_status_;                                     \
     } while (0)
 
+/* ------------------------------------------------------------------------- */
+/* MinHash-LSH index                                                         */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * An index of MinHash signatures for near-duplicate search (knowhere's
+ * MINHASH_LSH, metric MHJACCARD).
+ *
+ * Data. A signature is `mh_vec_length` values of `mh_vec_element_size`
+ * bytes each (1 to 32; two values are equal when their bytes are). Data is
+ * signatures laid end to end; the id of a signature is its row number,
+ * counting on across knowhere_minhash_lsh_add calls. At most 2^32 - 1
+ * signatures.
+ *
+ * Bands. The first `bands * r` values, r = floor(mh_vec_length / bands),
+ * form `bands` bands of r values (trailing values are not banded but count
+ * in the similarity). A band's key is XXH3-64 (seed 0) of its r *
+ * element_size bytes, and each band has its own table. `bands` larger than
+ * mh_vec_length is clamped to mh_vec_length (bands of one value); 0 is an
+ * error. Tables compare band keys on at least 32 + log2(n / 8) of their 64
+ * bits; with raw data, a candidate must also have a band that is equal byte
+ * for byte, so no hash collision ever makes one.
+ *
+ * Search. Candidates are the rows that share at least one band with the
+ * query. Their similarity (the "distance", larger is closer) is the fraction
+ * of the mh_vec_length positions with equal values when the index keeps raw
+ * data, otherwise the fraction of bands that matched. Results are the k most
+ * similar candidates, by similarity descending then id ascending; unused
+ * slots hold id -1 and distance 0. Results are row-major: query q's k results
+ * are ids[q * k .. q * k + k - 1] (and the same for distances).
+ *
+ * Filter. `bitset` (may be NULL: no filter) holds `bitset_bits` bits,
+ * LSB-first within each byte; a set bit EXCLUDES that id, and ids at or
+ * beyond bitset_bits are excluded too (knowhere's convention). It is read
+ * as ceil(bitset_bits / 8) bytes.
+ *
+ * Interrupts. Every operation taking a CInterrupt checks it on entry and at
+ * least every few hundred microseconds of work on one core, in every phase,
+ * and returns KNOWHERE_ERR_INTERRUPTED once it is set. An interrupted or
+ * failed build or add leaves the index exactly as it was (still searchable).
+ * An interrupted batch search leaves every result row either complete (as a
+ * single search would give it) or untouched: no row is half written.
+ *
+ * Threads. Searches (single and batch) may run concurrently on one index
+ * from any number of threads. Build and add must not overlap each other or
+ * a search on the same index: when they would, the later call returns
+ * KNOWHERE_ERR_BUSY and changes nothing (a guard, not a lock: nothing
+ * waits). Freeing an index while another call uses it is the caller's
+ * error. Batch search and build use up to knowhere_minhash_lsh_num_threads()
+ * threads, the calling thread among them.
+ */
+typedef struct knowhere_minhash_lsh knowhere_minhash_lsh;
+
+/* A new, empty index. NULL on out-of-memory. */
+KNOWHERE_API knowhere_minhash_lsh *knowhere_minhash_lsh_create(void);
+/* Frees an index and everything it owns. NULL is a no-op. */
+KNOWHERE_API void knowhere_minhash_lsh_free(knowhere_minhash_lsh *index);
+
+/* Replaces the contents of the index with the `data_len / (mh_vec_length *
+ * mh_vec_element_size)` signatures of `data`. data_len must be a positive
+ * multiple of mh_vec_length * mh_vec_element_size, mh_vec_length >= 1,
+ * mh_vec_element_size in 1..32, bands >= 1; otherwise
+ * KNOWHERE_ERR_INVALID_ARG with a message naming the numbers. with_raw_data
+ * keeps a copy of the signatures (exact similarities, get_vector_by_ids).
+ * Returns KNOWHERE_OK, KNOWHERE_ERR_INVALID_ARG, KNOWHERE_ERR_NO_MEMORY,
+ * KNOWHERE_ERR_INTERRUPTED or KNOWHERE_ERR_BUSY; on any error the index is
+ * unchanged. */
+KNOWHERE_API int knowhere_minhash_lsh_build_with_interrupt(
+    knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len,
+    size_t mh_vec_length, size_t mh_vec_element_size, size_t bands,
+    bool with_raw_data, CInterrupt interrupt, knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_build(
+    knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len,
+    size_t mh_vec_length, size_t mh_vec_element_size, size_t bands,
+    bool with_raw_data, knowhere_error **err);
+
+/* Appends signatures (same layout as the build) to a built index; their ids
+ * continue after the existing ones. On an index never built:
+ * KNOWHERE_ERR_EMPTY_INDEX. Other statuses as for build; on any error the
+ * index is unchanged. */
+KNOWHERE_API int knowhere_minhash_lsh_add_with_interrupt(
+    knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len,
+    CInterrupt interrupt, knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index,
+                                          const uint8_t *data, size_t data_len,
+                                          knowhere_error **err);
+
+/* The k best matches of one query (query_len bytes, one signature) into
+ * ids[0..k-1] and distances[0..k-1]. k >= 1. On an index that is empty or
+ * never built, fills -1 / 0 and returns KNOWHERE_OK. A query_len other than
+ * the signature size of a built index is KNOWHERE_ERR_INVALID_ARG. */
+KNOWHERE_API int knowhere_minhash_lsh_search_with_interrupt(
+    const knowhere_minhash_lsh *index, const uint8_t *query, size_t query_len,
+    size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids,
+    float *distances, CInterrupt interrupt, knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_search(
+    const knowhere_minhash_lsh *index, const uint8_t *query, size_t query_len,
+    size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids,
+    float *distances, knowhere_error **err);
+
+/* nq queries laid end to end (queries_len = nq * signature size) into
+ * ids[nq * k] and distances[nq * k], on a thread pool. Row q equals what
+ * knowhere_minhash_lsh_search gives for query q. nq >= 1, k >= 1, and
+ * nq * k must not overflow. */
+KNOWHERE_API int knowhere_minhash_lsh_batch_search_with_interrupt(
+    const knowhere_minhash_lsh *index, const uint8_t *queries,
+    size_t queries_len, size_t nq, size_t k, const uint8_t *bitset,
+    size_t bitset_bits, int64_t *ids, float *distances, CInterrupt interrupt,
+    knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_batch_search(
+    const knowhere_minhash_lsh *index, const uint8_t *queries,
+    size_t queries_len, size_t nq, size_t k, const uint8_t *bitset,
+    size_t bitset_bits, int64_t *ids, float *distances, knowhere_error **err);
+
+/* Copies the raw signatures of ids[0..n-1] into out (out_len >= n *
+ * signature size), in order. Needs an index built with raw data, else
+ * KNOWHERE_ERR_INVALID_ARG; an id outside 0..count-1 is
+ * KNOWHERE_ERR_INVALID_ARG naming it, and nothing is copied. */
+KNOWHERE_API int knowhere_minhash_lsh_get_vector_by_ids(
+    const knowhere_minhash_lsh *index, const int64_t *ids, size_t n,
+    uint8_t *out, size_t out_len, knowhere_error **err);
+
+/* Accessors; all return 0 (false) for NULL or a never-built index. */
+KNOWHERE_API size_t knowhere_minhash_lsh_count(const knowhere_minhash_lsh *index);
+KNOWHERE_API size_t knowhere_minhash_lsh_mh_vec_length(const knowhere_minhash_lsh *index);
+KNOWHERE_API size_t knowhere_minhash_lsh_element_size(const knowhere_minhash_lsh *index);
+/* The number of bands in use (after clamping). */
+KNOWHERE_API size_t knowhere_minhash_lsh_bands(const knowhere_minhash_lsh *index);
+KNOWHERE_API size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index);
+KNOWHERE_API bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index);
+/* Bytes of memory the index holds (tables, raw data, bookkeeping). */
+KNOWHERE_API size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index);
+
+/* Threads used by batch search and build: 0 (the default) means the number
+ * of online processors. Safe to call at any time from any thread; takes
+ * effect for calls that start afterwards. Returns KNOWHERE_ERR_INVALID_ARG
+ * for a NULL index. */
+KNOWHERE_API int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index,
+                                                      size_t threads);
+/* The thread count calls will use (the default resolved). */
+KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
