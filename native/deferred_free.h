@@ -1,0 +1,19 @@
+/* Freeing large blocks off the calling thread, so that an interrupted or
+ * replaced structure does not hold up the return to the caller. */
+#ifndef KNOWHERE_DEFERRED_FREE_H
+#define KNOWHERE_DEFERRED_FREE_H
+
+#include <stddef.h>
+
+typedef struct kh_garbage kh_garbage;
+
+/* A new, empty bag of blocks to free (NULL on out-of-memory: then
+ * kh_garbage_add frees at once, which is always correct, only slower). */
+kh_garbage *kh_garbage_new(void);
+/* Adds a block of about `bytes` bytes (NULL is ignored). */
+void kh_garbage_add(kh_garbage *bag, void *block, size_t bytes);
+/* Frees every block and the bag: on a detached thread when they add up to
+ * more than a few megabytes, else right here. NULL is a no-op. */
+void kh_garbage_release(kh_garbage *bag);
+
+#endif

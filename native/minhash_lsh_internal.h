@@ -1,0 +1,54 @@
+/* The MinHash-LSH index's private layout, shared by its build and search
+ * files. */
+#ifndef KNOWHERE_MINHASH_LSH_INTERNAL_H
+#define KNOWHERE_MINHASH_LSH_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsh_table.h"
+
+/* Ids are stored in 32 bits; UINT32_MAX is kept free as "no id". */
+#define KH_MAX_SIGNATURES ((size_t)UINT32_MAX - 1)
+
+/* A block of raw signatures: rows first_id .. first_id + rows - 1. Each
+ * build makes one; each add appends one, so adding never copies old data. */
+typedef struct {
+    uint8_t *data;
+    size_t first_id, rows;
+} kh_raw_segment;
+
+/* Everything a search reads. Immutable once published in the index: build
+ * and add make a new one and swap it in, so a failed or interrupted call
+ * leaves the old one untouched. */
+typedef struct {
+    size_t count, length, element_size, bands, rows_per_band;
+    size_t signature_bytes, band_bytes;
+    unsigned prefix_bits;
+    kh_lsh_table *tables;        /* [bands] */
+    kh_raw_segment *raw;         /* [raw_segments]; NULL without raw data */
+    size_t raw_segments;
+    size_t memory_bytes;
+} kh_lsh_state;
+
+struct knowhere_minhash_lsh {
+    kh_lsh_state *state;         /* NULL until the first successful build */
+    atomic_size_t threads;       /* 0: one per online processor */
+    /* A non-blocking guard: searches count themselves in `readers`; build
+     * and add raise `writer`. Each side backs off with KNOWHERE_ERR_BUSY if
+     * it sees the other (sequentially consistent, so one always does). */
+    atomic_uint readers;
+    atomic_bool writer;
+};
+
+size_t kh_minhash_lsh_threads(const knowhere_minhash_lsh *index);
+
+/* The raw bytes of signature `id` (the state must keep raw data). */
+const uint8_t *kh_raw_row(const kh_lsh_state *s, size_t id);
+
+/* XXH3 band key of band `band` of one signature. */
+uint64_t kh_band_key(const kh_lsh_state *s, const uint8_t *signature, size_t band);
+
+#endif

@@ -1,0 +1,37 @@
+/* A parallel-for over numbered tasks, with cooperative cancellation. */
+#ifndef KNOWHERE_PARALLEL_H
+#define KNOWHERE_PARALLEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "knowhere_rs.h"
+
+typedef struct kh_job kh_job;
+
+/* Runs one task; `worker` is in 0..threads-1 and no two tasks with the same
+ * worker run at once (so per-worker scratch needs no lock). Returns
+ * KNOWHERE_OK, or an error that stops the job (KNOWHERE_ERR_INTERRUPTED
+ * when it stopped because kh_job_should_stop said so). */
+typedef int (*kh_task_fn)(kh_job *job, size_t task, size_t worker, void *ctx);
+
+/* Runs tasks 0..tasks-1 on up to `threads` threads, the calling thread
+ * included (threads <= 1 runs inline, creating no thread). Stops handing out
+ * tasks once one fails or the interrupt is set. Returns KNOWHERE_OK, the
+ * interrupt's status (knowhere_interrupt_check) if it was set, or the first
+ * error a task returned. */
+int kh_run_parallel(size_t threads, size_t tasks, kh_task_fn fn, void *ctx,
+                    CInterrupt interrupt);
+
+/* True once the interrupt is set or another task failed. Cheap (two relaxed
+ * loads); call it every few thousand items of work. */
+bool kh_job_should_stop(kh_job *job);
+
+/* The default thread count: the number of online processors (at least 1). */
+size_t kh_default_threads(void);
+
+/* How often inner loops poll kh_job_should_stop: a power of two minus one,
+ * used as `(i & KH_STOP_POLL_MASK) == 0`. */
+#define KH_STOP_POLL_MASK 1023u
+
+#endif

@@ -1,0 +1,18 @@
+/* XXH3-64 (xxHash 0.8 "XXH3_64bits"), seed 0 and the default secret.
+ *
+ * Our own implementation, written from the XXH3 description in the xxHash
+ * specification (doc/xxhash_spec.md). Internal to the library: not part of
+ * the public API, nothing here is exported. The result equals what
+ * `xxhsum -H3` prints for the same bytes, on any host (little- or big-endian,
+ * any alignment of `input`). */
+#ifndef KNOWHERE_XXH3_H
+#define KNOWHERE_XXH3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The XXH3 64-bit hash of the `len` bytes at `input` (which may be NULL when
+ * len is 0). Pure function: thread-safe, no allocation. */
+uint64_t kh_xxh3_64(const void *input, size_t len);
+
+#endif

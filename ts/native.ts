@@ -1,0 +1,371 @@
+/**
+ * The only module that knows koffi: it finds and loads libknowhere_rs,
+ * checks its ABI version and declares every function of knowhere_rs.h.
+ *
+ * Everything it exports is plain TypeScript: branded bigint handles (so an
+ * index handle cannot be passed where an interrupt handle is expected), an
+ * `ErrorOut` array for the `knowhere_error **err` out-parameter, and
+ * Promise-returning async variants that keep their arguments alive.
+ * Handles never leave the binding: ts/index.ts does not re-export this module.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+
+/** The KNOWHERE_RS_ABI_VERSION this binding was written against. */
+export const BINDING_ABI_VERSION = 1;
+
+declare const errorBrand: unique symbol;
+declare const interruptBrand: unique symbol;
+declare const indexBrand: unique symbol;
+
+/** A `knowhere_error *` (never NULL: NULL is `null`). */
+export type ErrorPtr = bigint & { readonly [errorBrand]: true };
+/** A `CInterrupt` (`struct knowhere_interrupt *`). */
+export type InterruptPtr = bigint & { readonly [interruptBrand]: true };
+/** A `knowhere_minhash_lsh *`. */
+export type IndexPtr = bigint & { readonly [indexBrand]: true };
+
+/**
+ * The `knowhere_error **err` out-parameter: pass a fresh `[null]`; after the
+ * call, element 0 is the error object (to read and free) or null. koffi
+ * copies the pointer out when the call returns, for async calls too.
+ */
+export type ErrorOut = [ErrorPtr | null];
+
+export function newErrorOut(): ErrorOut {
+  return [null];
+}
+
+/** Bytes handed to C as `const uint8_t *` / `uint8_t *` (zero-copy). */
+export type Bytes = Uint8Array;
+
+export interface NativeLibrary {
+  /** The absolute path the library was loaded from. */
+  readonly path: string;
+
+  version(): string;
+  versionNumber(): number;
+  abiVersion(): number;
+  statusString(status: number): string;
+
+  errorCode(error: ErrorPtr | null): number;
+  errorMessage(error: ErrorPtr | null): string;
+  errorFree(error: ErrorPtr | null): void;
+
+  interruptCreate(): InterruptPtr | null;
+  interruptCreateWithState(interrupted: boolean): InterruptPtr | null;
+  interruptIsInterrupted(interrupt: InterruptPtr | null): boolean;
+  interruptInterrupt(interrupt: InterruptPtr | null): number;
+  interruptReset(interrupt: InterruptPtr | null): number;
+  interruptTestAndSet(interrupt: InterruptPtr | null): boolean;
+  interruptClone(interrupt: InterruptPtr | null): InterruptPtr | null;
+  interruptFree(interrupt: InterruptPtr | null): void;
+  interruptCheck(interrupt: InterruptPtr | null, err: ErrorOut, message: string | null): number;
+
+  minhashLshCreate(): IndexPtr | null;
+  minhashLshFree(index: IndexPtr | null): void;
+  minhashLshBuildWithInterrupt(
+    index: IndexPtr, data: Bytes, dataLen: number, mhVecLength: number, elementSize: number,
+    bands: number, withRawData: boolean, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshAddWithInterrupt(
+    index: IndexPtr, data: Bytes, dataLen: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshSearchWithInterrupt(
+    index: IndexPtr, query: Bytes, queryLen: number, k: number, bitset: Bytes | null, bitsetBits: number,
+    ids: BigInt64Array, distances: Float32Array, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshBatchSearchWithInterrupt(
+    index: IndexPtr, queries: Bytes, queriesLen: number, nq: number, k: number, bitset: Bytes | null,
+    bitsetBits: number, ids: BigInt64Array, distances: Float32Array, interrupt: InterruptPtr | null,
+    err: ErrorOut): number;
+  minhashLshGetVectorByIds(
+    index: IndexPtr, ids: BigInt64Array, n: number, out: Bytes, outLen: number, err: ErrorOut): number;
+  minhashLshCount(index: IndexPtr): number;
+  minhashLshMhVecLength(index: IndexPtr): number;
+  minhashLshElementSize(index: IndexPtr): number;
+  minhashLshBands(index: IndexPtr): number;
+  minhashLshRowsPerBand(index: IndexPtr): number;
+  minhashLshHasRawData(index: IndexPtr): boolean;
+  minhashLshMemoryUsage(index: IndexPtr): number;
+  minhashLshSetNumThreads(index: IndexPtr, threads: number): number;
+  minhashLshNumThreads(index: IndexPtr): number;
+
+  /**
+   * The long operations run on the libuv thread pool (koffi `.async`). Each
+   * resolves with the C status; the arguments are held until the native
+   * call has returned, because koffi does not keep them alive itself.
+   */
+  readonly async: NativeAsync;
+}
+
+/** Signatures of the functions callable off the main thread. */
+export interface NativeAsync {
+  minhashLshBuildWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshBuildWithInterrupt']>): Promise<number>;
+  minhashLshAddWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshAddWithInterrupt']>): Promise<number>;
+  minhashLshSearchWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshSearchWithInterrupt']>): Promise<number>;
+  minhashLshBatchSearchWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshBatchSearchWithInterrupt']>): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------
+// Locating the library
+// ---------------------------------------------------------------------------
+
+const PACKAGE_NAME = 'knowhere-rs';
+
+/** The directory holding our package.json, found by walking up from this file
+ * (its depth differs between ts/ and a compiled dist/). */
+export function findPackageRoot(start: string = path.dirname(fileURLToPath(import.meta.url))): string | null {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    try {
+      const parsed: unknown = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+      if (typeof parsed === 'object' && parsed !== null && (parsed as { name?: unknown }).name === PACKAGE_NAME) {
+        return dir;
+      }
+    } catch {
+      // No (readable, valid) package.json here: keep walking up.
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+function libraryFileNames(): string[] {
+  switch (process.platform) {
+    case 'win32': return ['knowhere_rs.dll', 'libknowhere_rs.dll'];
+    case 'darwin': return ['libknowhere_rs.dylib'];
+    default: return ['libknowhere_rs.so'];
+  }
+}
+
+/** Candidate paths in order: KNOWHERE_RS_LIB alone when set, else the build
+ * outputs under the package root. `problem` explains an empty list. */
+export function libraryCandidates(env: NodeJS.ProcessEnv = process.env): { candidates: string[]; source: string } {
+  const override = env['KNOWHERE_RS_LIB'];
+  if (override !== undefined && override !== '') {
+    return { candidates: [path.resolve(override)], source: 'KNOWHERE_RS_LIB' };
+  }
+  const root = findPackageRoot();
+  if (root === null) {
+    return {
+      candidates: [],
+      source: `the package root (no package.json named "${PACKAGE_NAME}" above ${fileURLToPath(import.meta.url)})`,
+    };
+  }
+  const candidates: string[] = [];
+  for (const dir of [path.join(root, 'build', 'Release'), path.join(root, 'build')]) {
+    for (const name of libraryFileNames()) candidates.push(path.join(dir, name));
+  }
+  return { candidates, source: `the package root ${root}` };
+}
+
+function loadFirstCandidate(): { lib: LibraryHandle; path: string } {
+  const { candidates, source } = libraryCandidates();
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    if (!fs.existsSync(candidate)) {
+      failures.push(`  ${candidate}: file not found`);
+      continue;
+    }
+    try {
+      return { lib: koffi.load(candidate), path: candidate };
+    } catch (error) {
+      // koffi's message does not name the file; we do.
+      failures.push(`  ${candidate}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new Error([
+    'knowhere-rs: cannot load the native library.',
+    `Paths tried (from ${source}):`,
+    ...(failures.length > 0 ? failures : ['  (none)']),
+    'Build it with `npm run build`, or set KNOWHERE_RS_LIB to the path of the library.',
+  ].join('\n'));
+}
+
+// ---------------------------------------------------------------------------
+// Declarations
+// ---------------------------------------------------------------------------
+
+/** koffi type names are global per isolate; reuse ours if this module was
+ * ever evaluated twice (e.g. imported through two different URLs). */
+function declareOnce(name: string, declare: () => TypeObject): void {
+  try {
+    koffi.type(name);
+  } catch {
+    declare();
+  }
+}
+
+type KoffiFunction = ReturnType<LibraryHandle['func']>;
+
+/** Arguments of in-flight async calls: koffi holds neither the TypedArrays
+ * nor the out-array, and a GC during the call would free memory C writes. */
+const asyncArgumentsInFlight = new Set<readonly unknown[]>();
+
+function callAsync(fn: KoffiFunction, args: readonly unknown[]): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    asyncArgumentsInFlight.add(args);
+    try {
+      fn.async(...args, (error: unknown, status: number) => {
+        asyncArgumentsInFlight.delete(args);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve(status);
+      });
+    } catch (error) {
+      // Marshalling failed (or too many calls in flight): nothing started.
+      asyncArgumentsInFlight.delete(args);
+      reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
+}
+
+function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
+  declareOnce('knowhere_error', () => koffi.opaque('knowhere_error'));
+  declareOnce('knowhere_interrupt', () => koffi.opaque('knowhere_interrupt'));
+  declareOnce('CInterrupt', () => koffi.pointer('CInterrupt', koffi.type('knowhere_interrupt')));
+  declareOnce('knowhere_minhash_lsh', () => koffi.opaque('knowhere_minhash_lsh'));
+
+  // The prototypes are those of knowhere_rs.h, with `_Out_` marking the
+  // error out-parameter so koffi copies the pointer back into our array.
+  const f = (prototype: string): KoffiFunction => lib.func(prototype);
+
+  const version = f('const char *knowhere_version(void)');
+  const versionNumber = f('uint32_t knowhere_version_number(void)');
+  const abiVersion = f('uint32_t knowhere_abi_version(void)');
+  const statusString = f('const char *knowhere_status_string(int status)');
+
+  const errorCode = f('int knowhere_error_code(const knowhere_error *error)');
+  const errorMessage = f('const char *knowhere_error_message(const knowhere_error *error)');
+  const errorFree = f('void knowhere_error_free(knowhere_error *error)');
+
+  const interruptCreate = f('CInterrupt knowhere_interrupt_create(void)');
+  const interruptCreateWithState = f('CInterrupt knowhere_interrupt_create_with_state(bool interrupted)');
+  const interruptIsInterrupted = f('bool knowhere_interrupt_is_interrupted(CInterrupt interrupt)');
+  const interruptInterrupt = f('int knowhere_interrupt_interrupt(CInterrupt interrupt)');
+  const interruptReset = f('int knowhere_interrupt_reset(CInterrupt interrupt)');
+  const interruptTestAndSet = f('bool knowhere_interrupt_test_and_set(CInterrupt interrupt)');
+  const interruptClone = f('CInterrupt knowhere_interrupt_clone(CInterrupt interrupt)');
+  const interruptFree = f('void knowhere_interrupt_free(CInterrupt interrupt)');
+  const interruptCheck = f(
+    'int knowhere_interrupt_check(CInterrupt interrupt, _Out_ knowhere_error **err, const char *message)');
+
+  const create = f('knowhere_minhash_lsh *knowhere_minhash_lsh_create(void)');
+  const free = f('void knowhere_minhash_lsh_free(knowhere_minhash_lsh *index)');
+  const buildWithInterrupt = f(
+    'int knowhere_minhash_lsh_build_with_interrupt(knowhere_minhash_lsh *index, const uint8_t *data, ' +
+    'size_t data_len, size_t mh_vec_length, size_t mh_vec_element_size, size_t bands, bool with_raw_data, ' +
+    'CInterrupt interrupt, _Out_ knowhere_error **err)');
+  // The non-interrupt forms are declared so the whole header is covered (and
+  // a missing export fails at load time); the wrappers pass a NULL interrupt
+  // to the _with_interrupt forms, which the header defines as equivalent.
+  f('int knowhere_minhash_lsh_build(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, ' +
+    'size_t mh_vec_length, size_t mh_vec_element_size, size_t bands, bool with_raw_data, ' +
+    '_Out_ knowhere_error **err)');
+  const addWithInterrupt = f(
+    'int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index, const uint8_t *data, ' +
+    'size_t data_len, CInterrupt interrupt, _Out_ knowhere_error **err)');
+  f('int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, ' +
+    '_Out_ knowhere_error **err)');
+  const searchWithInterrupt = f(
+    'int knowhere_minhash_lsh_search_with_interrupt(const knowhere_minhash_lsh *index, const uint8_t *query, ' +
+    'size_t query_len, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids, float *distances, ' +
+    'CInterrupt interrupt, _Out_ knowhere_error **err)');
+  f('int knowhere_minhash_lsh_search(const knowhere_minhash_lsh *index, const uint8_t *query, ' +
+    'size_t query_len, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids, float *distances, ' +
+    '_Out_ knowhere_error **err)');
+  const batchSearchWithInterrupt = f(
+    'int knowhere_minhash_lsh_batch_search_with_interrupt(const knowhere_minhash_lsh *index, ' +
+    'const uint8_t *queries, size_t queries_len, size_t nq, size_t k, const uint8_t *bitset, ' +
+    'size_t bitset_bits, int64_t *ids, float *distances, CInterrupt interrupt, _Out_ knowhere_error **err)');
+  f('int knowhere_minhash_lsh_batch_search(const knowhere_minhash_lsh *index, const uint8_t *queries, ' +
+    'size_t queries_len, size_t nq, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids, ' +
+    'float *distances, _Out_ knowhere_error **err)');
+  const getVectorByIds = f(
+    'int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index, const int64_t *ids, ' +
+    'size_t n, uint8_t *out, size_t out_len, _Out_ knowhere_error **err)');
+  const count = f('size_t knowhere_minhash_lsh_count(const knowhere_minhash_lsh *index)');
+  const mhVecLength = f('size_t knowhere_minhash_lsh_mh_vec_length(const knowhere_minhash_lsh *index)');
+  const elementSize = f('size_t knowhere_minhash_lsh_element_size(const knowhere_minhash_lsh *index)');
+  const bands = f('size_t knowhere_minhash_lsh_bands(const knowhere_minhash_lsh *index)');
+  const rowsPerBand = f('size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index)');
+  const hasRawData = f('bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index)');
+  const memoryUsage = f('size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index)');
+  const setNumThreads = f('int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index, size_t threads)');
+  const numThreads = f('size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index)');
+
+  return {
+    path: libraryPath,
+    version: () => version() as string,
+    versionNumber: () => versionNumber() as number,
+    abiVersion: () => abiVersion() as number,
+    statusString: (status) => statusString(status) as string,
+
+    errorCode: (error) => errorCode(error) as number,
+    errorMessage: (error) => errorMessage(error) as string,
+    errorFree: (error) => { errorFree(error); },
+
+    interruptCreate: () => interruptCreate() as InterruptPtr | null,
+    interruptCreateWithState: (interrupted) => interruptCreateWithState(interrupted) as InterruptPtr | null,
+    interruptIsInterrupted: (h) => interruptIsInterrupted(h) as boolean,
+    interruptInterrupt: (h) => interruptInterrupt(h) as number,
+    interruptReset: (h) => interruptReset(h) as number,
+    interruptTestAndSet: (h) => interruptTestAndSet(h) as boolean,
+    interruptClone: (h) => interruptClone(h) as InterruptPtr | null,
+    interruptFree: (h) => { interruptFree(h); },
+    interruptCheck: (h, err, message) => interruptCheck(h, err, message) as number,
+
+    minhashLshCreate: () => create() as IndexPtr | null,
+    minhashLshFree: (index) => { free(index); },
+    minhashLshBuildWithInterrupt: (...args) => buildWithInterrupt(...args) as number,
+    minhashLshAddWithInterrupt: (...args) => addWithInterrupt(...args) as number,
+    minhashLshSearchWithInterrupt: (...args) => searchWithInterrupt(...args) as number,
+    minhashLshBatchSearchWithInterrupt: (...args) => batchSearchWithInterrupt(...args) as number,
+    minhashLshGetVectorByIds: (...args) => getVectorByIds(...args) as number,
+    minhashLshCount: (index) => count(index) as number,
+    minhashLshMhVecLength: (index) => mhVecLength(index) as number,
+    minhashLshElementSize: (index) => elementSize(index) as number,
+    minhashLshBands: (index) => bands(index) as number,
+    minhashLshRowsPerBand: (index) => rowsPerBand(index) as number,
+    minhashLshHasRawData: (index) => hasRawData(index) as boolean,
+    minhashLshMemoryUsage: (index) => memoryUsage(index) as number,
+    minhashLshSetNumThreads: (index, threads) => setNumThreads(index, threads) as number,
+    minhashLshNumThreads: (index) => numThreads(index) as number,
+
+    async: {
+      minhashLshBuildWithInterrupt: (...args) => callAsync(buildWithInterrupt, args),
+      minhashLshAddWithInterrupt: (...args) => callAsync(addWithInterrupt, args),
+      minhashLshSearchWithInterrupt: (...args) => callAsync(searchWithInterrupt, args),
+      minhashLshBatchSearchWithInterrupt: (...args) => callAsync(batchSearchWithInterrupt, args),
+    },
+  };
+}
+
+/** Refuses a library built from an incompatible header: a mismatched ABI
+ * would pass wrong arguments and crash instead of failing cleanly. */
+function checkAbi(lib: LibraryHandle, libraryPath: string): void {
+  let abiVersion: KoffiFunction;
+  try {
+    abiVersion = lib.func('uint32_t knowhere_abi_version(void)');
+  } catch (error) {
+    throw new Error(
+      `knowhere-rs: ${libraryPath} is not a knowhere-rs library (no knowhere_abi_version: ` +
+      `${error instanceof Error ? error.message : String(error)})`);
+  }
+  const found = abiVersion() as number;
+  if (found !== BINDING_ABI_VERSION) {
+    throw new Error(
+      `knowhere-rs: the native library ${libraryPath} has ABI version ${found}, but this binding was ` +
+      `written for ABI version ${BINDING_ABI_VERSION}; rebuild the library (npm run build) or use a ` +
+      'binding of the same version');
+  }
+}
+
+const loaded = loadFirstCandidate();
+checkAbi(loaded.lib, loaded.path);
+
+/** The loaded, ABI-checked library. */
+export const native: NativeLibrary = declare(loaded.lib, loaded.path);
