@@ -7,6 +7,10 @@
  *     knowhere_rs::Interrupt other = stop;    // knowhere_interrupt_clone
  *     other.interrupt();                      // stop.is_interrupted() == true
  *
+ *     knowhere_rs::MinHashLSH index;
+ *     index.build(bytes, n_bytes, 128, 4, 16, true, &stop);
+ *     auto hits = index.search(query, query_bytes, 10);   // hits.ids, hits.distances
+ *
  * Functions that fail throw knowhere_rs::Error; e.is_interrupted() tells a
  * cancellation apart. Thread safety is that of the C API.
  */
@@ -17,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "knowhere_rs.h"
 
@@ -78,6 +83,69 @@ class Interrupt {
 
   private:
     CInterrupt handle_;
+};
+
+/* k results per query, row-major, as the C API writes them. */
+struct SearchResult {
+    std::vector<int64_t> ids;
+    std::vector<float> distances;
+};
+
+/* Owns a knowhere_minhash_lsh index. Movable, not copyable. */
+class MinHashLSH {
+  public:
+    MinHashLSH() : index_(knowhere_minhash_lsh_create()) {
+        if (!index_) throw std::bad_alloc();
+    }
+    MinHashLSH(const MinHashLSH &) = delete;
+    MinHashLSH &operator=(const MinHashLSH &) = delete;
+    MinHashLSH(MinHashLSH &&other) noexcept : index_(other.index_) { other.index_ = nullptr; }
+    MinHashLSH &operator=(MinHashLSH &&other) noexcept {
+        std::swap(index_, other.index_);
+        return *this;
+    }
+    ~MinHashLSH() { knowhere_minhash_lsh_free(index_); }
+
+    void build(const void *data, size_t data_len, size_t mh_vec_length, size_t element_size,
+               size_t bands, bool with_raw_data, const Interrupt *interrupt = nullptr) {
+        knowhere_error *err = nullptr;
+        int status = knowhere_minhash_lsh_build_with_interrupt(
+            index_, static_cast<const uint8_t *>(data), data_len, mh_vec_length, element_size,
+            bands, with_raw_data, interrupt ? interrupt->get() : nullptr, &err);
+        check(status, err);
+    }
+    void add(const void *data, size_t data_len, const Interrupt *interrupt = nullptr) {
+        knowhere_error *err = nullptr;
+        int status = knowhere_minhash_lsh_add_with_interrupt(
+            index_, static_cast<const uint8_t *>(data), data_len,
+            interrupt ? interrupt->get() : nullptr, &err);
+        check(status, err);
+    }
+    /* nq queries laid end to end (nq = 1: a single search). */
+    SearchResult search(const void *queries, size_t queries_len, size_t k, size_t nq = 1,
+                        const uint8_t *bitset = nullptr, size_t bitset_bits = 0,
+                        const Interrupt *interrupt = nullptr) const {
+        if (nq != 0 && k > SIZE_MAX / sizeof(int64_t) / nq)
+            throw Error(KNOWHERE_ERR_INVALID_ARG, "nq * k results overflow");
+        SearchResult result;
+        result.ids.resize(nq * k);
+        result.distances.resize(nq * k);
+        knowhere_error *err = nullptr;
+        int status = knowhere_minhash_lsh_batch_search_with_interrupt(
+            index_, static_cast<const uint8_t *>(queries), queries_len, nq, k, bitset,
+            bitset_bits, result.ids.data(), result.distances.data(),
+            interrupt ? interrupt->get() : nullptr, &err);
+        check(status, err);
+        return result;
+    }
+    size_t count() const noexcept { return knowhere_minhash_lsh_count(index_); }
+    size_t bands() const noexcept { return knowhere_minhash_lsh_bands(index_); }
+    size_t memory_usage() const noexcept { return knowhere_minhash_lsh_memory_usage(index_); }
+    /* The C handle, still owned by this object. */
+    knowhere_minhash_lsh *get() const noexcept { return index_; }
+
+  private:
+    knowhere_minhash_lsh *index_;
 };
 
 } // namespace knowhere_rs

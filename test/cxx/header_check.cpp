@@ -50,5 +50,30 @@ int main() {
     EXPECT(clone.get() == nullptr);
     EXPECT(!stop.test_and_set());
     EXPECT(stop.test_and_set());
+
+    // The index wrapper: build, search, errors as exceptions.
+    std::vector<uint32_t> signatures(64 * 16);
+    for (size_t i = 0; i < signatures.size(); ++i)
+        signatures[i] = static_cast<uint32_t>(i * 2654435761u);
+    knowhere_rs::MinHashLSH index;
+    index.build(signatures.data(), signatures.size() * 4, 16, 4, 4, true);
+    EXPECT(index.count() == 64);
+    knowhere_rs::SearchResult hits = index.search(&signatures[16 * 7], 16 * 4, 3);
+    EXPECT(hits.ids.size() == 3 && hits.ids[0] == 7 && hits.distances[0] == 1.0f);
+    EXPECT(hits.ids[1] == -1);
+    knowhere_rs::Interrupt cancelled(true);
+    int status = 0;
+    try {
+        index.build(signatures.data(), signatures.size() * 4, 16, 4, 4, true, &cancelled);
+    } catch (const knowhere_rs::Error &e) {
+        status = e.status();
+    }
+    EXPECT(status == KNOWHERE_ERR_INTERRUPTED);
+    try {
+        index.search(signatures.data(), 3, 1);
+    } catch (const knowhere_rs::Error &e) {
+        status = e.status();
+    }
+    EXPECT(status == KNOWHERE_ERR_INVALID_ARG);
     return failures == 0 ? 0 : 1;
 }
