@@ -98,7 +98,7 @@ ctest(join(root, 'build'), ['-L', 'cxx']);
 if (!process.env.KNOWHERE_SKIP_SANITIZERS) {
   const asan = join(root, 'build-asan');
   if (configureAndBuild(asan, 'address,undefined')) {
-    ctest(asan, ['-L', 'c'], { ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1' });
+    ctest(asan, [], { ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1' });
   }
   const tsan = join(root, 'build-tsan');
   if (configureAndBuild(tsan, 'thread')) {
