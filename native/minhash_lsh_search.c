@@ -204,12 +204,10 @@ static int score_candidates(const search_work *w, const uint8_t *query,
     return KNOWHERE_OK;
 }
 
-/* Writes the best k of n candidates (in id order) into the result row:
- * score descending, id ascending, then empty slots. */
-static void write_row(const kh_lsh_state *s, const candidate *c, size_t n, uint32_t *slots,
-                      size_t k, int64_t *ids, float *distances) {
-    size_t max_score = s->raw ? s->length : s->bands;
-    float scale = 1.0f / (float)max_score;
+/* Counting sort on the score of n candidates in id order, keeping the
+ * first k places. `slots` has room for max_score + 2 counters. */
+static void place_by_counting(const candidate *c, size_t n, size_t max_score, float scale,
+                              uint32_t *slots, size_t k, int64_t *ids, float *distances) {
     memset(slots, 0, (max_score + 2) * sizeof *slots);
     for (size_t i = 0; i < n; ++i) slots[max_score - c[i].score + 1]++;
     for (size_t r = 0; r <= max_score; ++r) slots[r + 1] += slots[r];
@@ -219,6 +217,37 @@ static void write_row(const kh_lsh_state *s, const candidate *c, size_t n, uint3
             ids[slot] = c[i].id;
             distances[slot] = (float)c[i].score * scale;
         }
+    }
+}
+
+/* Few candidates (the common case): sorts them in place by score
+ * descending; insertion sort is stable, so ids stay ascending among ties. */
+static void sort_few_by_score(candidate *c, size_t n) {
+    for (size_t i = 1; i < n; ++i) {
+        candidate x = c[i];
+        size_t j = i;
+        for (; j > 0 && c[j - 1].score < x.score; --j) c[j] = c[j - 1];
+        c[j] = x;
+    }
+}
+
+enum { FEW_CANDIDATES = 48 };
+
+/* Writes the best k of n candidates (in id order) into the result row:
+ * score descending, id ascending, then empty slots. Many candidates go
+ * through a counting sort on the score, which is linear. */
+static void write_row(const kh_lsh_state *s, candidate *c, size_t n, uint32_t *slots,
+                      size_t k, int64_t *ids, float *distances) {
+    size_t max_score = s->raw ? s->length : s->bands;
+    float scale = 1.0f / (float)max_score;
+    if (n <= FEW_CANDIDATES) {
+        sort_few_by_score(c, n);
+        for (size_t slot = 0; slot < n && slot < k; ++slot) {
+            ids[slot] = c[slot].id;
+            distances[slot] = (float)c[slot].score * scale;
+        }
+    } else {
+        place_by_counting(c, n, max_score, scale, slots, k, ids, distances);
     }
     for (size_t slot = n; slot < k; ++slot) {
         ids[slot] = -1;

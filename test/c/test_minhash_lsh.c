@@ -190,6 +190,28 @@ static void test_ranking_matches_brute_force(void) {
         }
 }
 
+/* One big cluster, so that queries have hundreds of candidates (the
+ * counting-sort placement) and many ties. */
+static void test_ranking_with_many_candidates(void) {
+    enum { LENGTH = 32, ES = 1, BANDS = 16, N = 1500 };
+    test_rng rng = {11};
+    uint8_t *data = random_signatures(&rng, N, LENGTH * ES);
+    REQUIRE(data != NULL);
+    for (size_t i = 1; i < N; ++i)
+        mutate_signature(&rng, data, data + i * LENGTH * ES, LENGTH, ES, 0.3 + 0.7 * rng_unit(&rng));
+    for (int raw = 0; raw <= 1; ++raw) {
+        knowhere_minhash_lsh *index = build_index(data, N, LENGTH, ES, BANDS, raw);
+        reference ref = {data, N, LENGTH, ES, BANDS, LENGTH / BANDS, raw};
+        check_against_reference(index, &ref, data, 40, 10, NULL, 0);
+        check_against_reference(index, &ref, data, 10, N + 5, NULL, 0);
+        uint8_t bitset[N / 8];
+        rng_fill(&rng, bitset, sizeof bitset);
+        check_against_reference(index, &ref, data, 20, 200, bitset, N - 40);
+        knowhere_minhash_lsh_free(index);
+    }
+    free(data);
+}
+
 static void test_similarity_is_exact_fraction(void) {
     /* One base and copies agreeing in exactly 0..length positions. */
     enum { LENGTH = 40, ES = 4, BANDS = 40 };
@@ -493,6 +515,7 @@ static void test_rebuild_replaces_contents(void) {
 int main(void) {
     RUN(test_self_recall_all_element_sizes);
     RUN(test_ranking_matches_brute_force);
+    RUN(test_ranking_with_many_candidates);
     RUN(test_similarity_is_exact_fraction);
     RUN(test_filter_excludes_set_bits_and_ids_beyond);
     RUN(test_batch_equals_single);
