@@ -96,6 +96,7 @@ KNOWHERE_API uint32_t knowhere_abi_version(void);
 /* Codes of our own, above knowhere's range. */
 #define KNOWHERE_ERR_INTERRUPTED 100     /* a CInterrupt was set */
 #define KNOWHERE_ERR_BUSY 101            /* the object is in use by another call */
+#define KNOWHERE_ERR_CORRUPT 102         /* serialized data is truncated, damaged or not ours */
 
 /* Static English text for any int (unknown codes give "unknown status").
  * Never NULL. Thread-safe. */
@@ -164,8 +165,71 @@ KNOWHERE_API CInterrupt knowhere_interrupt_clone(CInterrupt interrupt);
 /* Frees this handle; the flag goes with its last handle. NULL is a no-op. */
 KNOWHERE_API void knowhere_interrupt_free(CInterrupt interrupt);
 
+/* ---- deadlines -------------------------------------------------------------- */
+
+/* A new handle on a new flag that becomes interrupted `timeout_ms`
+ * milliseconds from now (CLOCK_MONOTONIC). 0 means no deadline. NULL on
+ * out-of-memory. */
+KNOWHERE_API CInterrupt knowhere_interrupt_create_with_timeout(uint64_t timeout_ms);
+
+/* Sets the flag's deadline to `ms_from_now` milliseconds from now; 0 clears
+ * it. The deadline belongs to the flag, so every clone sees it. Once it has
+ * passed, is_interrupted() is true and operations fail with
+ * KNOWHERE_ERR_TIMEOUT instead of KNOWHERE_ERR_INTERRUPTED; an explicit
+ * interrupt() made before the deadline still reads as INTERRUPTED. reset()
+ * clears the flag but not the deadline (a passed deadline sets it again at
+ * the next check): clear or move the deadline to reuse a timed-out flag.
+ * Returns KNOWHERE_OK, or KNOWHERE_ERR_INVALID_ARG for NULL. Thread-safe.
+ * Cost: a handle without a deadline checks as fast as before; one with a
+ * deadline reads the monotonic clock (a vDSO call, tens of nanoseconds) in
+ * is_interrupted until it fires, and the library's loops call it at most
+ * every thousand or so items. */
+KNOWHERE_API int knowhere_interrupt_set_deadline(CInterrupt interrupt, uint64_t ms_from_now);
+
+/* Milliseconds left until the deadline (0 if it has passed), or UINT64_MAX
+ * when there is none or the handle is NULL. */
+KNOWHERE_API uint64_t knowhere_interrupt_remaining_ms(CInterrupt interrupt);
+
+/* ---- progress --------------------------------------------------------------- */
+
+/* What an operation reporting progress is doing. */
+#define KNOWHERE_PHASE_IDLE 0
+#define KNOWHERE_PHASE_BUILD 1
+#define KNOWHERE_PHASE_ADD 2
+#define KNOWHERE_PHASE_SEARCH 3  /* batch search; single searches do not report */
+#define KNOWHERE_PHASE_SAVE 4
+#define KNOWHERE_PHASE_LOAD 5
+
+/* A progress callback: `done` of `total` units of the current operation.
+ * Return 0 to go on; any other value interrupts the operation (it sets the
+ * flag, as knowhere_interrupt_interrupt does, and the operation returns
+ * KNOWHERE_ERR_INTERRUPTED). Called on one of the threads doing the work
+ * (the caller's thread or one of the operation's worker threads), never on
+ * two at once, at most about every 1 % of the work or every 50 ms,
+ * whichever comes later, and once more with done == total at the end of a
+ * successful operation. It must not call back into the same index. */
+typedef int (*knowhere_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/* Attaches a progress callback to the flag: every operation run with this
+ * flag (or a clone of it) reports to it. NULL fn detaches. Set it before
+ * starting the operation; an operation reads it once, when it starts.
+ * Returns KNOWHERE_OK, or KNOWHERE_ERR_INVALID_ARG for a NULL handle. */
+KNOWHERE_API int knowhere_interrupt_set_progress(CInterrupt interrupt,
+                                                 knowhere_progress_fn fn, void *user);
+
+/* The polled alternative to the callback, for bindings and UIs: the last
+ * progress published by an operation running with this flag (or a clone).
+ * Any thread may call it at any time; an operation publishes as it goes,
+ * whether or not a callback is attached. Any out-pointer may be NULL.
+ * Returns KNOWHERE_OK, or KNOWHERE_ERR_INVALID_ARG for a NULL handle. Done
+ * and total are read separately: done may briefly belong to the next
+ * operation when the same flag is reused. */
+KNOWHERE_API int knowhere_interrupt_progress(CInterrupt interrupt, uint64_t *done,
+                                             uint64_t *total, int *phase);
+
 /* KNOWHERE_OK if the flag is clear (or the handle is NULL), otherwise
- * KNOWHERE_ERR_INTERRUPTED. Sets *err when err is not NULL and the status is
+ * KNOWHERE_ERR_INTERRUPTED, or KNOWHERE_ERR_TIMEOUT when the deadline set
+ * it. Sets *err when err is not NULL and the status is
  * not OK, with `message` (NULL: a default text). The building block of the
  * KNOWHERE_CHECK_INTERRUPT macros. */
 KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
@@ -332,6 +396,67 @@ KNOWHERE_API int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *inde
                                                       size_t threads);
 /* The thread count calls will use (the default resolved). */
 KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index);
+
+/* ---- save and load ------------------------------------------------------------ */
+
+/*
+ * The serialized form (docs/format.md): a little-endian, versioned file
+ * with a header (magic, format version, parameters, counts, section
+ * lengths), the band tables, the raw signatures if kept, and XXH3-64
+ * checksums over every byte. Loading verifies the checksums and every
+ * length and offset before trusting any of them: truncated, damaged or
+ * hostile input gives KNOWHERE_ERR_CORRUPT with a message, never a crash,
+ * an over-read, or an allocation larger than the input can justify.
+ * A loaded index answers every search exactly as the saved one did.
+ *
+ * Save writes to a temporary file in the same directory and renames it over
+ * `path` when complete, so a failed or interrupted save never leaves a
+ * partial file at `path` (nor the temporary one). Load and deserialize
+ * replace the index's contents only on success; on any error the index is
+ * as it was. These take the same guard as build (KNOWHERE_ERR_BUSY) for
+ * load/deserialize, and the search guard for save/serialize.
+ */
+
+/* Writes the index to `path`. KNOWHERE_ERR_EMPTY_INDEX for an index never
+ * built; KNOWHERE_ERR_FILE (with the path and the system's reason) when the
+ * file cannot be written. */
+KNOWHERE_API int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
+                                                          const char *path,
+                                                          CInterrupt interrupt,
+                                                          knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_save(const knowhere_minhash_lsh *index, const char *path,
+                                           knowhere_error **err);
+
+/* Replaces the index's contents with the file at `path`. KNOWHERE_ERR_FILE
+ * when it cannot be read (missing, a directory, unreadable),
+ * KNOWHERE_ERR_CORRUPT when it is not a valid saved index. */
+KNOWHERE_API int knowhere_minhash_lsh_load_with_interrupt(knowhere_minhash_lsh *index,
+                                                          const char *path,
+                                                          CInterrupt interrupt,
+                                                          knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_load(knowhere_minhash_lsh *index, const char *path,
+                                           knowhere_error **err);
+
+/* The same bytes as save, into a new buffer: *out (free it with
+ * knowhere_buffer_free) and *out_len. On error *out is NULL and *out_len 0. */
+KNOWHERE_API int knowhere_minhash_lsh_serialize_with_interrupt(
+    const knowhere_minhash_lsh *index, uint8_t **out, size_t *out_len, CInterrupt interrupt,
+    knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_serialize(const knowhere_minhash_lsh *index,
+                                                uint8_t **out, size_t *out_len,
+                                                knowhere_error **err);
+
+/* Replaces the index's contents with serialized bytes (as save or serialize
+ * wrote them). The bytes are copied; the caller keeps them. */
+KNOWHERE_API int knowhere_minhash_lsh_deserialize_with_interrupt(
+    knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, CInterrupt interrupt,
+    knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_deserialize(knowhere_minhash_lsh *index,
+                                                  const uint8_t *data, size_t data_len,
+                                                  knowhere_error **err);
+
+/* Frees a buffer returned by the library. NULL is a no-op. */
+KNOWHERE_API void knowhere_buffer_free(uint8_t *buffer);
 
 #ifdef __cplusplus
 } /* extern "C" */

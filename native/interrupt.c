@@ -1,21 +1,48 @@
-/* The interrupt handle: a reference-counted, lock-free cancellation flag.
+/* The interrupt handle: a reference-counted, lock-free cancellation flag,
+ * with an optional deadline and the progress of the operation using it.
  *
  * Each CInterrupt is its own small allocation pointing at a shared state, so
  * every handle (original or clone) is freed exactly once, and the shared
  * state goes with the last one. */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 
+/* Values of interrupt_state.flag. Timed-out is kept apart from interrupted
+ * so that a check can say which one stopped the operation. */
+enum { FLAG_CLEAR = 0, FLAG_INTERRUPTED = 1, FLAG_TIMED_OUT = 2 };
+
 struct interrupt_state {
-    atomic_bool flag;    /* relaxed: a flag orders nothing else */
-    atomic_size_t refs;  /* handles alive; release on drop, acquire on free */
+    atomic_uchar flag;                   /* relaxed: a flag orders nothing else */
+    atomic_uint_least64_t deadline_ns;   /* CLOCK_MONOTONIC; 0 = none */
+    atomic_size_t refs;                  /* handles alive */
+    /* Progress, published by operations for pollers, and the callback they
+     * call. The callback pair is plain data: it is set before an operation
+     * starts (the documented contract) and read once when it starts. */
+    atomic_uint_least64_t progress_done, progress_total;
+    atomic_int progress_phase;
+    knowhere_progress_fn progress_fn;
+    void *progress_user;
 };
 
 struct knowhere_interrupt {
     struct interrupt_state *state;
 };
+
+uint64_t kh_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t deadline_after_ms(uint64_t ms) {
+    if (ms == 0) return 0;
+    uint64_t now = kh_monotonic_ns();
+    uint64_t delta = ms > (UINT64_MAX - now) / 1000000u ? UINT64_MAX - now : ms * 1000000u;
+    return now + delta;
+}
 
 static CInterrupt new_handle(struct interrupt_state *state) {
     CInterrupt handle = malloc(sizeof *handle);
@@ -23,41 +50,85 @@ static CInterrupt new_handle(struct interrupt_state *state) {
     return handle;
 }
 
-CInterrupt knowhere_interrupt_create_with_state(bool interrupted) {
-    struct interrupt_state *state = malloc(sizeof *state);
+static CInterrupt create(unsigned char flag, uint64_t deadline_ns) {
+    struct interrupt_state *state = calloc(1, sizeof *state);
     if (state == NULL) return NULL;
-    atomic_init(&state->flag, interrupted);
+    atomic_init(&state->flag, flag);
+    atomic_init(&state->deadline_ns, deadline_ns);
     atomic_init(&state->refs, 1);
+    atomic_init(&state->progress_done, 0);
+    atomic_init(&state->progress_total, 0);
+    atomic_init(&state->progress_phase, KNOWHERE_PHASE_IDLE);
     CInterrupt handle = new_handle(state);
     if (handle == NULL) free(state);
     return handle;
 }
 
-CInterrupt knowhere_interrupt_create(void) {
-    return knowhere_interrupt_create_with_state(false);
+CInterrupt knowhere_interrupt_create_with_state(bool interrupted) {
+    return create(interrupted ? FLAG_INTERRUPTED : FLAG_CLEAR, 0);
+}
+
+CInterrupt knowhere_interrupt_create(void) { return create(FLAG_CLEAR, 0); }
+
+CInterrupt knowhere_interrupt_create_with_timeout(uint64_t timeout_ms) {
+    return create(FLAG_CLEAR, deadline_after_ms(timeout_ms));
+}
+
+/* The flag's value, turning a passed deadline into FLAG_TIMED_OUT. Without
+ * a deadline this is two relaxed loads, as cheap as a plain flag. */
+static unsigned char current_flag(struct interrupt_state *state) {
+    unsigned char flag = atomic_load_explicit(&state->flag, memory_order_relaxed);
+    if (KH_LIKELY(flag != FLAG_CLEAR)) return flag;
+    uint64_t deadline = atomic_load_explicit(&state->deadline_ns, memory_order_relaxed);
+    if (KH_LIKELY(deadline == 0) || kh_monotonic_ns() < deadline) return FLAG_CLEAR;
+    unsigned char expected = FLAG_CLEAR;
+    if (atomic_compare_exchange_strong_explicit(&state->flag, &expected, FLAG_TIMED_OUT,
+                                                memory_order_relaxed, memory_order_relaxed))
+        return FLAG_TIMED_OUT;
+    return expected; /* someone else set it first */
 }
 
 bool knowhere_interrupt_is_interrupted(CInterrupt interrupt) {
     if (interrupt == NULL) return false;
-    return atomic_load_explicit(&interrupt->state->flag, memory_order_relaxed);
+    return current_flag(interrupt->state) != FLAG_CLEAR;
 }
 
 int knowhere_interrupt_interrupt(CInterrupt interrupt) {
     if (interrupt == NULL) return KNOWHERE_ERR_INVALID_ARG;
-    atomic_store_explicit(&interrupt->state->flag, true, memory_order_relaxed);
+    (void)knowhere_interrupt_test_and_set(interrupt);
     return KNOWHERE_OK;
 }
 
 int knowhere_interrupt_reset(CInterrupt interrupt) {
     if (interrupt == NULL) return KNOWHERE_ERR_INVALID_ARG;
-    atomic_store_explicit(&interrupt->state->flag, false, memory_order_relaxed);
+    atomic_store_explicit(&interrupt->state->flag, FLAG_CLEAR, memory_order_relaxed);
     return KNOWHERE_OK;
 }
 
 bool knowhere_interrupt_test_and_set(CInterrupt interrupt) {
     if (interrupt == NULL) return false;
-    return atomic_exchange_explicit(&interrupt->state->flag, true,
-                                    memory_order_relaxed);
+    struct interrupt_state *state = interrupt->state;
+    /* A passed deadline wins over a later interrupt(): it is observed first. */
+    unsigned char expected = current_flag(state);
+    if (expected != FLAG_CLEAR) return true;
+    return !atomic_compare_exchange_strong_explicit(&state->flag, &expected, FLAG_INTERRUPTED,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed);
+}
+
+int knowhere_interrupt_set_deadline(CInterrupt interrupt, uint64_t ms_from_now) {
+    if (interrupt == NULL) return KNOWHERE_ERR_INVALID_ARG;
+    atomic_store_explicit(&interrupt->state->deadline_ns, deadline_after_ms(ms_from_now),
+                          memory_order_relaxed);
+    return KNOWHERE_OK;
+}
+
+uint64_t knowhere_interrupt_remaining_ms(CInterrupt interrupt) {
+    if (interrupt == NULL) return UINT64_MAX;
+    uint64_t deadline = atomic_load_explicit(&interrupt->state->deadline_ns, memory_order_relaxed);
+    if (deadline == 0) return UINT64_MAX;
+    uint64_t now = kh_monotonic_ns();
+    return now >= deadline ? 0 : (deadline - now + 999999u) / 1000000u;
 }
 
 CInterrupt knowhere_interrupt_clone(CInterrupt interrupt) {
@@ -83,8 +154,50 @@ void knowhere_interrupt_free(CInterrupt interrupt) {
 
 int knowhere_interrupt_check(CInterrupt interrupt, knowhere_error **err,
                              const char *message) {
-    if (KH_LIKELY(!knowhere_interrupt_is_interrupted(interrupt)))
-        return KNOWHERE_OK;
+    if (interrupt == NULL) return KNOWHERE_OK;
+    unsigned char flag = current_flag(interrupt->state);
+    if (KH_LIKELY(flag == FLAG_CLEAR)) return KNOWHERE_OK;
+    if (flag == FLAG_TIMED_OUT)
+        return knowhere_error_set(err, KNOWHERE_ERR_TIMEOUT,
+                                  message ? message : "operation timed out");
     return knowhere_error_set(err, KNOWHERE_ERR_INTERRUPTED,
                               message ? message : "operation interrupted");
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+int knowhere_interrupt_set_progress(CInterrupt interrupt, knowhere_progress_fn fn, void *user) {
+    if (interrupt == NULL) return KNOWHERE_ERR_INVALID_ARG;
+    interrupt->state->progress_fn = fn;
+    interrupt->state->progress_user = fn ? user : NULL;
+    return KNOWHERE_OK;
+}
+
+int knowhere_interrupt_progress(CInterrupt interrupt, uint64_t *done, uint64_t *total,
+                                int *phase) {
+    if (interrupt == NULL) return KNOWHERE_ERR_INVALID_ARG;
+    struct interrupt_state *state = interrupt->state;
+    if (done) *done = atomic_load_explicit(&state->progress_done, memory_order_relaxed);
+    if (total) *total = atomic_load_explicit(&state->progress_total, memory_order_relaxed);
+    if (phase) *phase = atomic_load_explicit(&state->progress_phase, memory_order_relaxed);
+    return KNOWHERE_OK;
+}
+
+void kh_interrupt_progress_callback(CInterrupt interrupt, knowhere_progress_fn *fn,
+                                    void **user) {
+    *fn = interrupt ? interrupt->state->progress_fn : NULL;
+    *user = interrupt ? interrupt->state->progress_user : NULL;
+}
+
+void kh_interrupt_publish_start(CInterrupt interrupt, int phase, uint64_t total) {
+    if (interrupt == NULL) return;
+    struct interrupt_state *state = interrupt->state;
+    atomic_store_explicit(&state->progress_done, 0, memory_order_relaxed);
+    atomic_store_explicit(&state->progress_total, total, memory_order_relaxed);
+    atomic_store_explicit(&state->progress_phase, phase, memory_order_relaxed);
+}
+
+void kh_interrupt_publish_done(CInterrupt interrupt, uint64_t done) {
+    if (interrupt == NULL) return;
+    atomic_store_explicit(&interrupt->state->progress_done, done, memory_order_relaxed);
 }

@@ -106,14 +106,22 @@ static int compute_band_keys(const table_work *w, size_t band, uint64_t *keys, k
     for (size_t i = 0; i < w->rows; ++i, p += s->signature_bytes) {
         if (until_poll-- == 0) {
             if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+            if (i) kh_job_advance(job, poll);
             until_poll = poll - 1;
         }
         keys[i] = kh_xxh3_64(p, s->band_bytes);
     }
+    kh_job_advance(job, w->rows - (w->rows - 1) / poll * poll); /* the last stretch */
     return KNOWHERE_OK;
 }
 
-static int build_band(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job *job) {
+/* Progress units: each band counts its rows twice (hashing, then the table),
+ * and the raw copy counts its rows once. */
+static uint64_t total_units(const table_work *w) {
+    return (uint64_t)w->rows * (2 * w->next->bands + (w->raw_copy ? 1 : 0));
+}
+
+static int build_band_table(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job *job) {
     kh_lsh_state *s = w->next;
     if (scratch->keys_capacity < w->rows) {
         free(scratch->keys);
@@ -138,8 +146,14 @@ static int build_band(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_jo
     return status;
 }
 
+static int build_band(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job *job) {
+    int status = build_band_table(w, band, scratch, job);
+    if (status == KNOWHERE_OK) kh_job_advance(job, w->rows);
+    return status;
+}
+
 static int copy_raw_chunk(table_work *w, size_t chunk, kh_job *job) {
-    size_t total = w->rows * w->next->signature_bytes;
+    size_t sig = w->next->signature_bytes, total = w->rows * sig;
     size_t begin = chunk * RAW_COPY_CHUNK;
     size_t end = begin + RAW_COPY_CHUNK < total ? begin + RAW_COPY_CHUNK : total;
     for (size_t at = begin; at < end; at += 256u << 10) { /* poll every 256 KiB */
@@ -147,6 +161,8 @@ static int copy_raw_chunk(table_work *w, size_t chunk, kh_job *job) {
         size_t n = end - at < (256u << 10) ? end - at : 256u << 10;
         memcpy(w->raw_copy + at, w->data + at, n);
     }
+    /* Rows whose last byte lies in this chunk. */
+    kh_job_advance(job, end / sig - begin / sig);
     return KNOWHERE_OK;
 }
 
@@ -157,14 +173,18 @@ static int table_task(kh_job *job, size_t task, size_t worker, void *ctx) {
 }
 
 /* Runs the table and copy tasks for `w`; frees the scratch. */
-static int run_table_work(knowhere_minhash_lsh *index, table_work *w, CInterrupt interrupt) {
+static int run_table_work(knowhere_minhash_lsh *index, table_work *w, int phase,
+                          CInterrupt interrupt) {
     size_t threads = kh_minhash_lsh_threads(index);
     w->scratch = calloc(threads, sizeof *w->scratch);
     if (w->scratch == NULL) return KNOWHERE_ERR_NO_MEMORY;
     size_t raw_bytes = w->raw_copy ? w->rows * w->next->signature_bytes : 0;
     w->raw_chunks = (raw_bytes + RAW_COPY_CHUNK - 1) / RAW_COPY_CHUNK;
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, phase, total_units(w));
     int status = kh_run_parallel(threads, w->next->bands + w->raw_chunks, table_task, w,
-                                 interrupt);
+                                 interrupt, &progress);
+    kh_progress_end(&progress, status);
     kh_garbage *bag = kh_garbage_new();
     for (size_t t = 0; t < threads; ++t) {
         kh_garbage_add(bag, w->scratch[t].keys, w->scratch[t].keys_capacity * 8);
@@ -300,7 +320,7 @@ int knowhere_minhash_lsh_build_with_interrupt(
             status = KNOWHERE_ERR_NO_MEMORY;
         }
     }
-    if (status == KNOWHERE_OK) status = run_table_work(index, &work, interrupt);
+    if (status == KNOWHERE_OK) status = run_table_work(index, &work, KNOWHERE_PHASE_BUILD, interrupt);
     return finish(index, next, 0, status, "build", err);
 }
 
@@ -358,7 +378,7 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
             status = KNOWHERE_ERR_NO_MEMORY;
         }
     }
-    if (status == KNOWHERE_OK) status = run_table_work(index, &work, interrupt);
+    if (status == KNOWHERE_OK) status = run_table_work(index, &work, KNOWHERE_PHASE_ADD, interrupt);
     return finish(index, next, next->raw ? prev->raw_segments : 0, status, "add", err);
 }
 

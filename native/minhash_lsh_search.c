@@ -291,6 +291,7 @@ static int search_task(kh_job *job, size_t task, size_t worker, void *ctx) {
         int status = search_one(w, q, &w->scratch[worker], job);
         if (status != KNOWHERE_OK) return status;
     }
+    kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
 }
 
@@ -380,7 +381,12 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
             status = kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory in %s", what);
         } else {
             size_t tasks = (nq + w.queries_per_task - 1) / w.queries_per_task;
-            status = kh_run_parallel(threads, tasks, search_task, &w, interrupt);
+            /* Batches report progress; a single search is too short to. */
+            kh_progress progress;
+            if (nq > 1) kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SEARCH, nq);
+            status = kh_run_parallel(threads, tasks, search_task, &w, interrupt,
+                                     nq > 1 ? &progress : NULL);
+            if (nq > 1) kh_progress_end(&progress, status);
             release_scratch(w.scratch, threads);
             if (status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_ERR_TIMEOUT)
                 kh_errorf(err, status, "%s interrupted", what);

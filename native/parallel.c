@@ -12,6 +12,7 @@ struct kh_job {
     kh_task_fn fn;
     void *ctx;
     CInterrupt interrupt;
+    kh_progress *progress;
     size_t tasks;
     atomic_size_t next_task;
     atomic_bool failed;
@@ -26,6 +27,10 @@ struct worker_arg {
 bool kh_job_should_stop(kh_job *job) {
     return atomic_load_explicit(&job->failed, memory_order_relaxed) ||
            knowhere_interrupt_is_interrupted(job->interrupt);
+}
+
+void kh_job_advance(kh_job *job, uint64_t units) {
+    if (job->progress) kh_progress_advance(job->progress, units);
 }
 
 static void record_error(kh_job *job, int status) {
@@ -59,8 +64,9 @@ size_t kh_default_threads(void) {
 }
 
 int kh_run_parallel(size_t threads, size_t tasks, kh_task_fn fn, void *ctx,
-                    CInterrupt interrupt) {
-    kh_job job = {.fn = fn, .ctx = ctx, .interrupt = interrupt, .tasks = tasks};
+                    CInterrupt interrupt, kh_progress *progress) {
+    kh_job job = {.fn = fn, .ctx = ctx, .interrupt = interrupt, .progress = progress,
+                  .tasks = tasks};
     atomic_init(&job.next_task, 0);
     atomic_init(&job.failed, false);
     atomic_init(&job.first_error, KNOWHERE_OK);

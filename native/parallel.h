@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "knowhere_rs.h"
+#include "progress.h"
 
 typedef struct kh_job kh_job;
 
@@ -19,9 +20,13 @@ typedef int (*kh_task_fn)(kh_job *job, size_t task, size_t worker, void *ctx);
  * included (threads <= 1 runs inline, creating no thread). Stops handing out
  * tasks once one fails or the interrupt is set. Returns KNOWHERE_OK, the
  * interrupt's status (knowhere_interrupt_check) if it was set, or the first
- * error a task returned. */
+ * error a task returned. `progress` (may be NULL) receives what tasks
+ * report with kh_job_advance. */
 int kh_run_parallel(size_t threads, size_t tasks, kh_task_fn fn, void *ctx,
-                    CInterrupt interrupt);
+                    CInterrupt interrupt, kh_progress *progress);
+
+/* Reports `units` of work done to the job's progress (if any). */
+void kh_job_advance(kh_job *job, uint64_t units);
 
 /* True once the interrupt is set or another task failed. Cheap (two relaxed
  * loads); call it every few thousand items of work. */
