@@ -1,6 +1,8 @@
 /* The interrupt handle: every function, every NULL case, clone sharing and
  * reference counting (leaks are caught by the ASan/valgrind runs). */
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "knowhere_rs.h"
@@ -172,6 +174,95 @@ static void test_many_clones_freed_in_any_order(void) {
     for (int i = 1; i < N; i += 2) knowhere_interrupt_free(handles[i]);
 }
 
+static void sleep_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
+static void test_deadline_fires_for_every_clone(void) {
+    CInterrupt h = knowhere_interrupt_create_with_timeout(2);
+    REQUIRE(h != NULL);
+    CInterrupt clone = knowhere_interrupt_clone(h);
+    REQUIRE(clone != NULL);
+    CHECK(knowhere_interrupt_remaining_ms(h) <= 2);
+    sleep_ms(10);
+    CHECK(knowhere_interrupt_is_interrupted(clone));
+    CHECK(knowhere_interrupt_is_interrupted(h));
+    CHECK_EQ(knowhere_interrupt_remaining_ms(h), 0);
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_interrupt_check(h, &err, NULL), KNOWHERE_ERR_TIMEOUT);
+    CHECK(err && strcmp(knowhere_error_message(err), "operation timed out") == 0);
+    knowhere_error_free(err);
+    CHECK(knowhere_interrupt_test_and_set(h) == true);
+    /* An interrupt() after the deadline does not turn it into a cancel. */
+    knowhere_interrupt_interrupt(h);
+    CHECK_EQ(knowhere_interrupt_check(clone, NULL, NULL), KNOWHERE_ERR_TIMEOUT);
+    /* reset() clears the flag, but the passed deadline sets it again. */
+    knowhere_interrupt_reset(h);
+    CHECK_EQ(knowhere_interrupt_check(h, NULL, NULL), KNOWHERE_ERR_TIMEOUT);
+    /* Clearing the deadline, then the flag, makes it usable again. */
+    CHECK_EQ(knowhere_interrupt_set_deadline(h, 0), KNOWHERE_OK);
+    knowhere_interrupt_reset(h);
+    CHECK(!knowhere_interrupt_is_interrupted(clone));
+    CHECK_EQ(knowhere_interrupt_remaining_ms(h), UINT64_MAX);
+    knowhere_interrupt_free(h);
+    knowhere_interrupt_free(clone);
+}
+
+static void test_interrupt_before_deadline_reads_as_interrupted(void) {
+    CInterrupt h = knowhere_interrupt_create_with_timeout(50);
+    REQUIRE(h != NULL);
+    knowhere_interrupt_interrupt(h);
+    sleep_ms(80);
+    CHECK_EQ(knowhere_interrupt_check(h, NULL, NULL), KNOWHERE_ERR_INTERRUPTED);
+    knowhere_interrupt_free(h);
+}
+
+static void test_deadline_not_yet_and_moved(void) {
+    CInterrupt h = knowhere_interrupt_create_with_timeout(3600 * 1000);
+    CInterrupt none = knowhere_interrupt_create_with_timeout(0);
+    REQUIRE(h != NULL && none != NULL);
+    CHECK(!knowhere_interrupt_is_interrupted(h));
+    uint64_t left = knowhere_interrupt_remaining_ms(h);
+    CHECK(left > 3500 * 1000 && left <= 3600 * 1000);
+    CHECK_EQ(knowhere_interrupt_remaining_ms(none), UINT64_MAX);
+    CHECK(knowhere_interrupt_test_and_set(h) == false); /* a plain interrupt works */
+    CHECK_EQ(knowhere_interrupt_check(h, NULL, NULL), KNOWHERE_ERR_INTERRUPTED);
+    knowhere_interrupt_reset(h);
+    CHECK_EQ(knowhere_interrupt_set_deadline(none, 1), KNOWHERE_OK); /* add one later */
+    sleep_ms(5);
+    CHECK_EQ(knowhere_interrupt_check(none, NULL, NULL), KNOWHERE_ERR_TIMEOUT);
+    CHECK_EQ(knowhere_interrupt_set_deadline(h, UINT64_MAX), KNOWHERE_OK); /* saturates */
+    CHECK(!knowhere_interrupt_is_interrupted(h));
+    knowhere_interrupt_free(h);
+    knowhere_interrupt_free(none);
+}
+
+static int count_calls(void *user, uint64_t done, uint64_t total) {
+    (void)done;
+    (void)total;
+    ++*(int *)user;
+    return 0;
+}
+
+static void test_progress_null_and_idle(void) {
+    CHECK_EQ(knowhere_interrupt_set_deadline(NULL, 5), KNOWHERE_ERR_INVALID_ARG);
+    CHECK_EQ(knowhere_interrupt_remaining_ms(NULL), UINT64_MAX);
+    CHECK_EQ(knowhere_interrupt_set_progress(NULL, count_calls, NULL), KNOWHERE_ERR_INVALID_ARG);
+    CHECK_EQ(knowhere_interrupt_progress(NULL, NULL, NULL, NULL), KNOWHERE_ERR_INVALID_ARG);
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    uint64_t done = 9, total = 9;
+    int phase = 9;
+    CHECK_EQ(knowhere_interrupt_progress(h, &done, &total, &phase), KNOWHERE_OK);
+    CHECK(done == 0 && total == 0 && phase == KNOWHERE_PHASE_IDLE);
+    CHECK_EQ(knowhere_interrupt_progress(h, NULL, NULL, NULL), KNOWHERE_OK);
+    int calls = 0;
+    CHECK_EQ(knowhere_interrupt_set_progress(h, count_calls, &calls), KNOWHERE_OK);
+    CHECK_EQ(knowhere_interrupt_set_progress(h, NULL, &calls), KNOWHERE_OK);
+    knowhere_interrupt_free(h);
+}
+
 int main(void) {
     RUN(test_create_is_clear);
     RUN(test_create_with_state);
@@ -184,5 +275,9 @@ int main(void) {
     RUN(test_check_sets_error);
     RUN(test_check_interrupt_macros);
     RUN(test_many_clones_freed_in_any_order);
+    RUN(test_deadline_fires_for_every_clone);
+    RUN(test_interrupt_before_deadline_reads_as_interrupted);
+    RUN(test_deadline_not_yet_and_moved);
+    RUN(test_progress_null_and_idle);
     return CHECK_DONE();
 }
