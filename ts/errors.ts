@@ -20,6 +20,7 @@ export const Status = {
   INTERNAL: 27,
   INTERRUPTED: 100,
   BUSY: 101,
+  CORRUPT: 102,
 } as const;
 
 export type StatusName = keyof typeof Status;

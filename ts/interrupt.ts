@@ -70,7 +70,9 @@ function claim(token: SharedInterruptToken): boolean {
 let liveHandleOf: (interrupt: Interrupt) => InterruptPtr;
 
 export class Interrupt implements Disposable {
-  #state: NativeState | null;
+  #handle: InterruptPtr | null;
+  /** Shared with the finalizer (which must not see `this`). */
+  #native: NativeState;
 
   static {
     liveHandleOf = (interrupt) => interrupt.#live();
@@ -81,8 +83,9 @@ export class Interrupt implements Disposable {
     const handle = handleToAdopt ?? native.interruptCreate();
     handleToAdopt = null;
     if (handle === null) throw noMemory('an Interrupt');
-    this.#state = { handle, detach: null };
-    finalizer.register(this, this.#state, this);
+    this.#handle = handle;
+    this.#native = { handle, detach: null };
+    finalizer.register(this, this.#native, this);
   }
 
   /** A new flag in the given state (the spec's `with_state`). */
@@ -117,7 +120,7 @@ export class Interrupt implements Disposable {
       if (live !== undefined && !live.closed) live.interrupt();
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    interrupt.#state!.detach = () => signal.removeEventListener('abort', onAbort);
+    interrupt.#native.detach = () => signal.removeEventListener('abort', onAbort);
     return interrupt;
   }
 
@@ -176,17 +179,18 @@ export class Interrupt implements Disposable {
 
   /** Whether close() was called. */
   get closed(): boolean {
-    return this.#state === null;
+    return this.#handle === null;
   }
 
   /** Frees this handle (the flag lives on in its clones). Idempotent. */
   close(): void {
-    const state = this.#state;
-    if (state === null) return;
-    this.#state = null;
+    const handle = this.#handle;
+    if (handle === null) return;
+    this.#handle = null;
     finalizer.unregister(this);
-    state.detach?.();
-    native.interruptFree(state.handle);
+    this.#native.detach?.();
+    this.#native.detach = null;
+    native.interruptFree(handle);
   }
 
   [Symbol.dispose](): void {
@@ -194,10 +198,10 @@ export class Interrupt implements Disposable {
   }
 
   #live(): InterruptPtr {
-    if (this.#state === null) {
+    if (this.#handle === null) {
       throw new KnowhereError(Status.INVALID_ARG, 'the Interrupt is closed');
     }
-    return this.#state.handle;
+    return this.#handle;
   }
 }
 

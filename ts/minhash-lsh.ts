@@ -150,16 +150,21 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
-/** Output buffers for `slots` results; C writes every slot. */
-function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
+/** An output buffer; a size JS cannot allocate is NO_MEMORY, as in C. */
+function allocate<T>(what: string, make: () => T): T {
   try {
-    return { ids: new BigInt64Array(slots), distances: new Float32Array(slots) };
+    return make();
   } catch (error) {
     if (error instanceof RangeError) {
-      throw new KnowhereError(Status.NO_MEMORY, `cannot allocate ${slots} result slots: ${error.message}`);
+      throw new KnowhereError(Status.NO_MEMORY, `cannot allocate ${what}: ${error.message}`);
     }
     throw error;
   }
+}
+
+/** Output buffers for `slots` results; C writes every slot. */
+function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
+  return allocate(`${slots} result slots`, () => ({ ids: new BigInt64Array(slots), distances: new Float32Array(slots) }));
 }
 
 // ---------------------------------------------------------------------------
@@ -322,7 +327,7 @@ export class MinHashLSHIndex implements Disposable {
     const checkedIds = idsOf(ids);
     this.#claim('read', 'getVectorByIds');
     const signatureBytes = native.minhashLshMhVecLength(handle) * native.minhashLshElementSize(handle);
-    const out = new Uint8Array(checkedIds.length * signatureBytes);
+    const out = allocate(`${checkedIds.length} signatures`, () => new Uint8Array(checkedIds.length * signatureBytes));
     const err = newErrorOut();
     throwIfFailed(native.minhashLshGetVectorByIds(
       handle, checkedIds, checkedIds.length, out, out.byteLength, err), err);

@@ -54,6 +54,9 @@ export interface NativeLibrary {
   errorCode(error: ErrorPtr | null): number;
   errorMessage(error: ErrorPtr | null): string;
   errorFree(error: ErrorPtr | null): void;
+  /** knowhere_error_set: stores a new error in err[0] (for tests and for
+   * callers writing their own fallible functions). Returns `code`. */
+  errorSet(err: ErrorOut, code: number, message: string | null): number;
 
   interruptCreate(): InterruptPtr | null;
   interruptCreateWithState(interrupted: boolean): InterruptPtr | null;
@@ -241,6 +244,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const errorCode = f('int knowhere_error_code(const knowhere_error *error)');
   const errorMessage = f('const char *knowhere_error_message(const knowhere_error *error)');
   const errorFree = f('void knowhere_error_free(knowhere_error *error)');
+  const errorSet = f('int knowhere_error_set(_Out_ knowhere_error **err, int code, const char *message)');
 
   const interruptCreate = f('CInterrupt knowhere_interrupt_create(void)');
   const interruptCreateWithState = f('CInterrupt knowhere_interrupt_create_with_state(bool interrupted)');
@@ -307,6 +311,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     errorCode: (error) => errorCode(error) as number,
     errorMessage: (error) => errorMessage(error) as string,
     errorFree: (error) => { errorFree(error); },
+    errorSet: (err, code, message) => errorSet(err, code, message) as number,
 
     interruptCreate: () => interruptCreate() as InterruptPtr | null,
     interruptCreateWithState: (interrupted) => interruptCreateWithState(interrupted) as InterruptPtr | null,

@@ -1,0 +1,30 @@
+/**
+ * knowhere-rs: a cancellable MinHash-LSH near-duplicate index.
+ *
+ * The public API of the binding. Native handles and koffi stay inside
+ * ts/native.ts and are not reachable from here.
+ */
+import { native } from './native.ts';
+
+export { Status, KnowhereError, InterruptedError } from './errors.ts';
+export type { StatusCode, StatusName } from './errors.ts';
+export { Interrupt, checkInterrupt } from './interrupt.ts';
+export type { SharedInterruptToken } from './interrupt.ts';
+export { MinHashLSHIndex, BatchSearchResult } from './minhash-lsh.ts';
+export type { AsyncOptions, AsyncSearchOptions, Filter, SearchResult, SignatureData } from './minhash-lsh.ts';
+
+/** The native library's version string, e.g. "0.2.0". */
+export function version(): string {
+  return native.version();
+}
+
+/** The native library's MAJOR * 10000 + MINOR * 100 + PATCH. */
+export function versionNumber(): number {
+  return native.versionNumber();
+}
+
+/** The native library's ABI version (the binding refuses any other than the
+ * one it was written for, at load time). */
+export function abiVersion(): number {
+  return native.abiVersion();
+}
