@@ -207,7 +207,10 @@ KNOWHERE_API uint64_t knowhere_interrupt_remaining_ms(CInterrupt interrupt);
  * (the caller's thread or one of the operation's worker threads), never on
  * two at once, at most about every 1 % of the work or every 50 ms,
  * whichever comes later, and once more with done == total at the end of a
- * successful operation. It must not call back into the same index. */
+ * successful operation. It must not call back into the same index.
+ * Bindings to languages with a single-threaded runtime (Node.js, Python's
+ * GIL) should poll knowhere_interrupt_progress instead of relaying this
+ * callback from worker threads. */
 typedef int (*knowhere_progress_fn)(void *user, uint64_t done, uint64_t total);
 
 /* Attaches a progress callback to the flag: every operation run with this
@@ -229,9 +232,9 @@ KNOWHERE_API int knowhere_interrupt_progress(CInterrupt interrupt, uint64_t *don
 
 /* KNOWHERE_OK if the flag is clear (or the handle is NULL), otherwise
  * KNOWHERE_ERR_INTERRUPTED, or KNOWHERE_ERR_TIMEOUT when the deadline set
- * it. Sets *err when err is not NULL and the status is
- * not OK, with `message` (NULL: a default text). The building block of the
- * KNOWHERE_CHECK_INTERRUPT macros. */
+ * it. Like every fallible call, sets *err (when err is not NULL) to NULL on
+ * success and to a new error with `message` (NULL: a default text)
+ * otherwise. The building block of the KNOWHERE_CHECK_INTERRUPT macros. */
 KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
                                           knowhere_error **err,
                                           const char *message);
@@ -266,8 +269,8 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * Data. A signature is `mh_vec_length` values of `mh_vec_element_size`
  * bytes each (1 to 32; two values are equal when their bytes are). Data is
  * signatures laid end to end; the id of a signature is its row number,
- * counting on across knowhere_minhash_lsh_add calls. At most 2^32 - 1
- * signatures.
+ * counting on across knowhere_minhash_lsh_add calls. At most 2^32 - 2
+ * signatures (more is KNOWHERE_ERR_INVALID_ARG).
  *
  * Bands. The first `bands * r` values, r = floor(mh_vec_length / bands),
  * form `bands` bands of r values (trailing values are not banded but count
@@ -286,8 +289,8 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * slots hold id -1 and distance 0. Results are row-major: query q's k results
  * are ids[q * k .. q * k + k - 1] (and the same for distances).
  *
- * Filter. `bitset` (may be NULL: no filter) holds `bitset_bits` bits,
- * LSB-first within each byte; a set bit EXCLUDES that id, and ids at or
+ * Filter. `bitset` (NULL: no filter, whatever bitset_bits says) holds
+ * `bitset_bits` bits, LSB-first within each byte; a set bit EXCLUDES that id, and ids at or
  * beyond bitset_bits are excluded too (knowhere's convention). It is read
  * as ceil(bitset_bits / 8) bytes.
  *
@@ -302,8 +305,9 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * from any number of threads. Build and add must not overlap each other or
  * a search on the same index: when they would, the later call returns
  * KNOWHERE_ERR_BUSY and changes nothing (a guard, not a lock: nothing
- * waits). Freeing an index while another call uses it is the caller's
- * error. Batch search and build use up to knowhere_minhash_lsh_num_threads()
+ * waits). The accessors (count, bands, memory_usage, ...) are safe at any
+ * time, during a build or add too (they report the contents before it).
+ * Freeing an index while another call uses it is the caller's error. Batch search and build use up to knowhere_minhash_lsh_num_threads()
  * threads, the calling thread among them.
  */
 typedef struct knowhere_minhash_lsh knowhere_minhash_lsh;
@@ -357,8 +361,9 @@ KNOWHERE_API int knowhere_minhash_lsh_search(
 
 /* nq queries laid end to end (queries_len = nq * signature size) into
  * ids[nq * k] and distances[nq * k], on a thread pool. Row q equals what
- * knowhere_minhash_lsh_search gives for query q. nq >= 1, k >= 1, and
- * nq * k must not overflow. */
+ * knowhere_minhash_lsh_search gives for query q. nq >= 1, k >= 1; an
+ * nq * k (or nq * signature size) that overflows size_t is
+ * KNOWHERE_ERR_INVALID_ARG. */
 KNOWHERE_API int knowhere_minhash_lsh_batch_search_with_interrupt(
     const knowhere_minhash_lsh *index, const uint8_t *queries,
     size_t queries_len, size_t nq, size_t k, const uint8_t *bitset,

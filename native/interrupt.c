@@ -154,6 +154,7 @@ void knowhere_interrupt_free(CInterrupt interrupt) {
 
 int knowhere_interrupt_check(CInterrupt interrupt, knowhere_error **err,
                              const char *message) {
+    kh_clear_error(err);
     if (interrupt == NULL) return KNOWHERE_OK;
     unsigned char flag = current_flag(interrupt->state);
     if (KH_LIKELY(flag == FLAG_CLEAR)) return KNOWHERE_OK;

@@ -103,7 +103,7 @@ static void test_null_handle(void) {
 static void test_check_sets_error(void) {
     CInterrupt h = knowhere_interrupt_create();
     REQUIRE(h != NULL);
-    knowhere_error *err = NULL;
+    knowhere_error *err = (knowhere_error *)&err; /* garbage: must be cleared */
     CHECK_EQ(knowhere_interrupt_check(h, &err, "custom"), KNOWHERE_OK);
     CHECK(err == NULL);
     knowhere_interrupt_interrupt(h);
