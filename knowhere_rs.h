@@ -290,9 +290,9 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * are ids[q * k .. q * k + k - 1] (and the same for distances).
  *
  * Filter. `bitset` (NULL: no filter, whatever bitset_bits says) holds
- * `bitset_bits` bits, LSB-first within each byte; a set bit EXCLUDES that id, and ids at or
- * beyond bitset_bits are excluded too (knowhere's convention). It is read
- * as ceil(bitset_bits / 8) bytes.
+ * `bitset_bits` bits, LSB-first within each byte; a set bit EXCLUDES that
+ * id, and ids at or beyond bitset_bits are excluded too (knowhere's
+ * convention). It is read as ceil(bitset_bits / 8) bytes.
  *
  * Interrupts. Every operation taking a CInterrupt checks it on entry and at
  * least every few hundred microseconds of work on one core, in every phase,
