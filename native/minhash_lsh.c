@@ -17,7 +17,7 @@ enum { RAW_COPY_CHUNK = 4u << 20 };
 
 /* ---- guard -------------------------------------------------------------- */
 
-static int enter_writer(knowhere_minhash_lsh *index, knowhere_error **err) {
+int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, knowhere_error **err) {
     bool expected = false;
     if (!atomic_compare_exchange_strong(&index->writer, &expected, true))
         return kh_errorf(err, KNOWHERE_ERR_BUSY,
@@ -30,7 +30,7 @@ static int enter_writer(knowhere_minhash_lsh *index, knowhere_error **err) {
     return KNOWHERE_OK;
 }
 
-static void leave_writer(knowhere_minhash_lsh *index) {
+void kh_minhash_lsh_leave_writer(knowhere_minhash_lsh *index) {
     atomic_store(&index->writer, false);
 }
 
@@ -69,13 +69,13 @@ static void discard_state(kh_garbage *bag, kh_lsh_state *s, size_t keep_raw) {
     kh_garbage_add(bag, s, 0);
 }
 
-static void release_state(kh_lsh_state *s, size_t keep_raw) {
+void kh_lsh_state_release(kh_lsh_state *s, size_t keep_raw) {
     kh_garbage *bag = kh_garbage_new();
     discard_state(bag, s, keep_raw);
     kh_garbage_release(bag);
 }
 
-static size_t state_memory(const kh_lsh_state *s) {
+size_t kh_lsh_state_memory(const kh_lsh_state *s) {
     size_t bytes = sizeof *s + s->bands * (sizeof *s->tables +
                                            kh_lsh_table_bytes(s->count, s->prefix_bits));
     if (s->raw) bytes += s->raw_segments * sizeof *s->raw + s->count * s->signature_bytes;
@@ -203,13 +203,13 @@ static int finish(knowhere_minhash_lsh *index, kh_lsh_state *next, size_t shared
                   int status, const char *what, knowhere_error **err) {
     if (status == KNOWHERE_OK) {
         kh_lsh_state *prev = index->state;
-        next->memory_bytes = state_memory(next);
+        next->memory_bytes = kh_lsh_state_memory(next);
         index->state = next;
-        release_state(prev, shared_raw);
+        kh_lsh_state_release(prev, shared_raw);
     } else {
-        release_state(next, shared_raw);
+        kh_lsh_state_release(next, shared_raw);
     }
-    leave_writer(index);
+    kh_minhash_lsh_leave_writer(index);
     switch (status) {
     case KNOWHERE_OK: return KNOWHERE_OK;
     case KNOWHERE_ERR_NO_MEMORY:
@@ -272,7 +272,7 @@ knowhere_minhash_lsh *knowhere_minhash_lsh_create(void) {
 
 void knowhere_minhash_lsh_free(knowhere_minhash_lsh *index) {
     if (index == NULL) return;
-    release_state(index->state, 0);
+    kh_lsh_state_release(index->state, 0);
     free(index);
 }
 
@@ -290,12 +290,12 @@ int knowhere_minhash_lsh_build_with_interrupt(
     if (status != KNOWHERE_OK) return status;
     status = knowhere_interrupt_check(interrupt, err, "build interrupted");
     if (status != KNOWHERE_OK) return status;
-    status = enter_writer(index, err);
+    status = kh_minhash_lsh_enter_writer(index, err);
     if (status != KNOWHERE_OK) return status;
 
     kh_lsh_state *next = calloc(1, sizeof *next);
     if (next == NULL) {
-        leave_writer(index);
+        kh_minhash_lsh_leave_writer(index);
         return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during build");
     }
     if (bands > mh_vec_length) bands = mh_vec_length; /* knowhere: bands of one value */
@@ -338,7 +338,7 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
                                             CInterrupt interrupt, knowhere_error **err) {
     kh_clear_error(err);
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
-    int status = enter_writer(index, err);
+    int status = kh_minhash_lsh_enter_writer(index, err);
     if (status != KNOWHERE_OK) return status;
     const kh_lsh_state *prev = index->state;
     size_t rows = 0;
@@ -350,13 +350,13 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
     if (status == KNOWHERE_OK)
         status = knowhere_interrupt_check(interrupt, err, "add interrupted");
     if (status != KNOWHERE_OK) {
-        leave_writer(index);
+        kh_minhash_lsh_leave_writer(index);
         return status;
     }
 
     kh_lsh_state *next = calloc(1, sizeof *next);
     if (next == NULL) {
-        leave_writer(index);
+        kh_minhash_lsh_leave_writer(index);
         return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during add");
     }
     *next = *prev;

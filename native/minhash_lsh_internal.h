@@ -45,6 +45,20 @@ struct knowhere_minhash_lsh {
 
 size_t kh_minhash_lsh_threads(const knowhere_minhash_lsh *index);
 
+/* The guard (minhash_lsh.c, minhash_lsh_search.c). enter_* returns
+ * KNOWHERE_OK or KNOWHERE_ERR_BUSY (with a message in *err); a successful
+ * enter_* is paired with its leave_*. */
+int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, knowhere_error **err);
+void kh_minhash_lsh_leave_writer(knowhere_minhash_lsh *index);
+int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, knowhere_error **err);
+void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index);
+
+/* Frees a state (NULL is a no-op), off the calling thread when it is large.
+ * Its first `keep_raw` raw segments are not freed (they are shared). */
+void kh_lsh_state_release(kh_lsh_state *s, size_t keep_raw);
+/* The bytes a state holds (for memory_bytes). */
+size_t kh_lsh_state_memory(const kh_lsh_state *s);
+
 /* The raw bytes of signature `id` (the state must keep raw data). */
 const uint8_t *kh_raw_row(const kh_lsh_state *s, size_t id);
 

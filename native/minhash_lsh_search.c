@@ -316,7 +316,7 @@ static void release_scratch(search_scratch *scratch, size_t threads) {
     kh_garbage_release(bag);
 }
 
-static int enter_reader(knowhere_minhash_lsh *index, knowhere_error **err) {
+int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, knowhere_error **err) {
     atomic_fetch_add(&index->readers, 1);
     if (atomic_load(&index->writer)) {
         atomic_fetch_sub(&index->readers, 1);
@@ -326,7 +326,7 @@ static int enter_reader(knowhere_minhash_lsh *index, knowhere_error **err) {
     return KNOWHERE_OK;
 }
 
-static void leave_reader(knowhere_minhash_lsh *index) {
+void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index) {
     atomic_fetch_sub(&index->readers, 1);
 }
 
@@ -357,7 +357,7 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
     if (status != KNOWHERE_OK) return kh_errorf(err, status, "%s interrupted", what);
     /* The guard counters are the only thing a search writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
-    status = enter_reader(index, err);
+    status = kh_minhash_lsh_enter_reader(index, err);
     if (status != KNOWHERE_OK) return status;
 
     const kh_lsh_state *s = index->state;
@@ -394,7 +394,7 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
                 kh_errorf(err, status, "%s failed: %s", what, knowhere_status_string(status));
         }
     }
-    leave_reader(index);
+    kh_minhash_lsh_leave_reader(index);
     return status;
 }
 

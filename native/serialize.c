@@ -1,12 +1,999 @@
-/* TEMPORARY STUB: replaced by the real implementation. */
-#include "internal.h"
+/* Save and load of the MinHash-LSH index, in the format of docs/format.md.
+ *
+ * Writing. The header, then every section cut into CHUNK-byte chunks (each
+ * one hashed, written and counted as progress, with an interrupt check
+ * between chunks), then the trailer of checksums. Save writes a new file
+ * next to `path`, syncs it and renames it over `path` only once complete;
+ * on any failure the new file is removed and `path` is untouched.
+ *
+ * Reading. Nothing read is trusted before it is checked: the fixed header
+ * (magic, version, flags, section count) and the section lengths must add
+ * up to the input's size exactly; then the trailer's file checksum must
+ * match the header and the list of section checksums; then the parameters
+ * must be in range and every section length must be the one they imply.
+ * Only then is memory allocated, and its size matches bytes that exist.
+ * Sections are read chunk by chunk straight into the final arrays, hashed
+ * while in cache, and validated structurally (directories non-decreasing
+ * from 0 to count, buckets sorted by (fingerprint, id), every id below count
+ * and once per band), so that input whose checksums are valid but whose
+ * contents are hostile still cannot make a search read out of bounds. The
+ * new state replaces the old one only when everything passed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
-int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index, const char *path, CInterrupt interrupt, knowhere_error **err) { (void)index; (void)path; (void)interrupt; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-int knowhere_minhash_lsh_save(const knowhere_minhash_lsh *index, const char *path, knowhere_error **err) { (void)index; (void)path; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-int knowhere_minhash_lsh_load_with_interrupt(knowhere_minhash_lsh *index, const char *path, CInterrupt interrupt, knowhere_error **err) { (void)index; (void)path; (void)interrupt; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-int knowhere_minhash_lsh_load(knowhere_minhash_lsh *index, const char *path, knowhere_error **err) { (void)index; (void)path; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *index, uint8_t **out, size_t *out_len, CInterrupt interrupt, knowhere_error **err) { (void)index; (void)out; (void)out_len; (void)interrupt; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-int knowhere_minhash_lsh_serialize(const knowhere_minhash_lsh *index, uint8_t **out, size_t *out_len, knowhere_error **err) { (void)index; (void)out; (void)out_len; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-int knowhere_minhash_lsh_deserialize_with_interrupt(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, CInterrupt interrupt, knowhere_error **err) { (void)index; (void)data; (void)data_len; (void)interrupt; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-int knowhere_minhash_lsh_deserialize(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, knowhere_error **err) { (void)index; (void)data; (void)data_len; (void)err; return KNOWHERE_ERR_NOT_IMPLEMENTED; }
-void knowhere_buffer_free(uint8_t *buffer) { (void)buffer;  }
+#include "deferred_free.h"
+#include "internal.h"
+#include "minhash_lsh_internal.h"
+#include "progress.h"
+#include "xxh3.h"
+
+/* The unit of hashing (see "Checksums" in docs/format.md), of I/O, of
+ * progress and of interrupt checks. */
+#define CHUNK ((size_t)256 << 10)
+
+enum {
+    FORMAT_VERSION = 1,
+    FLAG_RAW = 1u,
+    FIXED_HEADER = 64, /* bytes before the section lengths */
+    MAX_PREFIX_BITS = 28,
+};
+
+static const uint8_t MAGIC[8] = {'K', 'H', 'M', 'H', 'L', 'S', 'H', '\0'};
+
+_Static_assert(sizeof(kh_lsh_entry) == 8, "kh_lsh_entry must be {u32, u32}, unpadded");
+
+/* ---- byte order ----------------------------------------------------------- */
+
+static void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+/* Constant-folded: on a little-endian host the arrays are already in file
+ * order and no conversion pass runs. */
+static bool host_is_little_endian(void) {
+    const uint32_t one = 1;
+    uint8_t first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+/* Converts n bytes of u32 values between host and file (little-endian)
+ * order, from src to dst (which may be the same). */
+static void u32_to_file(uint8_t *dst, const uint8_t *src, size_t n) {
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t v;
+        memcpy(&v, src + i, 4);
+        put_u32(dst + i, v);
+    }
+}
+
+static void u32_from_file(uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t v = get_u32(p + i);
+        memcpy(p + i, &v, 4);
+    }
+}
+
+/* ---- checked arithmetic ---------------------------------------------------- */
+
+static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a != 0 && b > UINT64_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+
+static bool add_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    if (b > UINT64_MAX - a) return false;
+    *out = a + b;
+    return true;
+}
+
+static size_t min_size(uint64_t a, size_t b) { return a < b ? (size_t)a : b; }
+
+/* ---- layout ----------------------------------------------------------------- */
+
+/* Everything the header says, and the sizes it implies. Sections are
+ * numbered 0..sections-1: 2b is band b's directory, 2b + 1 its entries, and
+ * 2 * bands the raw signatures when present. */
+typedef struct {
+    uint64_t count, length, element_size, bands, rows_per_band;
+    uint32_t flags, prefix_bits, sections;
+    uint64_t dir_bytes, entries_bytes, raw_bytes; /* each section's length */
+    uint64_t header_bytes;                        /* FIXED_HEADER + 8 * sections */
+    uint64_t body_bytes;                          /* all sections */
+    uint64_t trailer_bytes;                       /* 8 * sections + 8 */
+    uint64_t file_bytes;
+} layout;
+
+static uint64_t section_bytes_of(const layout *L, size_t i) {
+    if (i < 2 * L->bands) return i % 2 ? L->entries_bytes : L->dir_bytes;
+    return L->raw_bytes;
+}
+
+static void section_name(const layout *L, size_t i, char *buf, size_t cap) {
+    if (i < 2 * L->bands)
+        snprintf(buf, cap, "band %zu %s", i / 2, i % 2 ? "entries" : "directory");
+    else
+        snprintf(buf, cap, "raw data");
+}
+
+/* The number of chunk hashes the largest hashed range needs. */
+static size_t max_chunks(const layout *L) {
+    uint64_t largest = L->header_bytes + 8 * (uint64_t)L->sections; /* the file checksum */
+    if (L->dir_bytes > largest) largest = L->dir_bytes;
+    if (L->entries_bytes > largest) largest = L->entries_bytes;
+    if (L->raw_bytes > largest) largest = L->raw_bytes;
+    return (size_t)(largest / CHUNK + 1);
+}
+
+/* Fills the sizes of L from its parameters; false on overflow. */
+static bool layout_sizes(layout *L, uint64_t signature_bytes) {
+    uint64_t band_bytes, trailer;
+    L->dir_bytes = (((uint64_t)1 << L->prefix_bits) + 1) * 4;
+    L->entries_bytes = L->count * 8; /* count < 2^32 */
+    L->raw_bytes = 0;
+    if ((L->flags & FLAG_RAW) && !mul_ok(L->count, signature_bytes, &L->raw_bytes))
+        return false;
+    L->header_bytes = FIXED_HEADER + 8 * (uint64_t)L->sections;
+    L->trailer_bytes = 8 * (uint64_t)L->sections + 8;
+    return add_ok(L->dir_bytes, L->entries_bytes, &band_bytes) &&
+           mul_ok(band_bytes, L->bands, &L->body_bytes) &&
+           add_ok(L->body_bytes, L->raw_bytes, &L->body_bytes) &&
+           add_ok(L->header_bytes, L->trailer_bytes, &trailer) &&
+           add_ok(trailer, L->body_bytes, &L->file_bytes);
+}
+
+/* ---- the checksum rule ------------------------------------------------------- */
+
+/* The checksum of docs/format.md over `len` bytes at p: XXH3-64 of the
+ * little-endian XXH3-64s of its CHUNK-byte chunks. `hashes` has room for
+ * the chunk hashes. KNOWHERE_ERR_INTERRUPTED if the interrupt is set. */
+static int chunked_hash(const uint8_t *p, uint64_t len, uint8_t *hashes, CInterrupt interrupt,
+                        uint64_t *out) {
+    size_t chunks = 0;
+    for (uint64_t off = 0; off < len; off += CHUNK) {
+        if (knowhere_interrupt_is_interrupted(interrupt)) return KNOWHERE_ERR_INTERRUPTED;
+        put_u64(hashes + 8 * chunks++, kh_xxh3_64(p + off, min_size(len - off, CHUNK)));
+    }
+    *out = kh_xxh3_64(hashes, 8 * chunks);
+    return KNOWHERE_OK;
+}
+
+/* The status an operation stopped by its interrupt returns, with its
+ * message: KNOWHERE_ERR_TIMEOUT when a deadline set the flag. */
+static int stopped(CInterrupt interrupt, knowhere_error **err, const char *what) {
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status == KNOWHERE_OK) status = KNOWHERE_ERR_INTERRUPTED; /* reset since */
+    return kh_errorf(err, status, "%s %s", what,
+                     status == KNOWHERE_ERR_TIMEOUT ? "timed out" : "interrupted");
+}
+
+static void describe_errno(int errnum, char *buf, size_t cap) {
+    if (strerror_r(errnum, buf, cap) != 0) snprintf(buf, cap, "error %d", errnum);
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+typedef struct {
+    const kh_lsh_state *s;
+    layout L;
+    uint8_t *meta;    /* header, then the trailer (section checksums, file checksum) */
+    uint8_t *hashes;  /* chunk hashes of one range */
+    uint8_t *staging; /* CHUNK bytes: converted or gathered chunks */
+    CInterrupt interrupt;
+    kh_progress progress;
+    /* Where the bytes go: fd >= 0, else mem. */
+    int fd;
+    uint8_t *mem;
+    uint64_t pos;
+    const char *path, *tmp_path; /* for messages */
+} writer;
+
+static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
+                       knowhere_error **err) {
+    memset(w, 0, sizeof *w);
+    w->s = s;
+    w->interrupt = interrupt;
+    w->fd = -1;
+    layout *L = &w->L;
+    if (s->bands > (UINT32_MAX - 1) / 2)
+        return kh_errorf(err, KNOWHERE_ERR_OVERFLOW, "cannot save %zu bands (the format "
+                         "allows %u)", s->bands, (UINT32_MAX - 1) / 2);
+    *L = (layout){
+        .count = s->count, .length = s->length, .element_size = s->element_size,
+        .bands = s->bands, .rows_per_band = s->rows_per_band,
+        .flags = s->raw ? FLAG_RAW : 0, .prefix_bits = s->prefix_bits,
+        .sections = (uint32_t)(2 * s->bands + (s->raw ? 1 : 0)),
+    };
+    if (!layout_sizes(L, s->signature_bytes) || L->file_bytes > SIZE_MAX)
+        return kh_errorf(err, KNOWHERE_ERR_OVERFLOW, "the serialized size overflows");
+    w->meta = malloc((size_t)(L->header_bytes + L->trailer_bytes));
+    w->hashes = malloc(max_chunks(L) * 8);
+    w->staging = malloc(CHUNK);
+    if (w->meta == NULL || w->hashes == NULL || w->staging == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during save");
+
+    uint8_t *h = w->meta;
+    memcpy(h, MAGIC, 8);
+    put_u32(h + 8, FORMAT_VERSION);
+    put_u32(h + 12, L->flags);
+    put_u64(h + 16, L->count);
+    put_u64(h + 24, L->length);
+    put_u64(h + 32, L->element_size);
+    put_u64(h + 40, L->bands);
+    put_u64(h + 48, L->rows_per_band);
+    put_u32(h + 56, L->prefix_bits);
+    put_u32(h + 60, L->sections);
+    for (size_t i = 0; i < L->sections; ++i) {
+        if ((i & 0x7fff) == 0 && knowhere_interrupt_is_interrupted(interrupt))
+            return KNOWHERE_ERR_INTERRUPTED;
+        put_u64(h + FIXED_HEADER + 8 * i, section_bytes_of(L, i));
+    }
+    return KNOWHERE_OK;
+}
+
+static void writer_free(writer *w) {
+    free(w->meta);
+    free(w->hashes);
+    free(w->staging);
+}
+
+static int temp_error(const writer *w, const char *doing, int errnum, knowhere_error **err) {
+    char reason[128];
+    describe_errno(errnum, reason, sizeof reason);
+    return kh_errorf(err, KNOWHERE_ERR_FILE, "cannot save to '%s': %s '%s' failed: %s", w->path,
+                     doing, w->tmp_path, reason);
+}
+
+static int put_bytes(writer *w, const uint8_t *p, size_t n, knowhere_error **err) {
+    if (w->fd < 0) {
+        memcpy(w->mem + w->pos, p, n);
+        w->pos += n;
+    } else {
+        for (size_t left = n; left > 0;) {
+            ssize_t wrote = write(w->fd, p, left);
+            if (wrote <= 0) {
+                if (wrote < 0 && errno == EINTR) continue;
+                return temp_error(w, "writing", wrote < 0 ? errno : EIO, err);
+            }
+            p += wrote;
+            left -= (size_t)wrote;
+            w->pos += (size_t)wrote;
+        }
+    }
+    kh_progress_advance(&w->progress, n);
+    return KNOWHERE_OK;
+}
+
+static int put_range(writer *w, const uint8_t *p, uint64_t len, knowhere_error **err) {
+    for (uint64_t off = 0; off < len; off += CHUNK) {
+        if (knowhere_interrupt_is_interrupted(w->interrupt)) return KNOWHERE_ERR_INTERRUPTED;
+        int status = put_bytes(w, p + off, min_size(len - off, CHUNK), err);
+        if (status != KNOWHERE_OK) return status;
+    }
+    return KNOWHERE_OK;
+}
+
+/* The raw signatures [off, off + n) of the section (the concatenation of
+ * every segment): a pointer into one segment, or gathered in `staging`. */
+static const uint8_t *raw_range(const kh_lsh_state *s, size_t off, size_t n, uint8_t *staging) {
+    size_t sig = s->signature_bytes;
+    for (size_t done = 0; done < n;) {
+        size_t at = off + done, row = at / sig, lo = 0, hi = s->raw_segments;
+        while (hi - lo > 1) { /* last segment with first_id <= row */
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->raw[mid].first_id <= row) lo = mid;
+            else hi = mid;
+        }
+        const kh_raw_segment *seg = &s->raw[lo];
+        size_t begin = seg->first_id * sig, end = (seg->first_id + seg->rows) * sig;
+        size_t take = end - at < n - done ? end - at : n - done;
+        if (done == 0 && take == n) return seg->data + (at - begin);
+        memcpy(staging + done, seg->data + (at - begin), take);
+        done += take;
+    }
+    return staging;
+}
+
+/* Bytes [off, off + n) of section i as the file holds them. */
+static const uint8_t *section_range(const writer *w, size_t i, uint64_t off, size_t n) {
+    const kh_lsh_state *s = w->s;
+    if (i >= 2 * s->bands) return raw_range(s, (size_t)off, n, w->staging);
+    const kh_lsh_table *t = &s->tables[i / 2];
+    const uint8_t *p = (i % 2 ? (const uint8_t *)t->entries : (const uint8_t *)t->dir) + off;
+    if (host_is_little_endian()) return p;
+    u32_to_file(w->staging, p, n); /* entries are pairs of u32 too */
+    return w->staging;
+}
+
+/* Writes the whole format. Statuses: OK, INTERRUPTED (no message), or an
+ * error with its message. */
+static int emit(writer *w, knowhere_error **err) {
+    const layout *L = &w->L;
+    uint8_t *sums = w->meta + L->header_bytes;
+    int status = put_range(w, w->meta, L->header_bytes, err);
+    for (size_t i = 0; status == KNOWHERE_OK && i < L->sections; ++i) {
+        uint64_t len = section_bytes_of(L, i);
+        size_t chunks = 0;
+        for (uint64_t off = 0; off < len && status == KNOWHERE_OK; off += CHUNK) {
+            if (knowhere_interrupt_is_interrupted(w->interrupt)) return KNOWHERE_ERR_INTERRUPTED;
+            size_t n = min_size(len - off, CHUNK);
+            const uint8_t *p = section_range(w, i, off, n);
+            put_u64(w->hashes + 8 * chunks++, kh_xxh3_64(p, n));
+            status = put_bytes(w, p, n, err);
+        }
+        put_u64(sums + 8 * i, kh_xxh3_64(w->hashes, 8 * chunks));
+    }
+    uint64_t file_sum = 0;
+    if (status == KNOWHERE_OK)
+        status = chunked_hash(w->meta, L->header_bytes + 8 * (uint64_t)L->sections, w->hashes,
+                              w->interrupt, &file_sum);
+    if (status != KNOWHERE_OK) return status;
+    put_u64(sums + 8 * (uint64_t)L->sections, file_sum);
+    return put_range(w, sums, L->trailer_bytes, err);
+}
+
+/* Enters the search guard and checks that there is something to save. */
+static int begin_save(const knowhere_minhash_lsh *const_index, CInterrupt interrupt,
+                      const kh_lsh_state **state, knowhere_error **err) {
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK) return stopped(interrupt, err, "save");
+    /* The guard counters are the only thing a save writes in the index. */
+    knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
+    status = kh_minhash_lsh_enter_reader(index, err);
+    if (status != KNOWHERE_OK) return status;
+    *state = index->state;
+    if (*state == NULL) {
+        kh_minhash_lsh_leave_reader(index);
+        return kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX,
+                         "cannot save an index that has not been built");
+    }
+    return KNOWHERE_OK;
+}
+
+/* Creates `path`.tmp.XXXXXX exclusively (mode 0666 less the umask, as a
+ * plain fopen would give). Returns the descriptor, or -1 with errno. */
+static int create_temp(const char *path, char *tmp, size_t len) {
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint64_t seed[3] = {kh_monotonic_ns(), (uint64_t)getpid(), (uint64_t)(uintptr_t)tmp};
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        seed[0] += 0x9E3779B97F4A7C15ull;
+        uint64_t r = kh_xxh3_64(seed, sizeof seed);
+        memcpy(tmp, path, len);
+        memcpy(tmp + len, ".tmp.", 5);
+        for (int i = 0; i < 6; ++i, r /= 62) tmp[len + 5 + i] = alphabet[r % 62];
+        tmp[len + 11] = '\0';
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Makes the rename durable; best effort (some file systems refuse to sync
+ * a directory, and the save has succeeded anyway). */
+static void sync_parent_directory(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = NULL;
+    if (slash == NULL) {
+        dir = malloc(2);
+        if (dir) memcpy(dir, ".", 2);
+    } else {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        dir = malloc(n + 1);
+        if (dir) {
+            memcpy(dir, path, n);
+            dir[n] = '\0';
+        }
+    }
+    if (dir == NULL) return;
+    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+static int file_error(knowhere_error **err, const char *what, const char *path, int errnum) {
+    char reason[128];
+    describe_errno(errnum, reason, sizeof reason);
+    return kh_errorf(err, KNOWHERE_ERR_FILE, "%s '%s': %s", what, path, reason);
+}
+
+/* Writes the temporary file completely, syncs and closes it, and renames it
+ * over the path. On failure it is gone. */
+static int save_file(writer *w, const char *path, knowhere_error **err) {
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 12);
+    if (tmp == NULL) return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during save");
+    w->path = path;
+    w->tmp_path = tmp;
+    w->fd = create_temp(path, tmp, len);
+    if (w->fd < 0) {
+        char reason[128];
+        describe_errno(errno, reason, sizeof reason);
+        int status = kh_errorf(err, KNOWHERE_ERR_FILE,
+                               "cannot save to '%s': cannot create '%s': %s", path, tmp, reason);
+        free(tmp);
+        return status;
+    }
+    kh_progress_begin(&w->progress, w->interrupt, KNOWHERE_PHASE_SAVE, w->L.file_bytes);
+    int status = emit(w, err);
+    /* Durable before it replaces the old file: a crash must not leave an
+     * empty or partial file at `path` where a good one was. */
+    if (status == KNOWHERE_OK && fsync(w->fd) != 0)
+        status = temp_error(w, "syncing", errno, err);
+    if (close(w->fd) != 0 && status == KNOWHERE_OK)
+        status = temp_error(w, "closing", errno, err);
+    w->fd = -1;
+    if (status == KNOWHERE_OK && knowhere_interrupt_is_interrupted(w->interrupt))
+        status = KNOWHERE_ERR_INTERRUPTED; /* the last moment to back out */
+    if (status == KNOWHERE_OK && rename(tmp, path) != 0)
+        status = file_error(err, "cannot save to", path, errno);
+    if (status != KNOWHERE_OK) unlink(tmp);
+    else sync_parent_directory(path);
+    kh_progress_end(&w->progress, status);
+    free(tmp);
+    return status;
+}
+
+int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
+                                             const char *path, CInterrupt interrupt,
+                                             knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (path == NULL || path[0] == '\0')
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "path is NULL or empty");
+    const kh_lsh_state *s = NULL;
+    int status = begin_save(index, interrupt, &s, err);
+    if (status != KNOWHERE_OK) return status;
+    writer w;
+    status = writer_init(&w, s, interrupt, err);
+    if (status == KNOWHERE_OK) status = save_file(&w, path, err);
+    writer_free(&w);
+    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index);
+    if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "save");
+    return status;
+}
+
+int knowhere_minhash_lsh_save(const knowhere_minhash_lsh *index, const char *path,
+                              knowhere_error **err) {
+    return knowhere_minhash_lsh_save_with_interrupt(index, path, NULL, err);
+}
+
+int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *index,
+                                                  uint8_t **out, size_t *out_len,
+                                                  CInterrupt interrupt, knowhere_error **err) {
+    kh_clear_error(err);
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (out == NULL || out_len == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out or out_len is NULL");
+    const kh_lsh_state *s = NULL;
+    int status = begin_save(index, interrupt, &s, err);
+    if (status != KNOWHERE_OK) return status;
+    writer w;
+    status = writer_init(&w, s, interrupt, err);
+    if (status == KNOWHERE_OK) {
+        w.mem = malloc((size_t)w.L.file_bytes);
+        if (w.mem == NULL)
+            status = kh_errorf(err, KNOWHERE_ERR_NO_MEMORY,
+                               "out of memory for a %llu-byte serialized index",
+                               (unsigned long long)w.L.file_bytes);
+    }
+    if (status == KNOWHERE_OK) {
+        kh_progress_begin(&w.progress, interrupt, KNOWHERE_PHASE_SAVE, w.L.file_bytes);
+        status = emit(&w, err);
+        kh_progress_end(&w.progress, status);
+    }
+    if (status == KNOWHERE_OK) {
+        *out = w.mem;
+        *out_len = (size_t)w.L.file_bytes;
+    } else {
+        kh_garbage *bag = kh_garbage_new();
+        kh_garbage_add(bag, w.mem, (size_t)w.pos);
+        kh_garbage_release(bag);
+    }
+    writer_free(&w);
+    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index);
+    if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "serialize");
+    return status;
+}
+
+int knowhere_minhash_lsh_serialize(const knowhere_minhash_lsh *index, uint8_t **out,
+                                   size_t *out_len, knowhere_error **err) {
+    return knowhere_minhash_lsh_serialize_with_interrupt(index, out, out_len, NULL, err);
+}
+
+void knowhere_buffer_free(uint8_t *buffer) { free(buffer); }
+
+/* ---- reading -------------------------------------------------------------------- */
+
+typedef struct {
+    /* Where the bytes come from: fd >= 0, else mem. */
+    int fd;
+    const uint8_t *mem;
+    uint64_t size;
+    const char *what; /* "cannot load 'path'" or "cannot deserialize" */
+    const char *path; /* NULL for memory */
+    CInterrupt interrupt;
+    kh_progress progress;
+    knowhere_error **err;
+} reader;
+
+#define CORRUPT(r, ...) corrupt_error((r), __VA_ARGS__)
+
+static int corrupt_error(reader *r, const char *format, ...) KH_PRINTF(2, 3);
+static int corrupt_error(reader *r, const char *format, ...) {
+    char message[400];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    return kh_errorf(r->err, KNOWHERE_ERR_CORRUPT, "%s: %s", r->what, message);
+}
+
+/* Reads [off, off + n) of the input, which the caller has checked lies
+ * within its size. */
+static int read_at(reader *r, uint64_t off, void *dst, size_t n) {
+    if (r->fd < 0) {
+        memcpy(dst, r->mem + off, n);
+        return KNOWHERE_OK;
+    }
+    if (sizeof(off_t) < 8 && off + n > (uint64_t)INT32_MAX)
+        return file_error(r->err, "cannot read", r->path, EOVERFLOW);
+    uint8_t *p = dst;
+    while (n > 0) {
+        ssize_t got = pread(r->fd, p, n, (off_t)off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return file_error(r->err, "cannot read", r->path, errno);
+        if (got == 0)
+            return CORRUPT(r, "truncated: the file ended at byte %llu of %llu (did it change "
+                           "during the load?)", (unsigned long long)off,
+                           (unsigned long long)r->size);
+        p += got;
+        n -= (size_t)got;
+        off += (uint64_t)got;
+    }
+    return KNOWHERE_OK;
+}
+
+/* Reads a range in chunks, polling the interrupt and counting progress. */
+static int read_range(reader *r, uint64_t off, uint8_t *dst, uint64_t len) {
+    for (uint64_t done = 0; done < len; done += CHUNK) {
+        if (knowhere_interrupt_is_interrupted(r->interrupt)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t n = min_size(len - done, CHUNK);
+        int status = read_at(r, off + done, dst + done, n);
+        if (status != KNOWHERE_OK) return status;
+        kh_progress_advance(&r->progress, n);
+    }
+    return KNOWHERE_OK;
+}
+
+/* The fixed header: magic, version, flags, section count; and the sizes
+ * (the section lengths are read afterwards). */
+static int parse_fixed_header(reader *r, const uint8_t *h, layout *L) {
+    L->count = get_u64(h + 16);
+    L->length = get_u64(h + 24);
+    L->element_size = get_u64(h + 32);
+    L->bands = get_u64(h + 40);
+    L->rows_per_band = get_u64(h + 48);
+    L->flags = get_u32(h + 12);
+    L->prefix_bits = get_u32(h + 56);
+    L->sections = get_u32(h + 60);
+    if (L->flags & ~(uint32_t)FLAG_RAW)
+        return CORRUPT(r, "unknown flags 0x%x in the header", (unsigned)L->flags);
+    uint64_t expected = 2 * (L->bands < UINT32_MAX ? L->bands : UINT32_MAX) +
+                        (L->flags & FLAG_RAW ? 1 : 0);
+    if (L->sections != expected)
+        return CORRUPT(r, "the header lists %u sections, but %llu bands%s need %llu",
+                       (unsigned)L->sections, (unsigned long long)L->bands,
+                       L->flags & FLAG_RAW ? " and raw data" : "",
+                       (unsigned long long)expected);
+    L->header_bytes = FIXED_HEADER + 8 * (uint64_t)L->sections;
+    L->trailer_bytes = 8 * (uint64_t)L->sections + 8;
+    if (r->size < L->header_bytes)
+        return CORRUPT(r, "truncated: %llu bytes, but the header alone is %llu",
+                       (unsigned long long)r->size, (unsigned long long)L->header_bytes);
+    return KNOWHERE_OK;
+}
+
+/* The parameters, once the file checksum has vouched for the header. */
+static int check_parameters(reader *r, layout *L, const uint8_t *lengths) {
+    if (L->count == 0 || L->count > KH_MAX_SIGNATURES)
+        return CORRUPT(r, "count %llu is not in 1..%zu", (unsigned long long)L->count,
+                       KH_MAX_SIGNATURES);
+    if (L->length == 0) return CORRUPT(r, "mh_vec_length is 0");
+    if (L->element_size < 1 || L->element_size > 32)
+        return CORRUPT(r, "element size %llu is not in 1..32",
+                       (unsigned long long)L->element_size);
+    if (L->bands == 0 || L->bands > L->length)
+        return CORRUPT(r, "bands %llu is not in 1..mh_vec_length (%llu)",
+                       (unsigned long long)L->bands, (unsigned long long)L->length);
+    if (L->rows_per_band != L->length / L->bands)
+        return CORRUPT(r, "rows per band %llu is not mh_vec_length / bands = %llu",
+                       (unsigned long long)L->rows_per_band,
+                       (unsigned long long)(L->length / L->bands));
+    if (L->prefix_bits > MAX_PREFIX_BITS)
+        return CORRUPT(r, "prefix bits %u is more than %d", (unsigned)L->prefix_bits,
+                       MAX_PREFIX_BITS);
+    uint64_t signature_bytes;
+    if (!mul_ok(L->length, L->element_size, &signature_bytes) || signature_bytes > SIZE_MAX)
+        return CORRUPT(r, "the signature size overflows: %llu values of %llu bytes",
+                       (unsigned long long)L->length, (unsigned long long)L->element_size);
+    if (!layout_sizes(L, signature_bytes))
+        return CORRUPT(r, "the section sizes overflow");
+    for (size_t i = 0; i < L->sections; ++i) {
+        if ((i & 0x7fff) == 0 && knowhere_interrupt_is_interrupted(r->interrupt))
+            return KNOWHERE_ERR_INTERRUPTED;
+        uint64_t got = get_u64(lengths + 8 * i), want = section_bytes_of(L, i);
+        if (got != want) {
+            char name[64];
+            section_name(L, i, name, sizeof name);
+            return CORRUPT(r, "section '%s' is %llu bytes, the parameters give %llu", name,
+                           (unsigned long long)got, (unsigned long long)want);
+        }
+    }
+    return KNOWHERE_OK;
+}
+
+/* Reads and authenticates the header and the trailer into *meta (header
+ * bytes, then section checksums, then the file checksum). */
+static int read_meta(reader *r, layout *L, uint8_t **meta) {
+    uint8_t fixed[FIXED_HEADER];
+    if (r->size < 8)
+        return CORRUPT(r, "truncated: %llu bytes, less than the 8-byte magic",
+                       (unsigned long long)r->size);
+    int status = read_at(r, 0, fixed, 8);
+    if (status != KNOWHERE_OK) return status;
+    if (memcmp(fixed, MAGIC, 8) != 0)
+        return CORRUPT(r, "bad magic: not a knowhere-rs MinHash-LSH index");
+    if (r->size < 12)
+        return CORRUPT(r, "truncated: %llu bytes, less than the magic and version",
+                       (unsigned long long)r->size);
+    status = read_at(r, 8, fixed + 8, 4);
+    if (status != KNOWHERE_OK) return status;
+    uint32_t version = get_u32(fixed + 8);
+    if (version != FORMAT_VERSION)
+        return CORRUPT(r, "unsupported format version %u (this library reads version %d)",
+                       (unsigned)version, FORMAT_VERSION);
+    if (r->size < FIXED_HEADER)
+        return CORRUPT(r, "truncated: %llu bytes, less than the %d-byte fixed header",
+                       (unsigned long long)r->size, FIXED_HEADER);
+    status = read_at(r, 12, fixed + 12, FIXED_HEADER - 12);
+    if (status == KNOWHERE_OK) status = parse_fixed_header(r, fixed, L);
+    if (status != KNOWHERE_OK) return status;
+
+    /* header_bytes <= size (checked), and trailer_bytes < header_bytes: the
+     * buffer is less than twice the input. */
+    *meta = malloc((size_t)(L->header_bytes + L->trailer_bytes));
+    if (*meta == NULL)
+        return kh_errorf(r->err, KNOWHERE_ERR_NO_MEMORY, "%s: out of memory", r->what);
+    memcpy(*meta, fixed, FIXED_HEADER);
+    status = read_range(r, FIXED_HEADER, *meta + FIXED_HEADER,
+                        L->header_bytes - FIXED_HEADER);
+    if (status != KNOWHERE_OK) return status;
+
+    uint64_t body = 0, total;
+    bool ok = true;
+    for (size_t i = 0; i < L->sections && ok; ++i) {
+        if ((i & 0x7fff) == 0 && knowhere_interrupt_is_interrupted(r->interrupt))
+            return KNOWHERE_ERR_INTERRUPTED;
+        ok = add_ok(body, get_u64(*meta + FIXED_HEADER + 8 * i), &body);
+    }
+    ok = ok && add_ok(body, L->header_bytes + L->trailer_bytes, &total);
+    if (!ok || total > r->size)
+        return CORRUPT(r, "truncated: %llu bytes, but the header describes %s%llu",
+                       (unsigned long long)r->size, ok ? "" : "more than ",
+                       (unsigned long long)(ok ? total : UINT64_MAX));
+    if (total < r->size)
+        return CORRUPT(r, "%llu bytes, but the header describes %llu (trailing data)",
+                       (unsigned long long)r->size, (unsigned long long)total);
+    L->body_bytes = body;
+    L->file_bytes = total;
+    uint8_t *trailer = *meta + L->header_bytes;
+    status = read_range(r, L->header_bytes + body, trailer, L->trailer_bytes);
+    if (status != KNOWHERE_OK) return status;
+
+    uint8_t *hashes = malloc(((L->header_bytes + 8 * (uint64_t)L->sections) / CHUNK + 1) * 8);
+    if (hashes == NULL)
+        return kh_errorf(r->err, KNOWHERE_ERR_NO_MEMORY, "%s: out of memory", r->what);
+    uint64_t sum = 0;
+    status = chunked_hash(*meta, L->header_bytes + 8 * (uint64_t)L->sections, hashes,
+                          r->interrupt, &sum);
+    free(hashes);
+    if (status != KNOWHERE_OK) return status;
+    if (sum != get_u64(trailer + 8 * (uint64_t)L->sections))
+        return CORRUPT(r, "checksum mismatch in the header or the list of section checksums");
+    return check_parameters(r, L, *meta + FIXED_HEADER);
+}
+
+/* ---- structural validation, chunk by chunk as the sections arrive ---- */
+
+typedef struct {
+    const layout *L;
+    uint8_t *seen;  /* one bit per id: flipped by every entry of a band */
+    size_t bucket;  /* the entry scan's current bucket */
+    char problem[200];
+} validator;
+
+#define PROBLEM(v, ...) snprintf((v)->problem, sizeof (v)->problem, __VA_ARGS__)
+
+/* Directory values [first, first + n) of band b, all read. */
+static void check_dir(validator *v, size_t b, const uint32_t *dir, size_t first, size_t n) {
+    const size_t count = (size_t)v->L->count, last = (size_t)1 << v->L->prefix_bits;
+    for (size_t j = first; j < first + n; ++j) {
+        uint32_t x = dir[j];
+        if (j == 0 && x != 0) {
+            PROBLEM(v, "band %zu directory starts at %u, not 0", b, (unsigned)x);
+        } else if (j > 0 && x < dir[j - 1]) {
+            PROBLEM(v, "band %zu directory decreases at bucket %zu (%u < %u)", b, j,
+                    (unsigned)x, (unsigned)dir[j - 1]);
+        } else if (x > count) {
+            PROBLEM(v, "band %zu directory entry %zu is %u, past the count %zu", b, j,
+                    (unsigned)x, count);
+        } else if (j == last && x != count) {
+            PROBLEM(v, "band %zu directory ends at %u, not at the count %zu", b, (unsigned)x,
+                    count);
+        } else {
+            continue;
+        }
+        return;
+    }
+}
+
+/* Entries [first, first + n) of band b, all read; the directory is valid. */
+static int check_entries(validator *v, CInterrupt interrupt, size_t b, const kh_lsh_table *t,
+                         size_t first, size_t n) {
+    const size_t count = (size_t)v->L->count;
+    const uint8_t expect = b & 1; /* an odd band finds every bit set by the even one */
+    if (first == 0) v->bucket = 0;
+    size_t steps = 0;
+    for (size_t e = first; e < first + n; ++e) {
+        while (t->dir[v->bucket + 1] <= e) { /* ends: dir[last] == count > e */
+            v->bucket++;
+            if ((++steps & 0xffff) == 0 && knowhere_interrupt_is_interrupted(interrupt))
+                return KNOWHERE_ERR_INTERRUPTED;
+        }
+        kh_lsh_entry x = t->entries[e];
+        if (x.id >= count) {
+            PROBLEM(v, "band %zu entry %zu has id %u, not below the count %zu", b, e,
+                    (unsigned)x.id, count);
+            return KNOWHERE_OK;
+        }
+        uint8_t *byte = &v->seen[x.id >> 3], bit = (uint8_t)(1u << (x.id & 7));
+        if (((*byte & bit) != 0) != expect) {
+            PROBLEM(v, "band %zu has id %u more than once", b, (unsigned)x.id);
+            return KNOWHERE_OK;
+        }
+        *byte ^= bit;
+        if (e > t->dir[v->bucket]) {
+            kh_lsh_entry p = t->entries[e - 1];
+            if (!(p.fingerprint < x.fingerprint ||
+                  (p.fingerprint == x.fingerprint && p.id < x.id))) {
+                PROBLEM(v, "band %zu entry %zu is out of order in bucket %zu", b, e,
+                        v->bucket);
+                return KNOWHERE_OK;
+            }
+        }
+    }
+    return KNOWHERE_OK;
+}
+
+/* ---- decoding a whole input ---------------------------------------------------- */
+
+static int alloc_state(const layout *L, kh_lsh_state **out) {
+    kh_lsh_state *s = calloc(1, sizeof *s);
+    *out = s;
+    if (s == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    /* Every size here is one of the section lengths, which add up to the
+     * input's size. */
+    *s = (kh_lsh_state){
+        .count = (size_t)L->count, .length = (size_t)L->length,
+        .element_size = (size_t)L->element_size, .bands = (size_t)L->bands,
+        .rows_per_band = (size_t)L->rows_per_band,
+        .signature_bytes = (size_t)(L->length * L->element_size),
+        .band_bytes = (size_t)(L->rows_per_band * L->element_size),
+        .prefix_bits = L->prefix_bits,
+    };
+    s->tables = calloc(s->bands, sizeof *s->tables);
+    if (s->tables == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    for (size_t b = 0; b < s->bands; ++b) {
+        /* calloc: until it is read, the directory says "empty" to whoever
+         * frees the state. */
+        s->tables[b].dir = calloc((size_t)L->dir_bytes / 4, 4);
+        s->tables[b].entries = malloc((size_t)L->entries_bytes);
+        if (s->tables[b].dir == NULL || s->tables[b].entries == NULL)
+            return KNOWHERE_ERR_NO_MEMORY;
+    }
+    if (L->flags & FLAG_RAW) {
+        s->raw = calloc(1, sizeof *s->raw);
+        if (s->raw == NULL) return KNOWHERE_ERR_NO_MEMORY;
+        s->raw_segments = 1;
+        s->raw[0] = (kh_raw_segment){malloc((size_t)L->raw_bytes), 0, s->count};
+        if (s->raw[0].data == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    }
+    return KNOWHERE_OK;
+}
+
+static uint8_t *section_target(kh_lsh_state *s, size_t i) {
+    if (i >= 2 * s->bands) return s->raw[0].data;
+    kh_lsh_table *t = &s->tables[i / 2];
+    return i % 2 ? (uint8_t *)t->entries : (uint8_t *)t->dir;
+}
+
+/* Reads section i (at `off`) into its array, hashing and validating as it
+ * goes. */
+static int read_section(reader *r, kh_lsh_state *s, const layout *L, size_t i, uint64_t off,
+                        uint64_t expected_sum, uint8_t *hashes, validator *v) {
+    uint64_t len = section_bytes_of(L, i);
+    uint8_t *dst = section_target(s, i);
+    size_t chunks = 0, band = i / 2;
+    bool is_table = i < 2 * L->bands;
+    v->problem[0] = '\0';
+    for (uint64_t done = 0; done < len; done += CHUNK) {
+        if (knowhere_interrupt_is_interrupted(r->interrupt)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t n = min_size(len - done, CHUNK);
+        uint8_t *p = dst + done;
+        int status = read_at(r, off + done, p, n);
+        if (status != KNOWHERE_OK) return status;
+        put_u64(hashes + 8 * chunks++, kh_xxh3_64(p, n));
+        if (is_table && !host_is_little_endian()) u32_from_file(p, n);
+        if (is_table && v->problem[0] == '\0') {
+            if (i % 2 == 0) {
+                check_dir(v, band, s->tables[band].dir, (size_t)done / 4, n / 4);
+            } else {
+                status = check_entries(v, r->interrupt, band, &s->tables[band],
+                                       (size_t)done / 8, n / 8);
+                if (status != KNOWHERE_OK) return status;
+            }
+        }
+        kh_progress_advance(&r->progress, n);
+    }
+    if (kh_xxh3_64(hashes, 8 * chunks) != expected_sum) {
+        char name[64];
+        section_name(L, i, name, sizeof name);
+        return CORRUPT(r, "checksum mismatch in section '%s'", name);
+    }
+    if (v->problem[0] != '\0') return CORRUPT(r, "%s", v->problem);
+    return KNOWHERE_OK;
+}
+
+/* Reads, checks and builds the state of a whole input. On success *out is a
+ * complete state; on failure nothing is left allocated (big blocks go to
+ * the deferred release). Statuses: OK, INTERRUPTED (no message), or an
+ * error with its message. */
+static int decode(reader *r, kh_lsh_state **out) {
+    *out = NULL;
+    kh_progress_begin(&r->progress, r->interrupt, KNOWHERE_PHASE_LOAD, r->size);
+    layout L;
+    memset(&L, 0, sizeof L);
+    uint8_t *meta = NULL, *hashes = NULL;
+    kh_lsh_state *s = NULL;
+    validator v = {.L = &L};
+    int status = KNOWHERE_OK;
+    if (r->size > SIZE_MAX)
+        status = kh_errorf(r->err, KNOWHERE_ERR_NO_MEMORY, "%s: %llu bytes cannot be held in "
+                           "memory here", r->what, (unsigned long long)r->size);
+    if (status == KNOWHERE_OK) status = read_meta(r, &L, &meta);
+    if (status == KNOWHERE_OK) {
+        int alloc = alloc_state(&L, &s);
+        hashes = malloc(max_chunks(&L) * 8);
+        v.seen = calloc((size_t)(L.count + 7) / 8, 1); /* count <= entries bytes / 8 */
+        if (alloc != KNOWHERE_OK || hashes == NULL || v.seen == NULL)
+            status = kh_errorf(r->err, KNOWHERE_ERR_NO_MEMORY,
+                               "%s: out of memory for an index of %llu bytes", r->what,
+                               (unsigned long long)L.file_bytes);
+    }
+    uint64_t off = L.header_bytes;
+    for (size_t i = 0; status == KNOWHERE_OK && i < L.sections; ++i) {
+        uint64_t sum = get_u64(meta + L.header_bytes + 8 * i);
+        status = read_section(r, s, &L, i, off, sum, hashes, &v);
+        off += section_bytes_of(&L, i);
+    }
+    kh_progress_end(&r->progress, status);
+    free(meta);
+    free(hashes);
+    kh_garbage *bag = kh_garbage_new();
+    kh_garbage_add(bag, v.seen, (size_t)L.count / 8);
+    kh_garbage_release(bag);
+    if (status == KNOWHERE_OK) *out = s;
+    else kh_lsh_state_release(s, 0);
+    return status;
+}
+
+/* Swaps a decoded state in (on success) under the writer guard the caller
+ * holds, and leaves the guard. */
+static int finish_load(knowhere_minhash_lsh *index, kh_lsh_state *next, int status,
+                       CInterrupt interrupt, const char *what, knowhere_error **err) {
+    if (status == KNOWHERE_OK) {
+        kh_lsh_state *prev = index->state;
+        next->memory_bytes = kh_lsh_state_memory(next);
+        index->state = next;
+        kh_lsh_state_release(prev, 0);
+    }
+    kh_minhash_lsh_leave_writer(index);
+    if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, what);
+    return status;
+}
+
+int knowhere_minhash_lsh_load_with_interrupt(knowhere_minhash_lsh *index, const char *path,
+                                             CInterrupt interrupt, knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (path == NULL || path[0] == '\0')
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "path is NULL or empty");
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK) return stopped(interrupt, err, "load");
+    status = kh_minhash_lsh_enter_writer(index, err);
+    if (status != KNOWHERE_OK) return status;
+
+    kh_lsh_state *next = NULL;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0) {
+        status = file_error(err, "cannot open", path, errno);
+    } else if (fstat(fd, &st) != 0) {
+        status = file_error(err, "cannot read", path, errno);
+    } else if (S_ISDIR(st.st_mode)) {
+        status = file_error(err, "cannot load", path, EISDIR);
+    } else if (!S_ISREG(st.st_mode)) {
+        status = kh_errorf(err, KNOWHERE_ERR_FILE, "cannot load '%s': not a regular file", path);
+    } else {
+        char what[300];
+        snprintf(what, sizeof what, "cannot load '%s'", path);
+        reader r = {.fd = fd, .size = (uint64_t)st.st_size, .what = what, .path = path,
+                    .interrupt = interrupt, .err = err};
+        status = decode(&r, &next);
+    }
+    if (fd >= 0) close(fd);
+    return finish_load(index, next, status, interrupt, "load", err);
+}
+
+int knowhere_minhash_lsh_load(knowhere_minhash_lsh *index, const char *path,
+                              knowhere_error **err) {
+    return knowhere_minhash_lsh_load_with_interrupt(index, path, NULL, err);
+}
+
+int knowhere_minhash_lsh_deserialize_with_interrupt(knowhere_minhash_lsh *index,
+                                                    const uint8_t *data, size_t data_len,
+                                                    CInterrupt interrupt,
+                                                    knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (data == NULL && data_len != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "data is NULL");
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK) return stopped(interrupt, err, "deserialize");
+    status = kh_minhash_lsh_enter_writer(index, err);
+    if (status != KNOWHERE_OK) return status;
+    kh_lsh_state *next = NULL;
+    reader r = {.fd = -1, .mem = data, .size = data_len, .what = "cannot deserialize",
+                .interrupt = interrupt, .err = err};
+    status = decode(&r, &next);
+    return finish_load(index, next, status, interrupt, "deserialize", err);
+}
+
+int knowhere_minhash_lsh_deserialize(knowhere_minhash_lsh *index, const uint8_t *data,
+                                     size_t data_len, knowhere_error **err) {
+    return knowhere_minhash_lsh_deserialize_with_interrupt(index, data, data_len, NULL, err);
+}
