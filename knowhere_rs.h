@@ -301,13 +301,15 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * An interrupted batch search leaves every result row either complete (as a
  * single search would give it) or untouched: no row is half written.
  *
- * Threads. Searches (single and batch) may run concurrently on one index
- * from any number of threads. Build and add must not overlap each other or
- * a search on the same index: when they would, the later call returns
+ * Threads. Searches (single and batch), get_vector_by_ids, save and
+ * serialize read the index and may run concurrently from any number of
+ * threads. Build, add, load and deserialize change it and must not overlap
+ * each other or a reader: when they would, the later call returns
  * KNOWHERE_ERR_BUSY and changes nothing (a guard, not a lock: nothing
  * waits). The accessors (count, bands, memory_usage, ...) are safe at any
  * time, during a build or add too (they report the contents before it).
- * Freeing an index while another call uses it is the caller's error. Batch search and build use up to knowhere_minhash_lsh_num_threads()
+ * Freeing an index while another call uses it is the caller's error.
+ * Batch search and build use up to knowhere_minhash_lsh_num_threads()
  * threads, the calling thread among them.
  */
 typedef struct knowhere_minhash_lsh knowhere_minhash_lsh;

@@ -31,6 +31,7 @@ const char *knowhere_status_string(int status) {
     case KNOWHERE_ERR_INTERNAL: return "internal error";
     case KNOWHERE_ERR_INTERRUPTED: return "interrupted";
     case KNOWHERE_ERR_BUSY: return "object is busy";
+    case KNOWHERE_ERR_CORRUPT: return "corrupt data";
     default: return "unknown status";
     }
 }

@@ -15,16 +15,6 @@
 #define KH_PRINTF(fmt, args)
 #define KH_LIKELY(x) (x)
 #define KH_UNLIKELY(x) (x)
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t kh_monotonic_ns(void);
-
-/* The progress callback attached to an interrupt (NULL, NULL if none). */
-void kh_interrupt_progress_callback(CInterrupt interrupt, knowhere_progress_fn *fn,
-                                    void **user);
-/* Publish an operation's progress on its interrupt, for pollers (no-op for NULL). */
-void kh_interrupt_publish_start(CInterrupt interrupt, int phase, uint64_t total);
-void kh_interrupt_publish_done(CInterrupt interrupt, uint64_t done);
-
 #endif
 
 /* knowhere_error_set with a printf-style message. Returns `code`. */

@@ -21,17 +21,31 @@ int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, knowhere_error **er
     bool expected = false;
     if (!atomic_compare_exchange_strong(&index->writer, &expected, true))
         return kh_errorf(err, KNOWHERE_ERR_BUSY,
-                         "index is busy: another build or add is running");
+                         "index is busy: another build, add or load is changing it");
     if (atomic_load(&index->readers) != 0) {
         atomic_store(&index->writer, false);
         return kh_errorf(err, KNOWHERE_ERR_BUSY,
-                         "index is busy: a search is running on it");
+                         "index is busy: a search or save is reading it");
     }
     return KNOWHERE_OK;
 }
 
 void kh_minhash_lsh_leave_writer(knowhere_minhash_lsh *index) {
     atomic_store(&index->writer, false);
+}
+
+int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, knowhere_error **err) {
+    atomic_fetch_add(&index->readers, 1);
+    if (atomic_load(&index->writer)) {
+        atomic_fetch_sub(&index->readers, 1);
+        return kh_errorf(err, KNOWHERE_ERR_BUSY,
+                         "index is busy: a build, add or load is changing it");
+    }
+    return KNOWHERE_OK;
+}
+
+void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index) {
+    atomic_fetch_sub(&index->readers, 1);
 }
 
 /* ---- state -------------------------------------------------------------- */
@@ -196,19 +210,29 @@ static int run_table_work(knowhere_minhash_lsh *index, table_work *w, int phase,
     return status;
 }
 
+void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next,
+                            size_t shared_raw) {
+    kh_lsh_state *prev = index->state;
+    next->memory_bytes = kh_lsh_state_memory(next);
+    index->state = next;
+    kh_lsh_summary *sum = &index->summary;
+    atomic_store(&sum->count, next->count);
+    atomic_store(&sum->length, next->length);
+    atomic_store(&sum->element_size, next->element_size);
+    atomic_store(&sum->bands, next->bands);
+    atomic_store(&sum->rows_per_band, next->rows_per_band);
+    atomic_store(&sum->memory_bytes, next->memory_bytes);
+    atomic_store(&sum->has_raw, next->raw != NULL);
+    kh_lsh_state_release(prev, shared_raw);
+}
+
 /* Finishes a build or add: swaps in `next` on success, or discards it.
  * The first `shared_raw` raw segments belong to both states (an add carries
  * the old segments over), so neither release frees them. */
 static int finish(knowhere_minhash_lsh *index, kh_lsh_state *next, size_t shared_raw,
                   int status, const char *what, knowhere_error **err) {
-    if (status == KNOWHERE_OK) {
-        kh_lsh_state *prev = index->state;
-        next->memory_bytes = kh_lsh_state_memory(next);
-        index->state = next;
-        kh_lsh_state_release(prev, shared_raw);
-    } else {
-        kh_lsh_state_release(next, shared_raw);
-    }
+    if (status == KNOWHERE_OK) kh_minhash_lsh_publish(index, next, shared_raw);
+    else kh_lsh_state_release(next, shared_raw);
     kh_minhash_lsh_leave_writer(index);
     switch (status) {
     case KNOWHERE_OK: return KNOWHERE_OK;
@@ -264,6 +288,14 @@ static int check_build_params(size_t length, size_t element_size, size_t bands,
 knowhere_minhash_lsh *knowhere_minhash_lsh_create(void) {
     knowhere_minhash_lsh *index = calloc(1, sizeof *index);
     if (index == NULL) return NULL;
+    kh_lsh_summary *sum = &index->summary;
+    atomic_init(&sum->count, 0);
+    atomic_init(&sum->length, 0);
+    atomic_init(&sum->element_size, 0);
+    atomic_init(&sum->bands, 0);
+    atomic_init(&sum->rows_per_band, 0);
+    atomic_init(&sum->memory_bytes, 0);
+    atomic_init(&sum->has_raw, false);
     atomic_init(&index->threads, 0);
     atomic_init(&index->readers, 0);
     atomic_init(&index->writer, false);
@@ -387,12 +419,9 @@ int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index, const uint8_t *data,
     return knowhere_minhash_lsh_add_with_interrupt(index, data, data_len, NULL, err);
 }
 
-int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index,
-                                           const int64_t *ids, size_t n, uint8_t *out,
-                                           size_t out_len, knowhere_error **err) {
-    kh_clear_error(err);
-    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
-    const kh_lsh_state *s = index->state;
+/* The body of get_vector_by_ids, under the reader guard. */
+static int copy_vectors(const kh_lsh_state *s, const int64_t *ids, size_t n, uint8_t *out,
+                        size_t out_len, knowhere_error **err) {
     if (s == NULL)
         return kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX, "the index has not been built");
     if (s->raw == NULL)
@@ -416,31 +445,45 @@ int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index,
     return KNOWHERE_OK;
 }
 
-/* ---- accessors ------------------------------------------------------------ */
+int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index,
+                                           const int64_t *ids, size_t n, uint8_t *out,
+                                           size_t out_len, knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    /* The guard counters are the only thing a reader writes in the index. */
+    knowhere_minhash_lsh *reading = (knowhere_minhash_lsh *)index;
+    int status = kh_minhash_lsh_enter_reader(reading, err);
+    if (status != KNOWHERE_OK) return status;
+    status = copy_vectors(reading->state, ids, n, out, out_len, err);
+    kh_minhash_lsh_leave_reader(reading);
+    return status;
+}
 
-#define STATE_FIELD(index, field) ((index) && (index)->state ? (index)->state->field : 0)
+/* Accessors read the summary, never the state: safe during a build. */
+#define SUMMARY(index, field)                                                  \
+    ((index) ? atomic_load(&((knowhere_minhash_lsh *)(index))->summary.field) : 0)
 
 size_t knowhere_minhash_lsh_count(const knowhere_minhash_lsh *index) {
-    return STATE_FIELD(index, count);
+    return SUMMARY(index, count);
 }
 size_t knowhere_minhash_lsh_mh_vec_length(const knowhere_minhash_lsh *index) {
-    return STATE_FIELD(index, length);
+    return SUMMARY(index, length);
 }
 size_t knowhere_minhash_lsh_element_size(const knowhere_minhash_lsh *index) {
-    return STATE_FIELD(index, element_size);
+    return SUMMARY(index, element_size);
 }
 size_t knowhere_minhash_lsh_bands(const knowhere_minhash_lsh *index) {
-    return STATE_FIELD(index, bands);
+    return SUMMARY(index, bands);
 }
 size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index) {
-    return STATE_FIELD(index, rows_per_band);
+    return SUMMARY(index, rows_per_band);
 }
 bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index) {
-    return STATE_FIELD(index, raw) != NULL;
+    return SUMMARY(index, has_raw);
 }
 size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index) {
     if (index == NULL) return 0;
-    return sizeof *index + STATE_FIELD(index, memory_bytes);
+    return sizeof *index + SUMMARY(index, memory_bytes);
 }
 
 int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index, size_t threads) {

@@ -33,11 +33,19 @@ typedef struct {
     size_t memory_bytes;
 } kh_lsh_state;
 
+/* What the accessors report, copied out of the state when it is published
+ * so that reading them never touches a state a writer may be freeing. */
+typedef struct {
+    atomic_size_t count, length, element_size, bands, rows_per_band, memory_bytes;
+    atomic_bool has_raw;
+} kh_lsh_summary;
+
 struct knowhere_minhash_lsh {
     kh_lsh_state *state;         /* NULL until the first successful build */
+    kh_lsh_summary summary;
     atomic_size_t threads;       /* 0: one per online processor */
     /* A non-blocking guard: searches count themselves in `readers`; build
-     * and add raise `writer`. Each side backs off with KNOWHERE_ERR_BUSY if
+     * add and load raise `writer`. Each side backs off with KNOWHERE_ERR_BUSY if
      * it sees the other (sequentially consistent, so one always does). */
     atomic_uint readers;
     atomic_bool writer;
@@ -45,13 +53,19 @@ struct knowhere_minhash_lsh {
 
 size_t kh_minhash_lsh_threads(const knowhere_minhash_lsh *index);
 
-/* The guard (minhash_lsh.c, minhash_lsh_search.c). enter_* returns
+/* The guard. enter_* returns
  * KNOWHERE_OK or KNOWHERE_ERR_BUSY (with a message in *err); a successful
  * enter_* is paired with its leave_*. */
 int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, knowhere_error **err);
 void kh_minhash_lsh_leave_writer(knowhere_minhash_lsh *index);
 int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, knowhere_error **err);
 void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index);
+
+/* Under the writer guard: makes `next` the index's state (computing its
+ * memory), updates the accessors' summary, and releases the previous state
+ * except its first `shared_raw` raw segments (which `next` took over). */
+void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next,
+                            size_t shared_raw);
 
 /* Frees a state (NULL is a no-op), off the calling thread when it is large.
  * Its first `keep_raw` raw segments are not freed (they are shared). */

@@ -316,20 +316,6 @@ static void release_scratch(search_scratch *scratch, size_t threads) {
     kh_garbage_release(bag);
 }
 
-int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, knowhere_error **err) {
-    atomic_fetch_add(&index->readers, 1);
-    if (atomic_load(&index->writer)) {
-        atomic_fetch_sub(&index->readers, 1);
-        return kh_errorf(err, KNOWHERE_ERR_BUSY,
-                         "index is busy: a build or add is running on it");
-    }
-    return KNOWHERE_OK;
-}
-
-void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index) {
-    atomic_fetch_sub(&index->readers, 1);
-}
-
 static int check_search_args(const knowhere_minhash_lsh *index, const uint8_t *queries,
                              size_t nq, size_t k, const int64_t *ids,
                              const float *distances, knowhere_error **err) {

@@ -924,12 +924,7 @@ static int decode(reader *r, kh_lsh_state **out) {
  * holds, and leaves the guard. */
 static int finish_load(knowhere_minhash_lsh *index, kh_lsh_state *next, int status,
                        CInterrupt interrupt, const char *what, knowhere_error **err) {
-    if (status == KNOWHERE_OK) {
-        kh_lsh_state *prev = index->state;
-        next->memory_bytes = kh_lsh_state_memory(next);
-        index->state = next;
-        kh_lsh_state_release(prev, 0);
-    }
+    if (status == KNOWHERE_OK) kh_minhash_lsh_publish(index, next, 0);
     kh_minhash_lsh_leave_writer(index);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, what);
     return status;

@@ -9,6 +9,15 @@ static void test_status_strings(void) {
     CHECK(strcmp(knowhere_status_string(KNOWHERE_ERR_INVALID_ARG), "invalid argument") == 0);
     CHECK(strcmp(knowhere_status_string(KNOWHERE_ERR_INTERRUPTED), "interrupted") == 0);
     CHECK(strcmp(knowhere_status_string(KNOWHERE_ERR_TIMEOUT), "timed out") == 0);
+    CHECK(strcmp(knowhere_status_string(KNOWHERE_ERR_CORRUPT), "corrupt data") == 0);
+    /* Every code the header defines has its own text. */
+    const int defined[] = {KNOWHERE_OK, KNOWHERE_ERR_INVALID_ARG, KNOWHERE_ERR_EMPTY_INDEX,
+                           KNOWHERE_ERR_NOT_IMPLEMENTED, KNOWHERE_ERR_NO_MEMORY,
+                           KNOWHERE_ERR_FILE, KNOWHERE_ERR_OVERFLOW, KNOWHERE_ERR_TIMEOUT,
+                           KNOWHERE_ERR_INTERNAL, KNOWHERE_ERR_INTERRUPTED, KNOWHERE_ERR_BUSY,
+                           KNOWHERE_ERR_CORRUPT};
+    for (size_t i = 0; i < sizeof defined / sizeof defined[0]; ++i)
+        CHECK(strcmp(knowhere_status_string(defined[i]), "unknown status") != 0);
     const int unknown[] = {-1, 2, 99, 12345, -2147483647 - 1, 2147483647};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; ++i)
         CHECK(strcmp(knowhere_status_string(unknown[i]), "unknown status") == 0);

@@ -5,6 +5,7 @@
  * Latencies are printed (the benchmark reports them); the test asserts the
  * outcome, never a duration. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -157,7 +158,7 @@ static void test_interrupted_build_and_add_leave_the_index_unchanged(void) {
     test_rng rng = {5};
     tally builds = {0}, adds = {0};
     for (int round = 0; round < 12; ++round) {
-        /* Fire within the first 60 % of an uninterrupted run: it must stop. */
+        /* Fire within the first 60 % of an uninterrupted run. */
         double delay = rng_unit(&rng) * 0.6 * build_us;
         bool adding = round % 2;
         interrupter it;
@@ -168,13 +169,23 @@ static void test_interrupted_build_and_add_leave_the_index_unchanged(void) {
                                                         true, stop, NULL);
         double latency = finish_interrupter(&it, now_us());
         tally *t = adding ? &adds : &builds;
+        if (status == KNOWHERE_OK) {
+            /* On a loaded machine the interrupter may not run in time: the
+             * call then completed, which is correct too. Put the index back. */
+            t->completed++;
+            REQUIRE(knowhere_minhash_lsh_build(index, data, 5000 * SIG, LENGTH, ES, BANDS, true,
+                                               NULL) == KNOWHERE_OK);
+            continue;
+        }
         CHECK_EQ(status, KNOWHERE_ERR_INTERRUPTED);
-        t->interrupted += status == KNOWHERE_ERR_INTERRUPTED;
+        t->interrupted++;
         if (latency > t->worst_latency_us) t->worst_latency_us = latency;
         CHECK(same_answers(index, probes, &before));
     }
     report("build", &builds);
     report("add", &adds);
+    /* Most rounds must really have been interrupted, or this proved nothing. */
+    CHECK(builds.interrupted + adds.interrupted >= 6);
     knowhere_interrupt_free(stop);
     knowhere_minhash_lsh_free(index);
 }
@@ -209,9 +220,10 @@ static void test_interrupted_batch_search_writes_only_whole_rows(void) {
         int status = knowhere_minhash_lsh_batch_search_with_interrupt(
             index, queries, (size_t)NQ * SIG, NQ, K, NULL, 0, ids, d, stop, NULL);
         double latency = finish_interrupter(&it, now_us());
-        CHECK_EQ(status, KNOWHERE_ERR_INTERRUPTED);
-        t.interrupted += status == KNOWHERE_ERR_INTERRUPTED;
-        if (latency > t.worst_latency_us) t.worst_latency_us = latency;
+        CHECK(status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_OK);
+        if (status == KNOWHERE_OK) t.completed++;
+        else t.interrupted++;
+        if (status != KNOWHERE_OK && latency > t.worst_latency_us) t.worst_latency_us = latency;
         size_t whole = 0, untouched = 0, broken = 0;
         for (size_t q = 0; q < NQ; ++q) {
             bool is_whole = memcmp(ids + q * K, full + q * K, K * sizeof *ids) == 0 &&
@@ -224,9 +236,10 @@ static void test_interrupted_batch_search_writes_only_whole_rows(void) {
             broken += !is_whole && !is_untouched;
         }
         CHECK_EQ(broken, 0);
-        CHECK(untouched > 0); /* it really stopped early */
+        if (status == KNOWHERE_OK) CHECK_EQ(whole, NQ);
     }
     report("batch search", &t);
+    CHECK(t.interrupted >= 4); /* most rounds really stopped early */
     knowhere_interrupt_free(stop);
     knowhere_minhash_lsh_free(index);
     free(queries);
@@ -236,11 +249,56 @@ static void test_interrupted_batch_search_writes_only_whole_rows(void) {
     free(full_d);
 }
 
+/* While a build runs, another thread reads the accessors (always the old or
+ * the new contents, never anything else) and calls readers, which either
+ * answer or say BUSY. ThreadSanitizer runs this too. */
+typedef struct {
+    knowhere_minhash_lsh *index;
+    atomic_bool stop;
+    size_t reads, busy, bad;
+} watcher;
+
+static void *watch(void *arg) {
+    watcher *w = arg;
+    int64_t id = 1;
+    uint8_t out[SIG];
+    while (!atomic_load(&w->stop)) {
+        size_t count = knowhere_minhash_lsh_count(w->index);
+        size_t bands = knowhere_minhash_lsh_bands(w->index);
+        w->bad += !(count == 1000 || count == N) || bands != BANDS;
+        int status = knowhere_minhash_lsh_get_vector_by_ids(w->index, &id, 1, out, sizeof out, NULL);
+        w->busy += status == KNOWHERE_ERR_BUSY;
+        w->bad += status != KNOWHERE_OK && status != KNOWHERE_ERR_BUSY;
+        w->bad += status == KNOWHERE_OK && memcmp(out, data + SIG, SIG) != 0;
+        w->reads++;
+    }
+    return NULL;
+}
+
+static void test_readers_during_a_build(void) {
+    knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
+    REQUIRE(index && knowhere_minhash_lsh_build(index, data, 1000 * SIG, LENGTH, ES, BANDS, true,
+                                                NULL) == KNOWHERE_OK);
+    watcher w = {.index = index};
+    atomic_init(&w.stop, false);
+    pthread_t thread;
+    REQUIRE(pthread_create(&thread, NULL, watch, &w) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_build(index, data, N * SIG, LENGTH, ES, BANDS, true, NULL),
+             KNOWHERE_OK);
+    atomic_store(&w.stop, true);
+    pthread_join(thread, NULL);
+    printf("  %zu reads during the build, %zu of them BUSY\n", w.reads, w.busy);
+    CHECK_EQ(w.bad, 0);
+    CHECK(w.reads > 0);
+    knowhere_minhash_lsh_free(index);
+}
+
 int main(void) {
     make_data();
     RUN(test_pre_interrupted_calls_return_at_once);
     RUN(test_interrupted_build_and_add_leave_the_index_unchanged);
     RUN(test_interrupted_batch_search_writes_only_whole_rows);
+    RUN(test_readers_during_a_build);
     free(data);
     free(probes);
     return CHECK_DONE();
