@@ -1,11 +1,17 @@
 /**
- * The MinHash-LSH index from TypeScript: build from signatures, search (with
- * and without a filter), batch search, and an async batch search cancelled
- * with an AbortController.
+ * The MinHash-LSH index from TypeScript: build from signatures (with
+ * progress), search (with and without a filter), batch search, an async
+ * batch search cancelled with an AbortController, another stopped by a
+ * timeout (AbortSignal.timeout), and a save / load round trip through a
+ * temporary directory.
  *
  * Run: npm start (or npx tsx examples/minhash_lsh_example.ts)
  */
-import { InterruptedError, MinHashLSHIndex, version } from '../ts/index.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { InterruptedError, MinHashLSHIndex, TimeoutError, version, type Progress } from '../ts/index.ts';
 
 const LENGTH = 128; // values per signature
 const BANDS = 16;
@@ -38,12 +44,24 @@ function formatHits(ids: BigInt64Array, distances: Float32Array): string {
   return hits.join(', ') || 'none';
 }
 
+/** An onProgress that prints one line per 25 % step reached (calls come on
+ * this thread, polled while the work runs on the thread pool). */
+function reportEveryQuarter(): (p: Progress) => void {
+  let printed = -1;
+  return ({ done, total, phase }) => {
+    const quarter = Math.floor((done / total) * 4);
+    if (quarter === printed) return;
+    printed = quarter;
+    console.log(`  ${phase}: ${((done / total) * 100).toFixed(0)} % (${done} of ${total})`);
+  };
+}
+
 const signatures = makeSignatures(N);
 const row = (id: number): Uint32Array => signatures.subarray(id * LENGTH, (id + 1) * LENGTH);
 
 using index = new MinHashLSHIndex();
 let started = performance.now();
-await index.buildAsync(signatures, LENGTH, 4, BANDS, true); // 4 bytes per value
+await index.buildAsync(signatures, LENGTH, 4, BANDS, true, { onProgress: reportEveryQuarter() });
 console.log(`knowhere-rs ${version()}: built ${index.count} signatures in ${index.bands} bands of ` +
   `${index.rowsPerBand} values in ${(performance.now() - started).toFixed(0)} ms, ` +
   `${(index.memoryUsage / 1e6).toFixed(1)} MB`);
@@ -82,6 +100,40 @@ try {
   clearTimeout(timer);
 }
 
-// The index is intact and usable after the cancellation.
+// The same with a time limit: AbortSignal.timeout ends the call with a
+// TimeoutError (an InterruptedError whose isTimeout() is true).
+started = performance.now();
+try {
+  const all = await index.batchSearchAsync(signatures, N, K, { signal: AbortSignal.timeout(20) });
+  console.log(`async batch of ${all.nq} finished within the time limit`);
+} catch (error) {
+  if (!(error instanceof TimeoutError)) throw error;
+  console.log(`async batch of ${N} timed out after ${(performance.now() - started).toFixed(0)} ms: ` +
+    `${error.message} (isTimeout: ${error.isTimeout()}, cause: ${(error.cause as DOMException).name})`);
+}
+
+// The index is intact and usable after the cancellations.
 const again = index.search(row(10), K);
 console.log(`search for row 10 again: ${formatHits(again.ids, again.distances)}`);
+
+// Save to a file and load it back (in a temporary directory, removed after).
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'knowhere-rs-example-'));
+try {
+  const file = path.join(dir, 'signatures.khrs');
+  started = performance.now();
+  await index.saveAsync(file, { onProgress: reportEveryQuarter() });
+  console.log(`saved to ${file}: ${(fs.statSync(file).size / 1e6).toFixed(1)} MB in ` +
+    `${(performance.now() - started).toFixed(0)} ms`);
+  started = performance.now();
+  using loaded = await MinHashLSHIndex.loadAsync(file, { onProgress: reportEveryQuarter() });
+  const reloaded = loaded.search(row(10), K);
+  console.log(`loaded ${loaded.count} signatures in ${(performance.now() - started).toFixed(0)} ms; ` +
+    `search for row 10: ${formatHits(reloaded.ids, reloaded.distances)}`);
+  // In memory, without a file: the same bytes.
+  const bytes = index.serialize();
+  using copy = MinHashLSHIndex.deserialize(bytes);
+  console.log(`serialized to ${(bytes.byteLength / 1e6).toFixed(1)} MB (the file's bytes: ` +
+    `${Buffer.from(bytes).equals(fs.readFileSync(file))}); the copy has ${copy.count} signatures`);
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}

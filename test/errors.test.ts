@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 
 import { expect } from 'chai';
 
-import { InterruptedError, KnowhereError, Status, abiVersion, version, versionNumber } from '../ts/index.ts';
+import {
+  InterruptedError, KnowhereError, Status, TimeoutError, abiVersion, version, versionNumber,
+} from '../ts/index.ts';
 import { errorForStatus, statusCode, throwIfFailed } from '../ts/errors.ts';
 import { BINDING_ABI_VERSION, native, newErrorOut } from '../ts/native.ts';
 
@@ -98,24 +100,22 @@ describe('errors: KnowhereError and InterruptedError classes', () => {
     expect(new InterruptedError().message).to.equal('operation interrupted');
   });
 
-  it('a subclass for TIMEOUT fits under InterruptedError', () => {
-    class TimeoutError extends InterruptedError {
-      constructor(message: string) {
-        super(message, { status: Status.TIMEOUT });
-        this.name = 'TimeoutError';
-      }
-    }
+  it('TimeoutError, for TIMEOUT, fits under InterruptedError', () => {
     const error = new TimeoutError('too slow');
     expect(error).to.be.instanceOf(InterruptedError);
+    expect(error.name).to.equal('TimeoutError');
     expect(error.status).to.equal(26);
     expect(error.code).to.equal('ERR_TIMEOUT');
     expect(error.isInterrupted()).to.equal(true);
+    expect(error.isTimeout()).to.equal(true);
   });
 
   it('errorForStatus picks InterruptedError for INTERRUPTED and TIMEOUT, KnowhereError otherwise', () => {
     expect(errorForStatus(Status.INTERRUPTED, 'm')).to.be.instanceOf(InterruptedError);
+    expect(errorForStatus(Status.INTERRUPTED, 'm')).to.not.be.instanceOf(TimeoutError);
     const timeout = errorForStatus(Status.TIMEOUT, 'm');
     expect(timeout).to.be.instanceOf(InterruptedError);
+    expect(timeout).to.be.instanceOf(TimeoutError);
     expect(timeout.status).to.equal(Status.TIMEOUT);
     const busy = errorForStatus(Status.BUSY, 'm');
     expect(busy).to.be.instanceOf(KnowhereError);

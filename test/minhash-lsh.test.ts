@@ -618,15 +618,32 @@ describe('MinHashLSHIndex: cancellation', function () {
       expectUnchanged(index, answers);
     });
 
-  it('an already aborted signal rejects with its reason before any native work', async () => {
-    const { index, answers } = smallIndex();
-    using _ = index;
-    const reason = new Error('too late');
-    const error = await rejection(index.buildAsync(big, bigShape.length, bigShape.elementSize, bigShape.bands,
-      false, { signal: AbortSignal.abort(reason) }));
-    expect(error).to.equal(reason);
-    expectUnchanged(index, answers);
-  });
+  it('an already aborted signal rejects with InterruptedError (cause: its reason) before any native work',
+    async () => {
+      const { index, answers } = smallIndex();
+      using _ = index;
+      const reason = new Error('too late');
+      const error = await rejection(index.buildAsync(big, bigShape.length, bigShape.elementSize, bigShape.bands,
+        false, { signal: AbortSignal.abort(reason) }));
+      expect(error).to.be.instanceOf(InterruptedError);
+      expect(error).to.not.equal(reason);
+      expect((error as InterruptedError).status).to.equal(Status.INTERRUPTED);
+      expect((error as InterruptedError).isTimeout()).to.equal(false);
+      expect((error as InterruptedError).cause).to.equal(reason);
+      expectUnchanged(index, answers);
+      // The same shape from every async method.
+      const signal = AbortSignal.abort(reason);
+      for (const call of [
+        () => index.addAsync(smallData, { signal }),
+        () => index.searchAsync(rowOf(smallData, small, 0), 1, { signal }),
+        () => index.batchSearchAsync(smallData, 300, 1, { signal }),
+      ]) {
+        const rejected = await rejection(call());
+        expect(rejected).to.be.instanceOf(InterruptedError);
+        expect((rejected as InterruptedError).cause).to.equal(reason);
+      }
+      expectUnchanged(index, answers);
+    });
 
   it('a signal given with an Interrupt sets that Interrupt when it aborts', async () => {
     const { index, answers } = smallIndex();

@@ -2,8 +2,10 @@
  * Status codes of knowhere_rs.h and the exceptions the binding throws.
  *
  * Hierarchy: KnowhereError (any non-OK status)
- *              └─ InterruptedError (INTERRUPTED, and TIMEOUT until a
- *                 dedicated `TimeoutError extends InterruptedError` exists)
+ *              └─ InterruptedError (INTERRUPTED: an Interrupt was set or an
+ *                 │                 AbortSignal aborted)
+ *                 └─ TimeoutError (TIMEOUT: a deadline passed, or an
+ *                                   AbortSignal.timeout() fired)
  */
 import { native, type ErrorOut, type ErrorPtr } from './native.ts';
 
@@ -62,6 +64,12 @@ export class KnowhereError extends Error {
   isInterrupted(): boolean {
     return isInterruptStatus(this.status);
   }
+
+  /** True only when the cancellation was a timeout (status TIMEOUT): a
+   * deadline of the Interrupt passed, or an AbortSignal.timeout() fired. */
+  isTimeout(): boolean {
+    return this.status === Status.TIMEOUT;
+  }
 }
 
 /** An operation stopped because its Interrupt was set or its AbortSignal
@@ -76,12 +84,41 @@ export class InterruptedError extends KnowhereError {
   }
 }
 
+/** An operation stopped by a timeout: the deadline of its Interrupt passed
+ * (`Interrupt.withTimeout`, `setDeadline`), or the AbortSignal given to it
+ * was an `AbortSignal.timeout()` (then `cause` is the signal's reason, a
+ * DOMException named 'TimeoutError'). Status TIMEOUT; `isInterrupted()` is
+ * true as for any cancellation. */
+export class TimeoutError extends InterruptedError {
+  constructor(message = 'operation timed out', options?: ErrorOptions) {
+    super(message, { ...(options !== undefined && 'cause' in options ? { cause: options.cause } : {}),
+      status: Status.TIMEOUT });
+    this.name = 'TimeoutError';
+  }
+}
+
 /** The right exception class for a status. */
 export function errorForStatus(status: number, message: string, options?: ErrorOptions): KnowhereError {
-  if (isInterruptStatus(status)) {
-    return new InterruptedError(message, { ...options, status });
-  }
+  if (status === Status.TIMEOUT) return new TimeoutError(message, options);
+  if (status === Status.INTERRUPTED) return new InterruptedError(message, options);
   return new KnowhereError(status, message, options);
+}
+
+/** Whether an abort reason means "timed out": the DOMException that
+ * AbortSignal.timeout() aborts with (or any error named 'TimeoutError',
+ * ours included). */
+export function isTimeoutReason(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError';
+}
+
+/** The error for an AbortSignal that was already aborted when the call was
+ * made: InterruptedError, or TimeoutError for a timeout, with the signal's
+ * reason as `cause`, so callers see one error shape however late the abort. */
+export function abortedError(reason: unknown): InterruptedError {
+  return isTimeoutReason(reason)
+    ? new TimeoutError('operation timed out before it started (the AbortSignal had timed out)', { cause: reason })
+    : new InterruptedError('operation interrupted before it started (the AbortSignal was already aborted)',
+      { cause: reason });
 }
 
 export interface FailureContext {
@@ -106,11 +143,24 @@ export function throwIfFailed(status: number, err: ErrorOut, context?: FailureCo
   }
   if (status === Status.OK) return;
   if (message === '') message = native.statusString(status);
-  const options: ErrorOptions | undefined =
-    context !== undefined && 'interruptCause' in context && isInterruptStatus(status)
-      ? { cause: context.interruptCause }
-      : undefined;
-  throw errorForStatus(status, message, options);
+  if (context !== undefined && 'interruptCause' in context && isInterruptStatus(status)) {
+    const cause = context.interruptCause;
+    // The signal's abort reached C as a plain interrupt: a timeout signal
+    // still makes a TimeoutError (status TIMEOUT), as a deadline would.
+    if (status === Status.INTERRUPTED && isTimeoutReason(cause)) {
+      throw new TimeoutError(`${message} (the AbortSignal timed out)`, { cause });
+    }
+    throw errorForStatus(status, message, { cause });
+  }
+  throw errorForStatus(status, message);
+}
+
+/** Reads and frees the C error object, if any, without throwing: for a call
+ * whose failure is superseded by another error. */
+export function discardError(err: ErrorOut): void {
+  const error: ErrorPtr | null = err[0];
+  err[0] = null;
+  if (error !== null) native.errorFree(error);
 }
 
 /** For statuses returned without an error object (interrupt setters,

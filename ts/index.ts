@@ -6,12 +6,15 @@
  */
 import { native } from './native.ts';
 
-export { Status, KnowhereError, InterruptedError } from './errors.ts';
+export { Status, KnowhereError, InterruptedError, TimeoutError } from './errors.ts';
 export type { StatusCode, StatusName } from './errors.ts';
 export { Interrupt, checkInterrupt } from './interrupt.ts';
 export type { SharedInterruptToken } from './interrupt.ts';
 export { MinHashLSHIndex, BatchSearchResult } from './minhash-lsh.ts';
-export type { AsyncOptions, AsyncSearchOptions, Filter, SearchResult, SignatureData } from './minhash-lsh.ts';
+export type {
+  AsyncBatchSearchOptions, AsyncOptions, AsyncSearchOptions, Filter, PathLike, Progress, ProgressCallback,
+  ProgressOptions, ProgressPhase, SearchResult, SignatureData,
+} from './minhash-lsh.ts';
 
 /** The native library's version string, e.g. "0.2.0". */
 export function version(): string {

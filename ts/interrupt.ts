@@ -8,7 +8,7 @@
  * only as a safety net: close it (or `using` it) yourself.
  */
 import { KnowhereError, Status, throwIfFailed, throwIfStatus } from './errors.ts';
-import { native, newErrorOut, type InterruptPtr } from './native.ts';
+import { UINT64_MAX, native, newErrorOut, type InterruptPtr } from './native.ts';
 
 /**
  * Hands an Interrupt to another thread (worker_threads), the spec's
@@ -57,6 +57,17 @@ function noMemory(what: string): KnowhereError {
   return new KnowhereError(Status.NO_MEMORY, `out of memory while creating ${what}`);
 }
 
+/** A deadline in whole milliseconds for C: fractions round up (a deadline
+ * is never earlier than asked); 0 and Infinity mean "no deadline". */
+function deadlineMsOf(value: unknown, name: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new KnowhereError(Status.INVALID_ARG,
+      `${name} must be a non-negative number of milliseconds, got ${typeof value === 'number' ? value : typeof value}`);
+  }
+  if (value === Infinity) return 0;
+  return Math.min(Math.ceil(value), Number.MAX_SAFE_INTEGER);
+}
+
 function claim(token: SharedInterruptToken): boolean {
   if (typeof token !== 'object' || token === null || typeof token.handle !== 'bigint' || token.handle === 0n ||
       !(token.claimed instanceof Int32Array) || !(token.claimed.buffer instanceof SharedArrayBuffer) ||
@@ -94,6 +105,21 @@ export class Interrupt implements Disposable {
       throw new KnowhereError(Status.INVALID_ARG, 'Interrupt.withState expects a boolean');
     }
     const handle = native.interruptCreateWithState(interrupted);
+    if (handle === null) throw noMemory('an Interrupt');
+    return adopt(handle);
+  }
+
+  /**
+   * A new flag that becomes set `ms` milliseconds from now (monotonic
+   * clock): operations using it then fail with TimeoutError (status
+   * TIMEOUT) instead of InterruptedError, and checkInterrupt throws
+   * TimeoutError. An interrupt() made before the deadline still reads as
+   * INTERRUPTED. 0 (as in C) or Infinity: no deadline. Fractions of a
+   * millisecond round up.
+   */
+  static withTimeout(ms: number): Interrupt {
+    const timeoutMs = deadlineMsOf(ms, 'Interrupt.withTimeout: ms');
+    const handle = native.interruptCreateWithTimeout(timeoutMs);
     if (handle === null) throw noMemory('an Interrupt');
     return adopt(handle);
   }
@@ -151,7 +177,8 @@ export class Interrupt implements Disposable {
     throwIfStatus(native.interruptInterrupt(this.#live()));
   }
 
-  /** Clears the flag. */
+  /** Clears the flag. A deadline that has passed sets it again at the next
+   * check: clear or move it with setDeadline() to reuse a timed-out flag. */
   reset(): void {
     throwIfStatus(native.interruptReset(this.#live()));
   }
@@ -159,6 +186,21 @@ export class Interrupt implements Disposable {
   /** Sets the flag and returns its previous value, atomically. */
   testAndSet(): boolean {
     return native.interruptTestAndSet(this.#live());
+  }
+
+  /** Sets the flag's deadline to `ms` milliseconds from now, replacing any
+   * earlier one; 0 (or Infinity) clears it. The deadline belongs to the
+   * flag: every clone (and every operation running with one) sees it. */
+  setDeadline(ms: number): void {
+    const handle = this.#live();
+    throwIfStatus(native.interruptSetDeadline(handle, deadlineMsOf(ms, 'setDeadline: ms')));
+  }
+
+  /** Milliseconds left until the deadline (rounded up; 0 once it has
+   * passed), or Infinity when the flag has none. */
+  get remainingMs(): number {
+    const remaining = native.interruptRemainingMs(this.#live());
+    return remaining === UINT64_MAX ? Infinity : Number(remaining);
   }
 
   /** A new Interrupt on the same flag, to be closed on its own. It stays
@@ -208,7 +250,9 @@ export class Interrupt implements Disposable {
 /**
  * The spec's `check_interrupt!`: throws InterruptedError (status
  * INTERRUPTED) when the flag is set, with `message` or "operation
- * interrupted". Goes through knowhere_interrupt_check so C and TS agree.
+ * interrupted"; TimeoutError (status TIMEOUT, default message "operation
+ * timed out") when a deadline set it. Goes through knowhere_interrupt_check
+ * so C and TS agree.
  * A null interrupt is never interrupted.
  */
 export function checkInterrupt(interrupt: Interrupt | null, message?: string): void {

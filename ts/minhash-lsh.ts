@@ -10,10 +10,21 @@
  * index, every buffer passed to C and the interrupt handle are held in
  * `operationsInFlight` (koffi does not keep them alive, and a GC would free
  * memory that C is still reading or writing).
+ *
+ * Progress (`onProgress`) is polled on the main thread from the call's own
+ * interrupt handle (knowhere_interrupt_progress), never relayed from the
+ * library's worker threads: see ProgressPoller.
  */
-import { KnowhereError, Status, invalidArgument, throwIfFailed, throwIfStatus } from './errors.ts';
+import { fileURLToPath } from 'node:url';
+
+import {
+  KnowhereError, Status, abortedError, discardError, invalidArgument, throwIfFailed, throwIfStatus,
+} from './errors.ts';
 import { Interrupt, cloneInterruptHandle, interruptHandle } from './interrupt.ts';
-import { native, newErrorOut, type ErrorOut, type IndexPtr, type InterruptPtr } from './native.ts';
+import {
+  Phase, native, newBufferOut, newErrorOut, newLengthOut, type BufferOut, type ErrorOut, type IndexPtr,
+  type InterruptPtr, type LengthOut,
+} from './native.ts';
 
 /** Signatures laid end to end. Any TypedArray or DataView is passed
  * zero-copy as bytes; its element type is independent of `elementSize`. */
@@ -31,18 +42,65 @@ export interface SearchResult {
   readonly distances: Float32Array;
 }
 
+/** A file path: a string (encoded as UTF-8), a `file:` URL, or the raw
+ * bytes of a path (a Buffer or Uint8Array, passed as they are). Relative
+ * paths are resolved against the process's working directory. */
+export type PathLike = string | URL | Uint8Array;
+
 export interface AsyncOptions {
-  /** Aborting it interrupts the call, which rejects with InterruptedError
-   * (cause: signal.reason). Already aborted: rejects with signal.reason. */
+  /** Aborting it interrupts the call, which rejects with InterruptedError,
+   * or TimeoutError for an `AbortSignal.timeout()`, with the signal's reason
+   * as `cause`; the same when it was already aborted (then no native work
+   * starts). */
   readonly signal?: AbortSignal | undefined;
-  /** Interrupts the call when set. If `signal` is given too, its abort SETS
-   * THIS INTERRUPT (it stays set afterwards: reset() it to reuse it). */
+  /** Interrupts the call when set (TimeoutError when its deadline passes).
+   * If `signal` is given too, its abort SETS THIS INTERRUPT (it stays set
+   * afterwards: reset() it to reuse it). */
   readonly interrupt?: Interrupt | null | undefined;
+}
+
+/** What a long operation is doing (KNOWHERE_PHASE_*). serialize reports
+ * 'save' and deserialize 'load'. */
+export type ProgressPhase = 'build' | 'add' | 'search' | 'save' | 'load';
+
+/** `done` of `total` units of work (rows, queries or bytes: whatever the
+ * library counts for that phase). */
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+  readonly phase: ProgressPhase;
+}
+
+export type ProgressCallback = (progress: Progress) => void;
+
+export interface ProgressOptions extends AsyncOptions {
+  /**
+   * Called on the main thread while the call runs, each time `done` has
+   * grown (polled about every 25 ms, so not every step is seen; done stays
+   * below total), and once more with done === total when it succeeds.
+   *
+   * If it throws (or returns a promise that rejects), the operation is
+   * interrupted and the call rejects with that error once the native work
+   * has stopped. With `interrupt` given, that sets the caller's Interrupt,
+   * as an abort of `signal` does. If it throws on the final call (made after
+   * the operation succeeded, so the index or file has changed), the call
+   * rejects with that error all the same.
+   *
+   * Progress belongs to the interrupt flag: calls running at the same time
+   * with one Interrupt (or clones of it) share one counter and their
+   * reports get mixed; give each its own Interrupt (or none) when you use
+   * onProgress.
+   */
+  readonly onProgress?: ProgressCallback | null | undefined;
 }
 
 export interface AsyncSearchOptions extends AsyncOptions {
   readonly filter?: Filter | null | undefined;
 }
+
+/** batchSearchAsync's options: a filter and progress (phase 'search', total
+ * = nq; a batch of one query reports only the final call). */
+export interface AsyncBatchSearchOptions extends AsyncSearchOptions, ProgressOptions {}
 
 /** nq rows of k results, row-major. */
 export class BatchSearchResult {
@@ -100,6 +158,37 @@ function interruptOf(value: unknown): Interrupt | null {
   if (value === null || value === undefined) return null;
   if (!(value instanceof Interrupt)) throw invalidArgument(`interrupt must be an Interrupt, got ${describe(value)}`);
   return value;
+}
+
+function progressCallbackOf(value: unknown): ProgressCallback | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'function') throw invalidArgument(`onProgress must be a function, got ${describe(value)}`);
+  return value as ProgressCallback;
+}
+
+/** A path as the NUL-terminated bytes C expects. A NUL inside would cut
+ * the path short in C, so it is refused here. */
+function pathOf(value: unknown): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof value === 'string') {
+    bytes = Buffer.from(value, 'utf8');
+  } else if (value instanceof URL) {
+    let filePath: string;
+    try {
+      filePath = fileURLToPath(value);
+    } catch (error) {
+      throw invalidArgument(`path: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    bytes = Buffer.from(filePath, 'utf8');
+  } else if (value instanceof Uint8Array) {
+    bytes = value;
+  } else {
+    throw invalidArgument(`path must be a string, a file: URL or a Uint8Array, got ${describe(value)}`);
+  }
+  if (bytes.includes(0)) throw invalidArgument('path must not contain a NUL character');
+  const terminated = new Uint8Array(bytes.byteLength + 1);
+  terminated.set(bytes);
+  return terminated;
 }
 
 function signalOf(value: unknown): AbortSignal | null {
@@ -162,9 +251,161 @@ function allocate<T>(what: string, make: () => T): T {
   }
 }
 
+/** Copies a buffer the library returned into JS memory and frees it (also
+ * when the copy fails). Clears `out`, so a second call frees nothing. */
+function takeLibraryBuffer(out: BufferOut, length: LengthOut): Uint8Array {
+  const buffer = out[0];
+  out[0] = null;
+  if (buffer === null) {
+    throw new KnowhereError(Status.INTERNAL, 'serialize succeeded but returned no buffer');
+  }
+  try {
+    const bytes = Number(length[0]);
+    return allocate(`${bytes} bytes of serialized index`, () => native.bufferCopy(buffer, bytes));
+  } finally {
+    native.bufferFree(buffer);
+  }
+}
+
+/** Frees what is left in `out` (after a failure, or if nobody took it). */
+function releaseLibraryBuffer(out: BufferOut): void {
+  const buffer = out[0];
+  out[0] = null;
+  native.bufferFree(buffer);
+}
+
 /** Output buffers for `slots` results; C writes every slot. */
 function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
   return allocate(`${slots} result slots`, () => ({ ids: new BigInt64Array(slots), distances: new Float32Array(slots) }));
+}
+
+// ---------------------------------------------------------------------------
+// Progress
+// ---------------------------------------------------------------------------
+
+/** How often a call with onProgress reads its published progress. */
+const PROGRESS_POLL_MS = 25;
+
+const phaseNumber: Record<ProgressPhase, number> = {
+  build: Phase.BUILD, add: Phase.ADD, search: Phase.SEARCH, save: Phase.SAVE, load: Phase.LOAD,
+};
+
+/**
+ * Delivers one async call's progress to its onProgress, on the main thread.
+ *
+ * The library publishes progress on the call's interrupt flag from its
+ * worker threads; a timer (unref'd: the pending call keeps the process
+ * alive) reads it with knowhere_interrupt_progress, a cheap sync call. No JS
+ * callback is ever handed to C, so no native thread waits for the event
+ * loop.
+ *
+ * The flag may carry the counters of an earlier operation (a reused
+ * Interrupt): readings equal to what it held before the call are ignored
+ * until they change, and readings of another phase (or, for a batch search,
+ * another total) are ignored. `done` is reported only when it grew, because
+ * worker threads may publish out of order.
+ */
+class ProgressPoller {
+  readonly #handle: InterruptPtr;
+  readonly #phase: ProgressPhase;
+  readonly #callback: ProgressCallback;
+  /** The total the call is known to have (batch search: nq). */
+  readonly #expectedTotal: number | undefined;
+  /** The counters before the call, while they may still be read back. */
+  #stale: { done: number; total: number } | null;
+  #lastDone = -1;
+  #lastTotal = 0;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #running = false;
+  /** What onProgress threw (or rejected with), in a box: it may be anything. */
+  #failure: { readonly error: unknown } | null = null;
+
+  constructor(handle: InterruptPtr, phase: ProgressPhase, callback: ProgressCallback, expectedTotal?: number) {
+    this.#handle = handle;
+    this.#phase = phase;
+    this.#callback = callback;
+    this.#expectedTotal = expectedTotal;
+    const before = native.interruptProgress(handle);
+    this.#stale = before !== null && before.phase === phaseNumber[phase] ? before : null;
+  }
+
+  get failure(): { readonly error: unknown } | null {
+    return this.#failure;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#timer = setInterval(() => { this.#poll(); }, PROGRESS_POLL_MS);
+    this.#timer.unref();
+  }
+
+  /** Stops polling; call it once the native call has returned. */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The final report's total, read before the handle is freed. */
+  finalTotal(): number {
+    const reading = this.#read(false);
+    if (reading !== null && reading.total > 0) return reading.total;
+    if (this.#lastTotal > 0) return this.#lastTotal;
+    return this.#expectedTotal ?? 1; // nothing published: "1 of 1", complete
+  }
+
+  /** The success report, done === total; throws what onProgress throws. */
+  finish(total: number): void {
+    if (this.#failure !== null) throw this.#failure.error;
+    this.#observe(this.#callback({ done: total, total, phase: this.#phase }));
+  }
+
+  #read(skipStale: boolean): { done: number; total: number } | null {
+    const reading = native.interruptProgress(this.#handle);
+    if (reading === null || reading.phase !== phaseNumber[this.#phase]) return null;
+    if (this.#expectedTotal !== undefined && reading.total !== this.#expectedTotal) return null;
+    if (skipStale && this.#stale !== null) {
+      if (reading.done === this.#stale.done && reading.total === this.#stale.total) return null;
+      this.#stale = null;
+    }
+    return { done: Math.min(reading.done, reading.total), total: reading.total };
+  }
+
+  #poll(): void {
+    if (!this.#running || this.#failure !== null) return;
+    const reading = this.#read(true);
+    // done === total is kept for the success report.
+    if (reading === null || reading.total === 0 || reading.done <= this.#lastDone || reading.done >= reading.total) {
+      return;
+    }
+    this.#lastDone = reading.done;
+    this.#lastTotal = reading.total;
+    try {
+      this.#observe(this.#callback({ done: reading.done, total: reading.total, phase: this.#phase }));
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** An async onProgress: its rejection counts as a throw while the call
+   * runs (later, nothing is left to stop and it is dropped, not left
+   * unhandled). */
+  #observe(result: unknown): void {
+    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+        if (this.#running) this.#fail(error);
+      });
+    }
+  }
+
+  /** Records the error and interrupts the operation; the call rejects with
+   * it once the native work has returned. */
+  #fail(error: unknown): void {
+    if (this.#failure !== null) return;
+    this.#failure = { error };
+    this.stop();
+    native.interruptInterrupt(this.#handle);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -231,20 +472,20 @@ export class MinHashLSHIndex implements Disposable {
   }
 
   async buildAsync(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
-                   withRawData: boolean, options: AsyncOptions = {}): Promise<void> {
+                   withRawData: boolean, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
     const args = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
     await this.#runAsync('write', 'build', options, [args.bytes], (interrupt, err) =>
       native.async.minhashLshBuildWithInterrupt(
         handle, args.bytes, args.bytes.byteLength, args.mhVecLength, args.elementSize, args.bands,
-        args.withRawData, interrupt, err));
+        args.withRawData, interrupt, err), { phase: 'build' });
   }
 
-  async addAsync(data: SignatureData, options: AsyncOptions = {}): Promise<void> {
+  async addAsync(data: SignatureData, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
     const bytes = bytesOf(data, 'data');
     await this.#runAsync('write', 'add', options, [bytes], (interrupt, err) =>
-      native.async.minhashLshAddWithInterrupt(handle, bytes, bytes.byteLength, interrupt, err));
+      native.async.minhashLshAddWithInterrupt(handle, bytes, bytes.byteLength, interrupt, err), { phase: 'add' });
   }
 
   // --- search --------------------------------------------------------------
@@ -306,7 +547,7 @@ export class MinHashLSHIndex implements Disposable {
   }
 
   async batchSearchAsync(queries: SignatureData, nq: number, k: number,
-                         options: AsyncSearchOptions = {}): Promise<BatchSearchResult> {
+                         options: AsyncBatchSearchOptions = {}): Promise<BatchSearchResult> {
     const handle = this.#live();
     const bytes = bytesOf(queries, 'queries');
     const checkedNq = countOf(nq, 'nq');
@@ -316,7 +557,7 @@ export class MinHashLSHIndex implements Disposable {
     await this.#runAsync('read', 'batch search', options, [bytes, bitset.bytes, result.ids, result.distances],
       (interrupt, err) => native.async.minhashLshBatchSearchWithInterrupt(
         handle, bytes, bytes.byteLength, checkedNq, checkedK, bitset.bytes, bitset.bits, result.ids,
-        result.distances, interrupt, err));
+        result.distances, interrupt, err), { phase: 'search', total: checkedNq });
     return new BatchSearchResult(checkedNq, checkedK, result.ids, result.distances);
   }
 
@@ -332,6 +573,123 @@ export class MinHashLSHIndex implements Disposable {
     throwIfFailed(native.minhashLshGetVectorByIds(
       handle, checkedIds, checkedIds.length, out, out.byteLength, err), err);
     return out;
+  }
+
+  // --- save and load -------------------------------------------------------
+
+  /** Writes the index to `path` (through a temporary file in the same
+   * directory, renamed over `path` when complete: a failed save leaves
+   * neither a partial file nor the temporary one). EMPTY_INDEX for an index
+   * never built, FILE when the file cannot be written. Allowed while
+   * searches run, BUSY during an async build/add. */
+  save(path: PathLike): void {
+    const handle = this.#live();
+    const bytes = pathOf(path);
+    this.#claim('read', 'save');
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshSaveWithInterrupt(handle, bytes, null, err), err);
+  }
+
+  /** save() on the thread pool, cancellable, with progress (phase 'save'). */
+  async saveAsync(path: PathLike, options: ProgressOptions = {}): Promise<void> {
+    const handle = this.#live();
+    const bytes = pathOf(path);
+    await this.#runAsync('read', 'save', options, [bytes], (interrupt, err) =>
+      native.async.minhashLshSaveWithInterrupt(handle, bytes, interrupt, err), { phase: 'save' });
+  }
+
+  /** The bytes save() writes, as a new Uint8Array (copied out of the
+   * library's buffer, which is freed at once). */
+  serialize(): Uint8Array {
+    const handle = this.#live();
+    this.#claim('read', 'serialize');
+    const out = newBufferOut();
+    const length = newLengthOut();
+    const err = newErrorOut();
+    try {
+      throwIfFailed(native.minhashLshSerializeWithInterrupt(handle, out, length, null, err), err);
+      return takeLibraryBuffer(out, length);
+    } finally {
+      releaseLibraryBuffer(out);
+    }
+  }
+
+  /** serialize() on the thread pool, cancellable, with progress (phase
+   * 'save'). */
+  async serializeAsync(options: ProgressOptions = {}): Promise<Uint8Array> {
+    const handle = this.#live();
+    const out = newBufferOut();
+    const length = newLengthOut();
+    try {
+      await this.#runAsync('read', 'serialize', options, [out, length], (interrupt, err) =>
+        native.async.minhashLshSerializeWithInterrupt(handle, out, length, interrupt, err), { phase: 'save' });
+      return takeLibraryBuffer(out, length);
+    } finally {
+      // #runAsync settles only after the native call returned: whatever it
+      // left in `out` (a buffer after success) is ours to free.
+      releaseLibraryBuffer(out);
+    }
+  }
+
+  /** A new index with the contents of the file at `path` (as save() wrote
+   * it). FILE when it cannot be read, CORRUPT (code 'ERR_CORRUPT') when it
+   * is not a valid saved index. */
+  static load(path: PathLike): MinHashLSHIndex {
+    const bytes = pathOf(path);
+    return MinHashLSHIndex.#fill((index, err) => native.minhashLshLoadWithInterrupt(index, bytes, null, err));
+  }
+
+  /** load() on the thread pool, cancellable, with progress (phase 'load'). */
+  static async loadAsync(path: PathLike, options: ProgressOptions = {}): Promise<MinHashLSHIndex> {
+    const bytes = pathOf(path);
+    return MinHashLSHIndex.#fillAsync('load', options, [bytes], (index, interrupt, err) =>
+      native.async.minhashLshLoadWithInterrupt(index, bytes, interrupt, err));
+  }
+
+  /** A new index from the bytes of serialize() or of a saved file (copied:
+   * the caller keeps `bytes`). CORRUPT when they are not a valid index. */
+  static deserialize(bytes: ArrayBufferView): MinHashLSHIndex {
+    const data = bytesOf(bytes, 'bytes');
+    return MinHashLSHIndex.#fill((index, err) =>
+      native.minhashLshDeserializeWithInterrupt(index, data, data.byteLength, null, err));
+  }
+
+  /** deserialize() on the thread pool, cancellable, with progress (phase
+   * 'load'). `bytes` must not be modified until the promise settles. */
+  static async deserializeAsync(bytes: ArrayBufferView, options: ProgressOptions = {}): Promise<MinHashLSHIndex> {
+    const data = bytesOf(bytes, 'bytes');
+    return MinHashLSHIndex.#fillAsync('deserialize', options, [data], (index, interrupt, err) =>
+      native.async.minhashLshDeserializeWithInterrupt(index, data, data.byteLength, interrupt, err));
+  }
+
+  /** A new index filled by a sync call; closed again if the call fails. */
+  static #fill(call: (index: IndexPtr, err: ErrorOut) => number): MinHashLSHIndex {
+    const index = new MinHashLSHIndex();
+    try {
+      const err = newErrorOut();
+      throwIfFailed(call(index.#live(), err), err);
+      return index;
+    } catch (error) {
+      index.close();
+      throw error;
+    }
+  }
+
+  /** A new index filled by an async call (a write: it holds the index for
+   * the call, like a build); closed again if the call fails. */
+  static async #fillAsync(what: string, options: ProgressOptions, buffers: readonly unknown[],
+                          start: (index: IndexPtr, interrupt: InterruptPtr | null, err: ErrorOut) => Promise<number>):
+    Promise<MinHashLSHIndex> {
+    const index = new MinHashLSHIndex();
+    const handle = index.#live();
+    try {
+      await index.#runAsync('write', what, options, buffers, (interrupt, err) => start(handle, interrupt, err),
+        { phase: 'load' });
+      return index;
+    } catch (error) {
+      index.close();
+      throw error;
+    }
   }
 
   // --- accessors (0 / false before the first build) ------------------------
@@ -399,45 +757,77 @@ export class MinHashLSHIndex implements Disposable {
       'in flight on it; await it first (or abort it with its signal/interrupt)');
   }
 
-  async #runAsync(access: Access, what: string, options: AsyncOptions, buffers: readonly unknown[],
-                  start: (interrupt: InterruptPtr | null, err: ErrorOut) => Promise<number>): Promise<void> {
+  /**
+   * Runs one native call on the thread pool. Validation errors, a busy index
+   * and an already aborted signal reject before any native work. `progress`
+   * turns on onProgress (the phase, and the total when JS knows it).
+   */
+  async #runAsync(access: Access, what: string, options: ProgressOptions, buffers: readonly unknown[],
+                  start: (interrupt: InterruptPtr | null, err: ErrorOut) => Promise<number>,
+                  progress?: { readonly phase: ProgressPhase; readonly total?: number }): Promise<void> {
     const signal = signalOf(options.signal);
     const userInterrupt = interruptOf(options.interrupt);
-    signal?.throwIfAborted();
+    const onProgress = progress === undefined ? null : progressCallbackOf(options.onProgress);
+    if (signal !== null && signal.aborted) throw abortedError(signal.reason);
     this.#claim(access, what);
 
     // A handle owned by this call, so closing the user's Interrupt cannot
     // free it under C: a clone of theirs (same flag), or a private one that
-    // only the signal sets.
+    // only the signal (or a throwing onProgress) sets and that carries this
+    // call's progress.
     let interrupt: InterruptPtr | null = null;
     if (userInterrupt !== null) {
       interrupt = cloneInterruptHandle(userInterrupt);
-    } else if (signal !== null) {
+    } else if (signal !== null || onProgress !== null) {
       interrupt = native.interruptCreate();
       if (interrupt === null) throw new KnowhereError(Status.NO_MEMORY, 'out of memory while creating an interrupt');
     }
     const callInterrupt = interrupt;
     const onAbort = (): void => { native.interruptInterrupt(callInterrupt); };
     if (signal !== null && callInterrupt !== null) signal.addEventListener('abort', onAbort, { once: true });
+    const poller = onProgress !== null && callInterrupt !== null && progress !== undefined
+      ? new ProgressPoller(callInterrupt, progress.phase, onProgress, progress.total)
+      : null;
 
     const operation = { index: this, buffers };
     operationsInFlight.add(operation);
     if (access === 'write') this.#asyncWrites++;
     else this.#asyncReads++;
     const err = newErrorOut();
+    let finalTotal = 0;
     try {
+      poller?.start();
       const status = await start(callInterrupt, err);
-      throwIfFailed(status, err, signal?.aborted === true ? { interruptCause: signal.reason } : undefined);
+      poller?.stop();
+      const progressFailure = poller?.failure;
+      if (progressFailure) {
+        // The operation was interrupted because of onProgress (or finished
+        // regardless): its error is the one that matters.
+        discardError(err);
+        throw progressFailure.error;
+      }
+      throwIfFailed(status, err, abortContext(signal));
+      if (poller !== null) finalTotal = poller.finalTotal();
     } finally {
       // The native call has returned (or never started): nothing uses the
       // buffers or the handle any more.
+      poller?.stop();
       signal?.removeEventListener('abort', onAbort);
       if (access === 'write') this.#asyncWrites--;
       else this.#asyncReads--;
       operationsInFlight.delete(operation);
       native.interruptFree(callInterrupt);
     }
+    // After the cleanup, so that onProgress may use the index.
+    poller?.finish(finalTotal);
   }
+}
+
+/** The abort reason of a signal that aborted during the call, for the
+ * cause of its InterruptedError / TimeoutError. (A function, so that the
+ * check before the call does not narrow `aborted` to false here.) */
+function abortContext(signal: AbortSignal | null): { interruptCause: unknown } | undefined {
+  return signal !== null && signal.aborted ? { interruptCause: signal.reason } : undefined;
 }
 
 function buildArguments(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,

@@ -20,6 +20,7 @@ export const BINDING_ABI_VERSION = 1;
 declare const errorBrand: unique symbol;
 declare const interruptBrand: unique symbol;
 declare const indexBrand: unique symbol;
+declare const bufferBrand: unique symbol;
 
 /** A `knowhere_error *` (never NULL: NULL is `null`). */
 export type ErrorPtr = bigint & { readonly [errorBrand]: true };
@@ -27,6 +28,8 @@ export type ErrorPtr = bigint & { readonly [errorBrand]: true };
 export type InterruptPtr = bigint & { readonly [interruptBrand]: true };
 /** A `knowhere_minhash_lsh *`. */
 export type IndexPtr = bigint & { readonly [indexBrand]: true };
+/** A `uint8_t *` allocated by the library (free it with bufferFree). */
+export type LibraryBufferPtr = bigint & { readonly [bufferBrand]: true };
 
 /**
  * The `knowhere_error **err` out-parameter: pass a fresh `[null]`; after the
@@ -39,8 +42,45 @@ export function newErrorOut(): ErrorOut {
   return [null];
 }
 
-/** Bytes handed to C as `const uint8_t *` / `uint8_t *` (zero-copy). */
+/** Bytes handed to C as `const uint8_t *` / `uint8_t *` (zero-copy). A
+ * `const char *` is passed as bytes too, NUL-terminated by the caller. */
 export type Bytes = Uint8Array;
+
+/** The `uint8_t **out` / `size_t *out_len` out-parameters of serialize:
+ * fresh `[null]` and `[0]`; koffi copies the values back when the call
+ * returns (async calls too). A length beyond 2^53 would come back as a
+ * bigint. */
+export type BufferOut = [LibraryBufferPtr | null];
+export type LengthOut = [number | bigint];
+
+export function newBufferOut(): BufferOut {
+  return [null];
+}
+
+export function newLengthOut(): LengthOut {
+  return [0];
+}
+
+/** knowhere_interrupt_progress: the last progress published on a flag. */
+export interface NativeProgress {
+  readonly done: number;
+  readonly total: number;
+  /** A KNOWHERE_PHASE_* number. */
+  readonly phase: number;
+}
+
+/** The KNOWHERE_PHASE_* numbers of knowhere_rs.h. */
+export const Phase = {
+  IDLE: 0,
+  BUILD: 1,
+  ADD: 2,
+  SEARCH: 3,
+  SAVE: 4,
+  LOAD: 5,
+} as const;
+
+/** UINT64_MAX, as knowhere_interrupt_remaining_ms returns it for "none". */
+export const UINT64_MAX = 0xffff_ffff_ffff_ffffn;
 
 export interface NativeLibrary {
   /** The absolute path the library was loaded from. */
@@ -67,6 +107,12 @@ export interface NativeLibrary {
   interruptClone(interrupt: InterruptPtr | null): InterruptPtr | null;
   interruptFree(interrupt: InterruptPtr | null): void;
   interruptCheck(interrupt: InterruptPtr | null, err: ErrorOut, message: string | null): number;
+  interruptCreateWithTimeout(timeoutMs: number): InterruptPtr | null;
+  interruptSetDeadline(interrupt: InterruptPtr | null, msFromNow: number): number;
+  /** Exact, as a bigint: UINT64_MAX (no deadline) does not fit a number. */
+  interruptRemainingMs(interrupt: InterruptPtr | null): bigint;
+  /** null when the handle is NULL (INVALID_ARG). */
+  interruptProgress(interrupt: InterruptPtr | null): NativeProgress | null;
 
   minhashLshCreate(): IndexPtr | null;
   minhashLshFree(index: IndexPtr | null): void;
@@ -94,6 +140,18 @@ export interface NativeLibrary {
   minhashLshSetNumThreads(index: IndexPtr, threads: number): number;
   minhashLshNumThreads(index: IndexPtr): number;
 
+  minhashLshSaveWithInterrupt(
+    index: IndexPtr, path: Bytes, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshLoadWithInterrupt(
+    index: IndexPtr, path: Bytes, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshSerializeWithInterrupt(
+    index: IndexPtr, out: BufferOut, outLen: LengthOut, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshDeserializeWithInterrupt(
+    index: IndexPtr, data: Bytes, dataLen: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  /** A copy, in JS memory, of `length` bytes of a library buffer. */
+  bufferCopy(buffer: LibraryBufferPtr, length: number): Uint8Array;
+  bufferFree(buffer: LibraryBufferPtr | null): void;
+
   /**
    * The long operations run on the libuv thread pool (koffi `.async`). Each
    * resolves with the C status; the arguments are held until the native
@@ -112,6 +170,14 @@ export interface NativeAsync {
     ...args: Parameters<NativeLibrary['minhashLshSearchWithInterrupt']>): Promise<number>;
   minhashLshBatchSearchWithInterrupt(
     ...args: Parameters<NativeLibrary['minhashLshBatchSearchWithInterrupt']>): Promise<number>;
+  minhashLshSaveWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshSaveWithInterrupt']>): Promise<number>;
+  minhashLshLoadWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshLoadWithInterrupt']>): Promise<number>;
+  minhashLshSerializeWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshSerializeWithInterrupt']>): Promise<number>;
+  minhashLshDeserializeWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshDeserializeWithInterrupt']>): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------
@@ -256,6 +322,19 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const interruptFree = f('void knowhere_interrupt_free(CInterrupt interrupt)');
   const interruptCheck = f(
     'int knowhere_interrupt_check(CInterrupt interrupt, _Out_ knowhere_error **err, const char *message)');
+  const interruptCreateWithTimeout = f('CInterrupt knowhere_interrupt_create_with_timeout(uint64_t timeout_ms)');
+  const interruptSetDeadline = f('int knowhere_interrupt_set_deadline(CInterrupt interrupt, uint64_t ms_from_now)');
+  const interruptRemainingMs = f('uint64_t knowhere_interrupt_remaining_ms(CInterrupt interrupt)');
+  const interruptProgress = f(
+    'int knowhere_interrupt_progress(CInterrupt interrupt, _Out_ uint64_t *done, _Out_ uint64_t *total, ' +
+    '_Out_ int *phase)');
+  // Declared for coverage only. The callback runs on the library's worker
+  // threads: relayed to JS, it would block them on the event loop (and
+  // deadlock a sync call), so the binding polls knowhere_interrupt_progress.
+  declareOnce('knowhere_progress_fn', () =>
+    koffi.pointer('knowhere_progress_fn',
+      koffi.proto('int knowhere_progress_fn_proto(void *user, uint64_t done, uint64_t total)')));
+  f('int knowhere_interrupt_set_progress(CInterrupt interrupt, knowhere_progress_fn fn, void *user)');
 
   const create = f('knowhere_minhash_lsh *knowhere_minhash_lsh_create(void)');
   const free = f('void knowhere_minhash_lsh_free(knowhere_minhash_lsh *index)');
@@ -301,6 +380,34 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const setNumThreads = f('int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index, size_t threads)');
   const numThreads = f('size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index)');
 
+  // Paths are `const char *` in C; the binding passes NUL-terminated UTF-8
+  // bytes (a Uint8Array), which koffi hands over zero-copy like any buffer.
+  const saveWithInterrupt = f(
+    'int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index, const char *path, ' +
+    'CInterrupt interrupt, _Out_ knowhere_error **err)');
+  f('int knowhere_minhash_lsh_save(const knowhere_minhash_lsh *index, const char *path, ' +
+    '_Out_ knowhere_error **err)');
+  const loadWithInterrupt = f(
+    'int knowhere_minhash_lsh_load_with_interrupt(knowhere_minhash_lsh *index, const char *path, ' +
+    'CInterrupt interrupt, _Out_ knowhere_error **err)');
+  f('int knowhere_minhash_lsh_load(knowhere_minhash_lsh *index, const char *path, _Out_ knowhere_error **err)');
+  const serializeWithInterrupt = f(
+    'int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *index, _Out_ uint8_t **out, ' +
+    '_Out_ size_t *out_len, CInterrupt interrupt, _Out_ knowhere_error **err)');
+  f('int knowhere_minhash_lsh_serialize(const knowhere_minhash_lsh *index, _Out_ uint8_t **out, ' +
+    '_Out_ size_t *out_len, _Out_ knowhere_error **err)');
+  const deserializeWithInterrupt = f(
+    'int knowhere_minhash_lsh_deserialize_with_interrupt(knowhere_minhash_lsh *index, const uint8_t *data, ' +
+    'size_t data_len, CInterrupt interrupt, _Out_ knowhere_error **err)');
+  f('int knowhere_minhash_lsh_deserialize(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, ' +
+    '_Out_ knowhere_error **err)');
+  const bufferFree = f('void knowhere_buffer_free(uint8_t *buffer)');
+
+  // Scratch for knowhere_interrupt_progress (a sync call on this thread).
+  const progressDone: [number | bigint] = [0];
+  const progressTotal: [number | bigint] = [0];
+  const progressPhase: [number] = [0];
+
   return {
     path: libraryPath,
     version: () => version() as string,
@@ -322,6 +429,13 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     interruptClone: (h) => interruptClone(h) as InterruptPtr | null,
     interruptFree: (h) => { interruptFree(h); },
     interruptCheck: (h, err, message) => interruptCheck(h, err, message) as number,
+    interruptCreateWithTimeout: (ms) => interruptCreateWithTimeout(ms) as InterruptPtr | null,
+    interruptSetDeadline: (h, ms) => interruptSetDeadline(h, ms) as number,
+    interruptRemainingMs: (h) => BigInt(interruptRemainingMs(h) as number | bigint),
+    interruptProgress: (h) => {
+      if (interruptProgress(h, progressDone, progressTotal, progressPhase) !== 0) return null;
+      return { done: Number(progressDone[0]), total: Number(progressTotal[0]), phase: progressPhase[0] };
+    },
 
     minhashLshCreate: () => create() as IndexPtr | null,
     minhashLshFree: (index) => { free(index); },
@@ -339,12 +453,23 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshMemoryUsage: (index) => memoryUsage(index) as number,
     minhashLshSetNumThreads: (index, threads) => setNumThreads(index, threads) as number,
     minhashLshNumThreads: (index) => numThreads(index) as number,
+    minhashLshSaveWithInterrupt: (...args) => saveWithInterrupt(...args) as number,
+    minhashLshLoadWithInterrupt: (...args) => loadWithInterrupt(...args) as number,
+    minhashLshSerializeWithInterrupt: (...args) => serializeWithInterrupt(...args) as number,
+    minhashLshDeserializeWithInterrupt: (...args) => deserializeWithInterrupt(...args) as number,
+    bufferCopy: (buffer, length) =>
+      length === 0 ? new Uint8Array(0) : new Uint8Array(koffi.view(buffer, length)).slice(),
+    bufferFree: (buffer) => { bufferFree(buffer); },
 
     async: {
       minhashLshBuildWithInterrupt: (...args) => callAsync(buildWithInterrupt, args),
       minhashLshAddWithInterrupt: (...args) => callAsync(addWithInterrupt, args),
       minhashLshSearchWithInterrupt: (...args) => callAsync(searchWithInterrupt, args),
       minhashLshBatchSearchWithInterrupt: (...args) => callAsync(batchSearchWithInterrupt, args),
+      minhashLshSaveWithInterrupt: (...args) => callAsync(saveWithInterrupt, args),
+      minhashLshLoadWithInterrupt: (...args) => callAsync(loadWithInterrupt, args),
+      minhashLshSerializeWithInterrupt: (...args) => callAsync(serializeWithInterrupt, args),
+      minhashLshDeserializeWithInterrupt: (...args) => callAsync(deserializeWithInterrupt, args),
     },
   };
 }
