@@ -17,8 +17,9 @@
  *    the call runs on another thread (koffi async, thread pools).
  *  - Handles are opaque. Every `_free(NULL)` is a no-op.
  *  - Long operations take a CInterrupt (NULL allowed: not cancellable) and
- *    return KNOWHERE_ERR_INTERRUPTED soon after it is set (the library checks
- *    it at least every few hundred microseconds of work).
+ *    return KNOWHERE_ERR_INTERRUPTED soon after it is set, or
+ *    KNOWHERE_ERR_TIMEOUT soon after its deadline (the library checks it at
+ *    least every few hundred microseconds of work).
  *  - No global mutable state. Everything is safe to call from any thread;
  *    per-object rules are stated on each object.
  *
@@ -296,7 +297,8 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  *
  * Interrupts. Every operation taking a CInterrupt checks it on entry and at
  * least every few hundred microseconds of work on one core, in every phase,
- * and returns KNOWHERE_ERR_INTERRUPTED once it is set. An interrupted or
+ * and returns KNOWHERE_ERR_INTERRUPTED once it is set (KNOWHERE_ERR_TIMEOUT
+ * once its deadline has passed). An interrupted or
  * failed build or add leaves the index exactly as it was (still searchable).
  * An interrupted batch search leaves every result row either complete (as a
  * single search would give it) or untouched: no row is half written.
@@ -326,8 +328,8 @@ KNOWHERE_API void knowhere_minhash_lsh_free(knowhere_minhash_lsh *index);
  * KNOWHERE_ERR_INVALID_ARG with a message naming the numbers. with_raw_data
  * keeps a copy of the signatures (exact similarities, get_vector_by_ids).
  * Returns KNOWHERE_OK, KNOWHERE_ERR_INVALID_ARG, KNOWHERE_ERR_NO_MEMORY,
- * KNOWHERE_ERR_INTERRUPTED or KNOWHERE_ERR_BUSY; on any error the index is
- * unchanged. */
+ * KNOWHERE_ERR_INTERRUPTED, KNOWHERE_ERR_TIMEOUT or KNOWHERE_ERR_BUSY; on
+ * any error the index is unchanged. */
 KNOWHERE_API int knowhere_minhash_lsh_build_with_interrupt(
     knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len,
     size_t mh_vec_length, size_t mh_vec_element_size, size_t bands,
@@ -464,6 +466,133 @@ KNOWHERE_API int knowhere_minhash_lsh_deserialize(knowhere_minhash_lsh *index,
 
 /* Frees a buffer returned by the library. NULL is a no-op. */
 KNOWHERE_API void knowhere_buffer_free(uint8_t *buffer);
+
+/* ------------------------------------------------------------------------- */
+/* Signatures: MinHash of text and token sets                                */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * Documents become signatures that feed knowhere_minhash_lsh_build directly.
+ * The exact definition (normalisation, shingles, hashing, one-permutation
+ * hashing with densification) is in docs/signatures.md; it is
+ * deterministic for a seed and identical on every platform (test vectors
+ * pin it). Two documents' signatures agree in each position with
+ * probability equal to the Jaccard similarity of their shingle sets.
+ */
+
+#define KNOWHERE_SHINGLE_WORDS 0 /* n consecutive words */
+#define KNOWHERE_SHINGLE_CHARS 1 /* n consecutive code points */
+
+/* Skip lower-casing (normalisation of whitespace still happens). */
+#define KNOWHERE_SIGNATURE_KEEP_CASE 0x1u
+
+/* Options that can grow: call knowhere_signature_options_init first, which
+ * sets `size` and the defaults; set what you need after it. */
+typedef struct knowhere_signature_options {
+    uint32_t size;         /* sizeof(knowhere_signature_options), set by _init */
+    uint32_t num_hashes;   /* K, values per signature; default 128, 1..65536 */
+    uint32_t shingle_kind; /* KNOWHERE_SHINGLE_WORDS (default) or _CHARS */
+    uint32_t shingle_size; /* n; default 3 (words) - set 5 or so for chars */
+    uint32_t value_bytes;  /* 4 (default) or 8 bytes per value */
+    uint32_t flags;        /* KNOWHERE_SIGNATURE_* */
+    uint64_t seed;         /* default 0 */
+} knowhere_signature_options;
+
+/* Fills the defaults. NULL is a no-op. */
+KNOWHERE_API void knowhere_signature_options_init(knowhere_signature_options *options);
+
+/* The signature of one UTF-8 document (invalid UTF-8 bytes are taken as
+ * U+FFFD) into out[0 .. num_hashes * value_bytes - 1]; out_len must be at
+ * least that. *shingles (may be NULL) receives the number of distinct
+ * shingles; a document without any (empty, or only whitespace) gets the
+ * "empty" signature, every byte 0xFF, and *shingles = 0. options may be
+ * NULL for the defaults. */
+KNOWHERE_API int knowhere_signature_from_text(const knowhere_signature_options *options,
+                                              const char *text, size_t text_len,
+                                              uint8_t *out, size_t out_len,
+                                              size_t *shingles, knowhere_error **err);
+
+/* The signature of a set of 64-bit token hashes (duplicates ignored), for
+ * callers that tokenise themselves. Same output rules. */
+KNOWHERE_API int knowhere_signature_from_hashes(const knowhere_signature_options *options,
+                                                const uint64_t *hashes, size_t count,
+                                                uint8_t *out, size_t out_len,
+                                                knowhere_error **err);
+
+/* Many documents at once, on `threads` threads (0: one per core): document
+ * i is texts[offsets[i] .. offsets[i + 1] - 1] (so offsets has ndocs + 1
+ * non-decreasing entries, offsets[ndocs] <= texts_len); its signature goes
+ * to out + i * num_hashes * value_bytes. shingle_counts (may be NULL) gets
+ * each document's shingle count. Interruptible, reports progress (phase
+ * KNOWHERE_PHASE_SIGN, units = documents). On error nothing is promised
+ * about out. */
+#define KNOWHERE_PHASE_SIGN 6
+KNOWHERE_API int knowhere_signature_batch_from_text_with_interrupt(
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, size_t ndocs, uint8_t *out, size_t out_len,
+    uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Thresholds: choosing bands, range queries, self-join, clustering          */
+/* ------------------------------------------------------------------------- */
+
+/* P(candidate | similarity s) = 1 - (1 - s^rows)^bands, the LSH S-curve. */
+KNOWHERE_API double knowhere_lsh_candidate_probability(double s, size_t bands, size_t rows);
+
+/* Chooses bands * rows <= num_hashes for a similarity threshold (0 < t < 1)
+ * so that a pair at the threshold is a candidate with probability at least
+ * `target` (e.g. 0.95), taking the largest rows that reaches it (fewest
+ * false candidates); *probability receives P(candidate | threshold) (any
+ * out-pointer may be NULL). KNOWHERE_ERR_INVALID_ARG for arguments out of
+ * range, or when no choice reaches the target (then the best is returned). */
+KNOWHERE_API int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target,
+                                           size_t *bands, size_t *rows, double *probability,
+                                           knowhere_error **err);
+
+/* Variable-length results in knowhere's `lims` layout: query q's results
+ * are ids[lims[q] .. lims[q + 1] - 1] with their similarities. */
+typedef struct knowhere_range_result knowhere_range_result;
+KNOWHERE_API size_t knowhere_range_result_nq(const knowhere_range_result *result);
+KNOWHERE_API const uint64_t *knowhere_range_result_lims(const knowhere_range_result *result);
+KNOWHERE_API const int64_t *knowhere_range_result_ids(const knowhere_range_result *result);
+KNOWHERE_API const float *knowhere_range_result_distances(const knowhere_range_result *result);
+KNOWHERE_API void knowhere_range_result_free(knowhere_range_result *result);
+
+/* Every indexed signature sharing a band with the query whose similarity
+ * (as in search) is >= threshold, sorted by similarity descending then id
+ * ascending, for nq queries laid end to end; the filter as in search.
+ * *result is a new object (NULL on error). Parallel like batch search. */
+KNOWHERE_API int knowhere_minhash_lsh_range_search_with_interrupt(
+    const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
+    float threshold, const uint8_t *bitset, size_t bitset_bits,
+    knowhere_range_result **result, CInterrupt interrupt, knowhere_error **err);
+
+/* Pairs of ids with a similarity. */
+typedef struct knowhere_pairs knowhere_pairs;
+KNOWHERE_API size_t knowhere_pairs_count(const knowhere_pairs *pairs);
+KNOWHERE_API const int64_t *knowhere_pairs_left(const knowhere_pairs *pairs);
+KNOWHERE_API const int64_t *knowhere_pairs_right(const knowhere_pairs *pairs);
+KNOWHERE_API const float *knowhere_pairs_similarity(const knowhere_pairs *pairs);
+KNOWHERE_API void knowhere_pairs_free(knowhere_pairs *pairs);
+
+/* All pairs (i < j) of indexed signatures that share a band and have
+ * similarity >= threshold, each once, sorted by (i, j); parallel,
+ * interruptible, reports progress (phase KNOWHERE_PHASE_JOIN, units =
+ * signatures). *pairs is a new object (NULL on error). */
+#define KNOWHERE_PHASE_JOIN 7
+KNOWHERE_API int knowhere_minhash_lsh_self_join_with_interrupt(
+    const knowhere_minhash_lsh *index, float threshold, knowhere_pairs **pairs,
+    CInterrupt interrupt, knowhere_error **err);
+
+/* Connected components of the graph on ids 0..n-1 whose edges are the
+ * pairs (left[i], right[i]) (union-find): cluster_ids[v] receives the
+ * smallest id of v's component, which is its representative. Ids outside
+ * 0..n-1 are KNOWHERE_ERR_INVALID_ARG (naming the pair). Interruptible. */
+KNOWHERE_API int knowhere_cluster_pairs_with_interrupt(size_t n, const int64_t *left,
+                                                       const int64_t *right, size_t npairs,
+                                                       int64_t *cluster_ids,
+                                                       CInterrupt interrupt,
+                                                       knowhere_error **err);
 
 #ifdef __cplusplus
 } /* extern "C" */

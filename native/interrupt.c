@@ -200,5 +200,12 @@ void kh_interrupt_publish_start(CInterrupt interrupt, int phase, uint64_t total)
 
 void kh_interrupt_publish_done(CInterrupt interrupt, uint64_t done) {
     if (interrupt == NULL) return;
-    atomic_store_explicit(&interrupt->state->progress_done, done, memory_order_relaxed);
+    /* Several workers publish: keep the maximum, so pollers never see the
+     * count go back. */
+    atomic_uint_least64_t *published = &interrupt->state->progress_done;
+    uint64_t seen = atomic_load_explicit(published, memory_order_relaxed);
+    while (seen < done && !atomic_compare_exchange_weak_explicit(
+                              published, &seen, done, memory_order_relaxed,
+                              memory_order_relaxed)) {
+    }
 }
