@@ -1,0 +1,55 @@
+/* libFuzzer target: arbitrary bytes as text (and as token hashes) through
+ * the signature API, with options taken from the first bytes. Any input
+ * must give a status, and the same text must always give the same
+ * signature, single or in a batch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "knowhere_rs.h"
+
+static void require(int condition) {
+    if (!condition) abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 3) return 0;
+    knowhere_signature_options options;
+    knowhere_signature_options_init(&options);
+    options.num_hashes = 1 + data[0] % 64;
+    options.shingle_kind = data[1] & 1;
+    options.shingle_size = 1 + data[1] % 9;
+    options.value_bytes = (data[2] & 1) ? 8 : 4;
+    options.flags = (data[2] & 2) ? KNOWHERE_SIGNATURE_KEEP_CASE : 0;
+    options.seed = data[2] >> 2;
+    const char *text = (const char *)data + 3;
+    size_t text_len = size - 3;
+    size_t sig = (size_t)options.num_hashes * options.value_bytes;
+
+    uint8_t *one = malloc(sig), *batch = malloc(2 * sig);
+    require(one && batch);
+    size_t shingles = 0;
+    int status = knowhere_signature_from_text(&options, text, text_len, one, sig, &shingles, NULL);
+    if (status == KNOWHERE_ERR_NOT_IMPLEMENTED) goto done; /* not built yet */
+    require(status == KNOWHERE_OK);
+    uint64_t offsets[3] = {0, text_len, text_len};
+    uint32_t counts[2];
+    require(knowhere_signature_batch_from_text_with_interrupt(&options, text, text_len, offsets, 2,
+                                                              batch, 2 * sig, counts, 1 + size % 3,
+                                                              NULL, NULL) == KNOWHERE_OK);
+    require(memcmp(one, batch, sig) == 0);
+    require(counts[0] == shingles && counts[1] == 0);
+    for (size_t i = 0; i < sig; ++i) require(batch[sig + i] == 0xFF); /* the empty document */
+
+    /* The same bytes as token hashes. */
+    size_t nhashes = text_len / 8;
+    uint64_t *hashes = malloc((nhashes ? nhashes : 1) * sizeof *hashes);
+    require(hashes != NULL);
+    if (nhashes) memcpy(hashes, text, nhashes * 8);
+    require(knowhere_signature_from_hashes(&options, hashes, nhashes, one, sig, NULL) ==
+            KNOWHERE_OK);
+    free(hashes);
+done:
+    free(one);
+    free(batch);
+    return 0;
+}
