@@ -7,6 +7,8 @@
 //   npm test -- --grep interrupt  only tests whose name matches (mocha --grep,
 //                                 ctest -R), plus the typecheck
 //   KNOWHERE_SKIP_SANITIZERS=1    skip the ASan/UBSan and TSan rebuilds
+//   KNOWHERE_SKIP_VALGRIND=1      skip the valgrind memcheck runs
+//   KNOWHERE_FUZZ_SECONDS=N       seconds per libFuzzer target (default 30; 0 skips)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -73,6 +75,20 @@ function configureAndBuild(buildDir, sanitize) {
   );
 }
 
+/** One check per libFuzzer target (scripts/fuzz.sh prints "fuzz <t>: ok"). */
+function fuzz(seconds) {
+  const { out } = run('bash', [join(root, 'scripts/fuzz.sh'), String(seconds)]);
+  const lines = out.match(/^fuzz \S+: .*$/gm) ?? [];
+  for (const line of lines) {
+    if (/: ok/.test(line)) passed += 1;
+    else failed += 1;
+  }
+  if (lines.length === 0) {
+    failed += 1;
+    console.log('FAILED: the fuzz step ran no target');
+  }
+}
+
 /** Counts mocha's spec-reporter tally ("N passing", "N failing"). */
 function mocha() {
   const filter = grep ? ['--grep', grep] : [];
@@ -93,8 +109,9 @@ if (!existsSync(join(root, 'build/Release'))) {
   step('build', 'cmake', ['--build', join(root, 'build'), '-j', jobs]);
 }
 step('typecheck', join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.']);
-ctest(join(root, 'build'), ['-LE', 'cxx']);
+ctest(join(root, 'build'), ['-LE', 'cxx|valgrind']);
 ctest(join(root, 'build'), ['-L', 'cxx']);
+if (!process.env.KNOWHERE_SKIP_VALGRIND) ctest(join(root, 'build'), ['-L', 'valgrind']);
 if (!process.env.KNOWHERE_SKIP_SANITIZERS) {
   const asan = join(root, 'build-asan');
   if (configureAndBuild(asan, 'address,undefined')) {
@@ -105,6 +122,8 @@ if (!process.env.KNOWHERE_SKIP_SANITIZERS) {
     ctest(tsan, ['-L', 'threads'], { TSAN_OPTIONS: 'halt_on_error=1' });
   }
 }
+const fuzzSeconds = Number(process.env.KNOWHERE_FUZZ_SECONDS ?? 30);
+if (fuzzSeconds > 0 && !grep) fuzz(fuzzSeconds);
 mocha();
 
 console.log(`\n${passed} passed, ${failed} failed`);
