@@ -3,11 +3,6 @@
  * links and sharing with a real worker_threads Worker.
  * Every title contains "interrupt" so `mocha --grep interrupt` selects them.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 
 import { expect } from 'chai';
@@ -16,32 +11,7 @@ import {
   Interrupt, InterruptedError, KnowhereError, Status, checkInterrupt, type SharedInterruptToken,
 } from '../ts/index.ts';
 import type { WorkerReport } from './fixtures/interrupt-worker.ts';
-
-/**
- * Starts a worker_threads Worker on a .ts module. On Node 20, `--import tsx`
- * in a Worker's execArgv is ignored (the worker fails with "Unknown file
- * extension .ts"), so the worker's entry is a tiny JS module that loads tsx
- * itself and then imports the .ts file.
- */
-function startTsWorker(entry: URL, workerData: unknown): Worker {
-  const bootstrap = [
-    `import { register } from ${JSON.stringify(tsxEsmApiUrl())};`,
-    'register();',
-    `await import(${JSON.stringify(entry.href)});`,
-  ].join('\n');
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData });
-}
-
-/** The ESM build of `tsx/esm/api`, found through tsx's exports map (this
- * file runs as CommonJS under mocha, so neither import.meta.resolve nor
- * require.resolve gives the `import` condition). */
-function tsxEsmApiUrl(): string {
-  const manifestPath = createRequire(import.meta.url).resolve('tsx/package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-    exports: { './esm/api': { import: { default: string } } };
-  };
-  return pathToFileURL(path.join(path.dirname(manifestPath), manifest.exports['./esm/api'].import.default)).href;
-}
+import { startTsWorker } from './fixtures/workers.ts';
 
 /** Runs `fn` and returns what it threw (failing if it did not throw). */
 function thrown(fn: () => unknown): unknown {
