@@ -1,6 +1,6 @@
 /* MinHash-LSH index semantics: self-recall, ranking against a brute-force
  * reference, filters, batch = single, add = build, accessors, raw vectors,
- * and every bad input with its exact status. */
+ * (bad input: test_bad_input.c). */
 #include <math.h>
 #include <string.h>
 
@@ -424,78 +424,6 @@ static void test_get_vector_by_ids(void) {
     free(data);
 }
 
-/* Each bad call returns `status`, sets an error with `fragment` in it, and
- * leaves the index answering as before. */
-static void expect_error(int got, knowhere_error *err, int status, const char *fragment,
-                         int line) {
-    if (got != status || err == NULL || knowhere_error_code(err) != status ||
-        strstr(knowhere_error_message(err), fragment) == NULL) {
-        fprintf(stderr, "line %d: got %d '%s', want %d with '%s'\n", line, got,
-                knowhere_error_message(err), status, fragment);
-        check_failures++;
-    }
-    knowhere_error_free(err);
-}
-
-#define EXPECT_ERROR(call, status, fragment)                                   \
-    do {                                                                       \
-        knowhere_error *err = NULL;                                            \
-        int got = (call);                                                      \
-        expect_error(got, err, status, fragment, __LINE__);                    \
-    } while (0)
-
-static void test_bad_input(void) {
-    enum { LENGTH = 16, ES = 4, SIG = LENGTH * ES, N = 64 };
-    test_rng rng = {9};
-    uint8_t *data = random_signatures(&rng, N, SIG);
-    knowhere_minhash_lsh *index = build_index(data, N, LENGTH, ES, 4, true);
-    int64_t ids[4];
-    float d[4];
-    const int INVALID = KNOWHERE_ERR_INVALID_ARG;
-
-    EXPECT_ERROR(knowhere_minhash_lsh_build(NULL, data, N * SIG, LENGTH, ES, 4, true, &err), INVALID, "index is NULL");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, NULL, N * SIG, LENGTH, ES, 4, true, &err), INVALID, "data is NULL");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, 0, LENGTH, ES, 4, true, &err), INVALID, "data_len 0");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, N * SIG - 1, LENGTH, ES, 4, true, &err), INVALID, "signature size 64");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, N * SIG, 0, ES, 4, true, &err), INVALID, "mh_vec_length");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, N * SIG, LENGTH, 0, 4, true, &err), INVALID, "mh_vec_element_size 0");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, N * SIG, LENGTH, 33, 4, true, &err), INVALID, "mh_vec_element_size 33");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, N * SIG, LENGTH, ES, 0, true, &err), INVALID, "bands");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, N * SIG, SIZE_MAX, 2, 4, true, &err), INVALID, "overflow");
-    EXPECT_ERROR(knowhere_minhash_lsh_build(index, data, SIZE_MAX, LENGTH, ES, 4, true, &err), INVALID, "not a positive multiple");
-
-    EXPECT_ERROR(knowhere_minhash_lsh_add(index, data, SIG + 1, &err), INVALID, "signature size 64");
-    EXPECT_ERROR(knowhere_minhash_lsh_add(index, NULL, SIG, &err), INVALID, "data is NULL");
-    EXPECT_ERROR(knowhere_minhash_lsh_add(NULL, data, SIG, &err), INVALID, "index is NULL");
-
-    EXPECT_ERROR(knowhere_minhash_lsh_search(index, data, SIG, 0, NULL, 0, ids, d, &err), INVALID, "k must be");
-    EXPECT_ERROR(knowhere_minhash_lsh_search(index, data, SIG - 1, 4, NULL, 0, ids, d, &err), INVALID, "query length 63");
-    EXPECT_ERROR(knowhere_minhash_lsh_search(index, data, SIG + 4, 4, NULL, 0, ids, d, &err), INVALID, "query length");
-    EXPECT_ERROR(knowhere_minhash_lsh_search(index, NULL, SIG, 4, NULL, 0, ids, d, &err), INVALID, "query is NULL");
-    EXPECT_ERROR(knowhere_minhash_lsh_search(index, data, SIG, 4, NULL, 0, NULL, d, &err), INVALID, "ids or distances");
-    EXPECT_ERROR(knowhere_minhash_lsh_search(index, data, SIG, 4, NULL, 0, ids, NULL, &err), INVALID, "ids or distances");
-    EXPECT_ERROR(knowhere_minhash_lsh_search(NULL, data, SIG, 4, NULL, 0, ids, d, &err), INVALID, "index is NULL");
-    EXPECT_ERROR(knowhere_minhash_lsh_search(index, data, SIG, SIZE_MAX, NULL, 0, ids, d, &err), INVALID, "overflow");
-    EXPECT_ERROR(knowhere_minhash_lsh_batch_search(index, data, 2 * SIG, 0, 4, NULL, 0, ids, d, &err), INVALID, "nq must be");
-    EXPECT_ERROR(knowhere_minhash_lsh_batch_search(index, data, 2 * SIG, 3, 1, NULL, 0, ids, d, &err), INVALID, "query length");
-    EXPECT_ERROR(knowhere_minhash_lsh_batch_search(index, data, 2 * SIG, SIZE_MAX / 2, 4, NULL, 0, ids, d, &err), INVALID, "overflow");
-    EXPECT_ERROR(knowhere_minhash_lsh_batch_search(index, data, 2 * SIG, SIZE_MAX / 8, 1, NULL, 0, ids, d, &err), INVALID, "query length");
-
-    /* k larger than n: n results, then empty slots. */
-    int64_t many_ids[N + 10];
-    float many_d[N + 10];
-    CHECK_EQ(knowhere_minhash_lsh_search(index, data, SIG, N + 10, NULL, 0, many_ids, many_d, NULL), KNOWHERE_OK);
-    CHECK_EQ(many_ids[0], 0);
-    CHECK_EQ(many_ids[N + 9], -1);
-
-    /* After all that, the index is the one first built. */
-    CHECK_EQ(knowhere_minhash_lsh_count(index), N);
-    CHECK_EQ(knowhere_minhash_lsh_search(index, data + 9 * SIG, SIG, 1, NULL, 0, ids, d, NULL), KNOWHERE_OK);
-    CHECK_EQ(ids[0], 9);
-    knowhere_minhash_lsh_free(index);
-    free(data);
-}
-
 static void test_rebuild_replaces_contents(void) {
     test_rng rng = {10};
     uint8_t *a = random_signatures(&rng, 100, 64), *b = random_signatures(&rng, 30, 32);
@@ -523,7 +451,6 @@ int main(void) {
     RUN(test_empty_and_never_built_index);
     RUN(test_accessors_and_band_clamping);
     RUN(test_get_vector_by_ids);
-    RUN(test_bad_input);
     RUN(test_rebuild_replaces_contents);
     return CHECK_DONE();
 }
