@@ -251,7 +251,9 @@ static int finish(knowhere_minhash_lsh *index, kh_lsh_state *next, size_t shared
 
 static int check_rows(const uint8_t *data, size_t data_len, size_t signature_bytes,
                       size_t existing, size_t *rows, knowhere_error **err) {
-    if (data == NULL)
+    /* The length first: an empty buffer often arrives as NULL (koffi passes
+     * an empty TypedArray so), and its length is the better message. */
+    if (data_len != 0 && data == NULL)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "data is NULL");
     if (data_len == 0 || data_len % signature_bytes != 0)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,

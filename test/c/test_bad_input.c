@@ -73,7 +73,7 @@ static void test_build_and_add(void) {
     const uint8_t *x = data;
     CASE(knowhere_minhash_lsh_build(NULL, x, N * SIG, LENGTH, ES, BANDS, true, &err), INVALID, "index is NULL");
     CASE(knowhere_minhash_lsh_build(index_, NULL, N * SIG, LENGTH, ES, BANDS, true, &err), INVALID, "data is NULL");
-    CASE(knowhere_minhash_lsh_build(index_, NULL, 0, LENGTH, ES, BANDS, true, &err), INVALID, "data is NULL");
+    CASE(knowhere_minhash_lsh_build(index_, NULL, 0, LENGTH, ES, BANDS, true, &err), INVALID, "data_len 0 is not a positive multiple");
     CASE(knowhere_minhash_lsh_build(index_, x, 0, LENGTH, ES, BANDS, true, &err), INVALID, "data_len 0 is not a positive multiple");
     CASE(knowhere_minhash_lsh_build(index_, x, SIG - 1, LENGTH, ES, BANDS, true, &err), INVALID, "signature size 64");
     CASE(knowhere_minhash_lsh_build(index_, x, N * SIG + 3, LENGTH, ES, BANDS, true, &err), INVALID, "data_len 4099");
