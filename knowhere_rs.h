@@ -536,21 +536,37 @@ KNOWHERE_API int knowhere_signature_batch_from_text_with_interrupt(
 /* Thresholds: choosing bands, range queries, self-join, clustering          */
 /* ------------------------------------------------------------------------- */
 
-/* P(candidate | similarity s) = 1 - (1 - s^rows)^bands, the LSH S-curve. */
+/* P(candidate | similarity s) = 1 - (1 - s^rows)^bands, the LSH S-curve: the
+ * probability that two signatures agreeing in each position independently
+ * with probability s share at least one of `bands` bands of `rows` values.
+ * s is clamped to [0, 1] (NaN counts as 0); 0 bands or 0 rows give 0.
+ * Accurate for tiny probabilities (about bands * s^rows). */
 KNOWHERE_API double knowhere_lsh_candidate_probability(double s, size_t bands, size_t rows);
 
 /* Chooses bands * rows <= num_hashes for a similarity threshold (0 < t < 1)
  * so that a pair at the threshold is a candidate with probability at least
- * `target` (e.g. 0.95), taking the largest rows that reaches it (fewest
- * false candidates); *probability receives P(candidate | threshold) (any
- * out-pointer may be NULL). KNOWHERE_ERR_INVALID_ARG for arguments out of
- * range, or when no choice reaches the target (then the best is returned). */
+ * `target` (0 < target < 1, e.g. 0.95), taking the largest rows that
+ * reaches it (fewest false candidates), then the fewest bands with those
+ * rows; *probability receives P(candidate | threshold) (any out-pointer may
+ * be NULL). Only configurations a build can make count: the index uses
+ * rows = floor(num_hashes / bands), so the result always satisfies
+ * rows == num_hashes / bands and `bands` is what to pass to build. Example:
+ * num_hashes 128, t 0.8, target 0.95 gives 17 bands x 7 rows, P = 0.98
+ * (16 x 8 reaches only 0.947; datasketch's 9 x 13 has P = 0.40); verify the
+ * candidates (keep raw data, range search or self-join with threshold t).
+ * KNOWHERE_ERR_INVALID_ARG for arguments out of range (outputs 0), or when
+ * no choice reaches the target: then the outputs hold the best choice (the
+ * highest probability) and the message names it. */
 KNOWHERE_API int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target,
                                            size_t *bands, size_t *rows, double *probability,
                                            knowhere_error **err);
 
 /* Variable-length results in knowhere's `lims` layout: query q's results
- * are ids[lims[q] .. lims[q + 1] - 1] with their similarities. */
+ * are ids[lims[q] .. lims[q + 1] - 1] with their similarities in
+ * distances[...] (same indices); lims has nq + 1 entries, lims[0] = 0 and
+ * lims[nq] is the total. The object owns its arrays (ids and distances are
+ * not NULL even when there is no result); they live until
+ * knowhere_range_result_free. Accessors return 0 / NULL for NULL. */
 typedef struct knowhere_range_result knowhere_range_result;
 KNOWHERE_API size_t knowhere_range_result_nq(const knowhere_range_result *result);
 KNOWHERE_API const uint64_t *knowhere_range_result_lims(const knowhere_range_result *result);
@@ -561,13 +577,33 @@ KNOWHERE_API void knowhere_range_result_free(knowhere_range_result *result);
 /* Every indexed signature sharing a band with the query whose similarity
  * (as in search) is >= threshold, sorted by similarity descending then id
  * ascending, for nq queries laid end to end; the filter as in search.
- * *result is a new object (NULL on error). Parallel like batch search. */
+ * *result is a new object (NULL on error). Parallel like batch search.
+ *
+ * Candidates are exactly search's (with raw data, a band equal byte for
+ * byte), so the first k results of a query are what search returns with k.
+ * threshold is in 0..1 (NaN or outside: KNOWHERE_ERR_INVALID_ARG) and is
+ * compared with the similarity as reported, score * (1 / denominator) in
+ * float, which for some denominators is one ulp below the exact fraction
+ * (41 of 41 equal values reports 0.99999994): to select exact duplicates
+ * for any signature length use a threshold a little below 1. Arguments as
+ * for batch search: nq >= 1, queries_len = nq * signature size, result not
+ * NULL, an nq whose lims array overflows is KNOWHERE_ERR_INVALID_ARG. On an
+ * index never built: nq empty result lists (lims all 0), KNOWHERE_OK.
+ * Interruptible (TIMEOUT after a deadline); with nq > 1 reports progress
+ * (KNOWHERE_PHASE_SEARCH, units = queries). A reader: runs concurrently with
+ * searches, and makes a concurrent build, add or load return
+ * KNOWHERE_ERR_BUSY (and vice versa). Memory: 8 to 16 bytes per result
+ * while searching (buffers grow by doubling) plus 12 in the result object,
+ * both at the end; KNOWHERE_ERR_NO_MEMORY, everything freed, when that
+ * cannot be had. */
 KNOWHERE_API int knowhere_minhash_lsh_range_search_with_interrupt(
     const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
     float threshold, const uint8_t *bitset, size_t bitset_bits,
     knowhere_range_result **result, CInterrupt interrupt, knowhere_error **err);
 
-/* Pairs of ids with a similarity. */
+/* Pairs of ids with a similarity: left[i], right[i], similarity[i] for i in
+ * 0..count-1. The object owns its arrays (not NULL even when count is 0);
+ * accessors return 0 / NULL for NULL. */
 typedef struct knowhere_pairs knowhere_pairs;
 KNOWHERE_API size_t knowhere_pairs_count(const knowhere_pairs *pairs);
 KNOWHERE_API const int64_t *knowhere_pairs_left(const knowhere_pairs *pairs);
@@ -578,7 +614,27 @@ KNOWHERE_API void knowhere_pairs_free(knowhere_pairs *pairs);
 /* All pairs (i < j) of indexed signatures that share a band and have
  * similarity >= threshold, each once, sorted by (i, j); parallel,
  * interruptible, reports progress (phase KNOWHERE_PHASE_JOIN, units =
- * signatures). *pairs is a new object (NULL on error). */
+ * signatures). *pairs is a new object (NULL on error).
+ *
+ * A pair (i, j) and its similarity are exactly what a search with row i's
+ * signature reports for row j (and the reverse: both are symmetric), with
+ * threshold compared as in range search (0..1, NaN is
+ * KNOWHERE_ERR_INVALID_ARG).
+ *  - With raw data: candidates must share a band byte for byte, and the
+ *    similarity is the fraction of equal values.
+ *  - Without raw data it works too, from the band tables alone: i and j
+ *    pair when their band keys are in the same table run in some band, and
+ *    the similarity is the fraction of bands in which they are (the
+ *    fraction of matching bands search reports). This needs a temporary
+ *    map of count * bands * 4 bytes.
+ * Memory grows with the output: 12 to 24 bytes per pair while joining
+ * (buffers grow by doubling) plus 20 in the result object, both at the
+ * end; KNOWHERE_ERR_NO_MEMORY, with everything freed, when that cannot be
+ * had. A low threshold on data with big clusters can make very many pairs
+ * (m near-identical rows make m (m - 1) / 2). On an index never built: no
+ * pairs, KNOWHERE_OK.
+ * Uses knowhere_minhash_lsh_num_threads() threads; a reader, like range
+ * search. */
 #define KNOWHERE_PHASE_JOIN 7
 KNOWHERE_API int knowhere_minhash_lsh_self_join_with_interrupt(
     const knowhere_minhash_lsh *index, float threshold, knowhere_pairs **pairs,
@@ -587,7 +643,15 @@ KNOWHERE_API int knowhere_minhash_lsh_self_join_with_interrupt(
 /* Connected components of the graph on ids 0..n-1 whose edges are the
  * pairs (left[i], right[i]) (union-find): cluster_ids[v] receives the
  * smallest id of v's component, which is its representative. Ids outside
- * 0..n-1 are KNOWHERE_ERR_INVALID_ARG (naming the pair). Interruptible. */
+ * 0..n-1 are KNOWHERE_ERR_INVALID_ARG (naming the pair). Interruptible.
+ *
+ * Self-loops and repeated pairs are fine. Union by size with path halving:
+ * O(n + npairs * alpha(n)) time, n * 8 bytes of temporary memory. All ids
+ * are checked before cluster_ids is written; after an interrupt or timeout
+ * its contents are unspecified. n = 0 (cluster_ids may then be NULL) and
+ * npairs = 0 (left, right may then be NULL) are fine. Checks the interrupt
+ * every 4096 pairs or ids. Feed it knowhere_pairs_left/right and
+ * knowhere_minhash_lsh_count() to deduplicate an index. */
 KNOWHERE_API int knowhere_cluster_pairs_with_interrupt(size_t n, const int64_t *left,
                                                        const int64_t *right, size_t npairs,
                                                        int64_t *cluster_ids,

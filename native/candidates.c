@@ -1,0 +1,231 @@
+/* Candidates of one query: hash its bands, look each up in its band's
+ * table, gather the ids that share a band (skipping filtered ones), sort
+ * them so equal ids are adjacent (the run length is the number of matching
+ * bands), and score each distinct id. Shared by search, range search and
+ * self-join. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "candidates.h"
+#include "internal.h"
+
+bool kh_reserve(void **buffer, size_t *capacity, size_t needed, size_t element) {
+    if (*capacity >= needed) return true;
+    if (needed > SIZE_MAX / element) return false;
+    size_t grown = *capacity <= SIZE_MAX / element / 2 && *capacity * 2 > needed
+                       ? *capacity * 2
+                       : needed;
+    void *p = realloc(*buffer, grown * element);
+    if (p == NULL) return false;
+    *buffer = p;
+    *capacity = grown;
+    return true;
+}
+
+/* ids and ids_spare (the radix sort's second buffer) share one capacity. */
+static bool reserve_ids(kh_candidate_scratch *sc, size_t needed) {
+    if (sc->ids_capacity >= needed) return true;
+    size_t capacity = sc->ids_capacity;
+    if (!kh_reserve((void **)&sc->ids_spare, &capacity, needed, sizeof *sc->ids_spare))
+        return false;
+    return KH_RESERVE(sc, ids, ids_capacity, needed);
+}
+
+static bool excluded(const uint8_t *bitset, size_t bitset_bits, uint32_t id) {
+    if (bitset == NULL) return false;
+    return id >= bitset_bits || ((bitset[id >> 3] >> (id & 7)) & 1);
+}
+
+/* ---- scoring ---------------------------------------------------------------- */
+
+#define COUNT_EQUAL_AS(type, a, b, n)                                          \
+    do {                                                                       \
+        for (size_t i_ = 0; i_ < (n); ++i_) {                                  \
+            type x_, y_;                                                       \
+            memcpy(&x_, (a) + i_ * sizeof(type), sizeof(type));                \
+            memcpy(&y_, (b) + i_ * sizeof(type), sizeof(type));                \
+            equal += x_ == y_;                                                 \
+        }                                                                      \
+    } while (0)
+
+/* How many of the n values of `element_size` bytes are equal in a and b. */
+static size_t count_equal_values(const uint8_t *a, const uint8_t *b, size_t n,
+                                 size_t element_size) {
+    size_t equal = 0;
+    switch (element_size) {
+    case 1: COUNT_EQUAL_AS(uint8_t, a, b, n); break;
+    case 2: COUNT_EQUAL_AS(uint16_t, a, b, n); break;
+    case 4: COUNT_EQUAL_AS(uint32_t, a, b, n); break;
+    case 8: COUNT_EQUAL_AS(uint64_t, a, b, n); break;
+    default:
+        for (size_t i = 0; i < n; ++i)
+            equal += memcmp(a + i * element_size, b + i * element_size, element_size) == 0;
+    }
+    return equal;
+}
+
+/* Whether some band of `row` equals the query's byte for byte: with raw
+ * data this, not the band key, decides candidacy, so no hash collision can
+ * make a candidate. */
+static bool shares_a_band(const kh_lsh_state *s, const uint8_t *query, const uint8_t *row) {
+    for (size_t b = 0; b < s->bands; ++b)
+        if (memcmp(query + b * s->band_bytes, row + b * s->band_bytes, s->band_bytes) == 0)
+            return true;
+    return false;
+}
+
+uint32_t kh_min_score(const kh_lsh_state *s, float threshold) {
+    size_t lo = 0, hi = kh_max_score(s) + 1;
+    while (lo < hi) { /* the similarity grows with the score */
+        size_t mid = lo + (hi - lo) / 2;
+        if (kh_similarity(s, (uint32_t)mid) >= threshold) hi = mid;
+        else lo = mid + 1;
+    }
+    return (uint32_t)lo;
+}
+
+/* ---- one query ----------------------------------------------------------------- */
+
+/* Looks up every band; returns how many entries matched in all. */
+static size_t find_runs(const kh_lsh_state *s, const uint8_t *query, size_t *runs) {
+    size_t total = 0;
+    for (size_t b = 0; b < s->bands; ++b) {
+        kh_lsh_table_find(&s->tables[b], s->prefix_bits, kh_band_key(s, query, b),
+                          &runs[2 * b], &runs[2 * b + 1]);
+        total += runs[2 * b + 1] - runs[2 * b];
+    }
+    return total;
+}
+
+/* The first entry of entries[begin .. end - 1] (one run: ids ascending)
+ * whose id is at least min_id. */
+static size_t first_id_at_least(const kh_lsh_entry *entries, size_t begin, size_t end,
+                                size_t min_id) {
+    while (begin < end) {
+        size_t mid = begin + (end - begin) / 2;
+        if (entries[mid].id < min_id) begin = mid + 1;
+        else end = mid;
+    }
+    return begin;
+}
+
+static int gather_ids(const kh_lsh_state *s, const size_t *runs, const uint8_t *bitset,
+                      size_t bitset_bits, size_t min_id, uint32_t *ids, size_t *count,
+                      kh_job *job) {
+    size_t m = 0, polled = 0;
+    for (size_t b = 0; b < s->bands; ++b) {
+        const kh_lsh_entry *entries = s->tables[b].entries;
+        size_t e = runs[2 * b], end = runs[2 * b + 1];
+        if (min_id > 0) e = first_id_at_least(entries, e, end, min_id);
+        for (; e < end; ++e) {
+            if ((++polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
+                return KNOWHERE_ERR_INTERRUPTED;
+            uint32_t id = entries[e].id;
+            if (!excluded(bitset, bitset_bits, id)) ids[m++] = id;
+        }
+    }
+    *count = m;
+    return KNOWHERE_OK;
+}
+
+static void insertion_sort_ids(uint32_t *ids, size_t n) {
+    for (size_t i = 1; i < n; ++i) {
+        uint32_t x = ids[i];
+        size_t j = i;
+        for (; j > 0 && ids[j - 1] > x; --j) ids[j] = ids[j - 1];
+        ids[j] = x;
+    }
+}
+
+/* Sorts ids[0..n-1] ascending (LSD radix, one byte a pass, skipping bytes
+ * that are the same everywhere). *sorted is ids or spare, whichever holds
+ * the result. */
+static int sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted,
+                    kh_job *job) {
+    *sorted = ids;
+    if (n <= 32) {
+        insertion_sort_ids(ids, n);
+        return KNOWHERE_OK;
+    }
+    uint32_t *src = ids, *dst = spare;
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; ++i) count[((src[i] >> shift) & 0xff) + 1]++;
+        if (count[((src[0] >> shift) & 0xff) + 1] == n) continue;
+        for (size_t d = 0; d < 256; ++d) count[d + 1] += count[d];
+        for (size_t i = 0; i < n; ++i) {
+            if ((i & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
+                return KNOWHERE_ERR_INTERRUPTED;
+            dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    *sorted = src;
+    return KNOWHERE_OK;
+}
+
+/* Turns sorted ids into scored candidates (one per distinct id). */
+static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
+                            const uint32_t *ids, size_t n, kh_candidate *out,
+                            size_t *count, kh_job *job) {
+    size_t poll_every = s->raw ? (64u << 10) / s->signature_bytes + 1 : KH_STOP_POLL_MASK + 1;
+    size_t u = 0, until_poll = poll_every;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && ids[j] == ids[i]) j++;
+        if (--until_poll == 0) {
+            if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+            until_poll = poll_every;
+        }
+        uint32_t id = ids[i], score = (uint32_t)(j - i); /* matching bands */
+        if (s->raw) {
+            const uint8_t *row = kh_raw_row(s, id);
+            if (shares_a_band(s, query, row)) {
+                score = (uint32_t)count_equal_values(query, row, s->length, s->element_size);
+                out[u++] = (kh_candidate){id, score};
+            }
+        } else {
+            out[u++] = (kh_candidate){id, score};
+        }
+        i = j;
+    }
+    *count = u;
+    return KNOWHERE_OK;
+}
+
+int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
+                            const uint8_t *bitset, size_t bitset_bits, size_t min_id,
+                            kh_candidate_scratch *sc, size_t *count, kh_job *job) {
+    *count = 0;
+    size_t matched = 0;
+    for (size_t b = 0; b < s->bands; ++b) matched += sc->runs[2 * b + 1] - sc->runs[2 * b];
+    if (!reserve_ids(sc, matched)) return KNOWHERE_ERR_NO_MEMORY;
+    size_t n = 0;
+    int status = gather_ids(s, sc->runs, bitset, bitset_bits, min_id, sc->ids, &n, job);
+    uint32_t *sorted = sc->ids;
+    if (status == KNOWHERE_OK) status = sort_ids(sc->ids, sc->ids_spare, n, &sorted, job);
+    if (status == KNOWHERE_OK && !KH_RESERVE(sc, candidates, candidates_capacity, n))
+        status = KNOWHERE_ERR_NO_MEMORY;
+    if (status == KNOWHERE_OK)
+        status = score_candidates(s, query, sorted, n, sc->candidates, count, job);
+    return status;
+}
+
+int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const uint8_t *bitset,
+                       size_t bitset_bits, size_t min_id, kh_candidate_scratch *sc,
+                       size_t *count, kh_job *job) {
+    *count = 0;
+    if (!KH_RESERVE(sc, runs, runs_capacity, 2 * s->bands)) return KNOWHERE_ERR_NO_MEMORY;
+    find_runs(s, query, sc->runs);
+    return kh_candidates_from_runs(s, query, bitset, bitset_bits, min_id, sc, count, job);
+}
+
+void kh_candidate_scratch_discard(kh_garbage *bag, kh_candidate_scratch *sc) {
+    kh_garbage_add(bag, sc->ids, sc->ids_capacity * sizeof *sc->ids);
+    kh_garbage_add(bag, sc->ids_spare, sc->ids_capacity * sizeof *sc->ids_spare);
+    kh_garbage_add(bag, sc->candidates, sc->candidates_capacity * sizeof *sc->candidates);
+    kh_garbage_add(bag, sc->runs, 0);
+    memset(sc, 0, sizeof *sc);
+}

@@ -1,0 +1,78 @@
+/* The candidates of one query: the part of a search that top-k search,
+ * range search and self-join share.
+ *
+ * A query's candidates are the rows that share a band with it (for each
+ * band, the run of table entries whose key matches the query's band key),
+ * minus the filtered ones. With raw data a candidate must also have a band
+ * equal to the query's byte for byte, and its score is the number of equal
+ * values; without raw data its score is the number of bands that matched.
+ * Candidates come out once each, in ascending id order. Every step is linear
+ * and polls the job. */
+#ifndef KNOWHERE_CANDIDATES_H
+#define KNOWHERE_CANDIDATES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deferred_free.h"
+#include "minhash_lsh_internal.h"
+#include "parallel.h"
+
+typedef struct {
+    uint32_t id;
+    uint32_t score; /* equal values (raw data) or matching bands */
+} kh_candidate;
+
+/* Per-thread memory reused from query to query. Zero-initialise it. */
+typedef struct {
+    uint32_t *ids, *ids_spare; /* share ids_capacity */
+    size_t ids_capacity;
+    kh_candidate *candidates;
+    size_t candidates_capacity;
+    size_t *runs;              /* per band: begin, end */
+    size_t runs_capacity;
+} kh_candidate_scratch;
+
+/* Grows *buffer (of *capacity elements of `element` bytes) to hold at least
+ * `needed`, at least doubling it; false (and nothing changed) when memory
+ * cannot be had or the size overflows. */
+bool kh_reserve(void **buffer, size_t *capacity, size_t needed, size_t element);
+
+#define KH_RESERVE(owner, field, cap, n)                                       \
+    kh_reserve((void **)&(owner)->field, &(owner)->cap, (n), sizeof *(owner)->field)
+
+/* The score of an identical row: the denominator of the similarity. */
+static inline size_t kh_max_score(const kh_lsh_state *s) {
+    return s->raw ? s->length : s->bands;
+}
+
+/* The similarity every search reports for a score (larger is closer). */
+static inline float kh_similarity(const kh_lsh_state *s, uint32_t score) {
+    return (float)score * (1.0f / (float)kh_max_score(s));
+}
+
+/* The smallest score whose similarity (as kh_similarity gives it) is at
+ * least `threshold`; kh_max_score(s) + 1 when none is. */
+uint32_t kh_min_score(const kh_lsh_state *s, float threshold);
+
+/* The candidates of `query` (one signature) with id >= min_id that the
+ * filter (bitset, bitset_bits; NULL bitset: none) does not exclude, into
+ * sc->candidates[0 .. *count - 1], ascending by id. Returns KNOWHERE_OK,
+ * KNOWHERE_ERR_NO_MEMORY, or KNOWHERE_ERR_INTERRUPTED when the job stopped. */
+int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const uint8_t *bitset,
+                       size_t bitset_bits, size_t min_id, kh_candidate_scratch *sc,
+                       size_t *count, kh_job *job);
+
+/* The same from runs the caller already has: sc->runs[2b], sc->runs[2b + 1]
+ * delimit band b's matching entries (reserve sc->runs for 2 * bands first).
+ * `query` is only read with raw data (for the exact band check and the
+ * score); it may be NULL without. */
+int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
+                            const uint8_t *bitset, size_t bitset_bits, size_t min_id,
+                            kh_candidate_scratch *sc, size_t *count, kh_job *job);
+
+/* Puts the scratch's memory in the bag (and zeroes it). */
+void kh_candidate_scratch_discard(kh_garbage *bag, kh_candidate_scratch *sc);
+
+#endif
