@@ -87,12 +87,30 @@ uint32_t kh_min_score(const kh_lsh_state *s, float threshold) {
 /* ---- one query ----------------------------------------------------------------- */
 
 /* Looks up every band; returns how many entries matched in all. */
+/* Bands are looked up in groups, each step done for the whole group
+ * before the next (hash and prefetch the directory slots, read them and
+ * prefetch the buckets, search the buckets), so that the cache misses of
+ * different bands overlap instead of following one another. */
+enum { LOOKUP_GROUP = 16 };
+
 static size_t find_runs(const kh_lsh_state *s, const uint8_t *query, size_t *runs) {
     size_t total = 0;
-    for (size_t b = 0; b < s->bands; ++b) {
-        kh_lsh_table_find(&s->tables[b], s->prefix_bits, kh_band_key(s, query, b),
-                          &runs[2 * b], &runs[2 * b + 1]);
-        total += runs[2 * b + 1] - runs[2 * b];
+    for (size_t first = 0; first < s->bands; first += LOOKUP_GROUP) {
+        size_t count = s->bands - first < LOOKUP_GROUP ? s->bands - first : LOOKUP_GROUP;
+        uint64_t keys[LOOKUP_GROUP];
+        size_t lo[LOOKUP_GROUP], hi[LOOKUP_GROUP];
+        for (size_t i = 0; i < count; ++i) {
+            keys[i] = kh_band_key(s, query, first + i);
+            kh_lsh_table_prefetch_dir(&s->tables[first + i], s->prefix_bits, keys[i]);
+        }
+        for (size_t i = 0; i < count; ++i)
+            kh_lsh_table_bucket(&s->tables[first + i], s->prefix_bits, keys[i], &lo[i], &hi[i]);
+        for (size_t i = 0; i < count; ++i) {
+            size_t b = first + i;
+            kh_lsh_table_find_in(&s->tables[b], keys[i], lo[i], hi[i], &runs[2 * b],
+                                 &runs[2 * b + 1]);
+            total += runs[2 * b + 1] - runs[2 * b];
+        }
     }
     return total;
 }

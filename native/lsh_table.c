@@ -151,17 +151,27 @@ int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
     return KNOWHERE_OK;
 }
 
-void kh_lsh_table_find(const kh_lsh_table *t, unsigned prefix_bits, uint64_t key,
-                       size_t *begin, size_t *end) {
-    uint32_t p = kh_lsh_prefix(key, prefix_bits), fp = (uint32_t)key;
-    size_t lo = t->dir[p], hi = t->dir[p + 1];
+void kh_lsh_table_bucket(const kh_lsh_table *t, unsigned prefix_bits, uint64_t key,
+                         size_t *lo, size_t *hi) {
+    uint32_t p = kh_lsh_prefix(key, prefix_bits);
+    *lo = t->dir[p];
+    *hi = t->dir[p + 1];
+#if defined(__GNUC__) || defined(__clang__)
+    if (*lo < *hi) __builtin_prefetch(&t->entries[*lo + (*hi - *lo) / 2]);
+#endif
+}
+
+void kh_lsh_table_find_in(const kh_lsh_table *t, uint64_t key, size_t lo, size_t hi,
+                          size_t *begin, size_t *end) {
+    uint32_t fp = (uint32_t)key;
+    size_t stop = hi;
     while (lo < hi) { /* first entry with fingerprint >= fp */
         size_t mid = lo + (hi - lo) / 2;
         if (t->entries[mid].fingerprint < fp) lo = mid + 1;
         else hi = mid;
     }
     *begin = lo;
-    hi = t->dir[p + 1];
+    hi = stop;
     while (lo < hi) { /* first entry with fingerprint > fp */
         size_t mid = lo + (hi - lo) / 2;
         if (t->entries[mid].fingerprint <= fp) lo = mid + 1;

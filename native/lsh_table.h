@@ -63,10 +63,23 @@ int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
                        const kh_lsh_table *added, unsigned prefix_bits,
                        kh_job *job);
 
-/* The entries whose key matches `key` on 32 + prefix_bits bits:
- * entries[*begin .. *end - 1]. */
-void kh_lsh_table_find(const kh_lsh_table *t, unsigned prefix_bits, uint64_t key,
-                       size_t *begin, size_t *end);
+/* Finding the entries whose key matches `key` on 32 + prefix_bits bits, in
+ * steps, so that a caller looking up many bands can overlap their cache
+ * misses: kh_lsh_table_prefetch_dir as soon as the key is known;
+ * kh_lsh_table_bucket reads the directory (and prefetches the bucket);
+ * kh_lsh_table_find_in searches the bucket: entries[*begin .. *end - 1]. */
+static inline void kh_lsh_table_prefetch_dir(const kh_lsh_table *t, unsigned prefix_bits,
+                                             uint64_t key) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&t->dir[kh_lsh_prefix(key, prefix_bits)]);
+#else
+    (void)t, (void)prefix_bits, (void)key;
+#endif
+}
+void kh_lsh_table_bucket(const kh_lsh_table *t, unsigned prefix_bits, uint64_t key,
+                         size_t *lo, size_t *hi);
+void kh_lsh_table_find_in(const kh_lsh_table *t, uint64_t key, size_t lo, size_t hi,
+                          size_t *begin, size_t *end);
 
 /* Bytes held by a table of `rows` rows. */
 size_t kh_lsh_table_bytes(size_t rows, unsigned prefix_bits);
