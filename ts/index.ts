@@ -12,9 +12,20 @@ export { Interrupt, checkInterrupt } from './interrupt.ts';
 export type { SharedInterruptToken } from './interrupt.ts';
 export { MinHashLSHIndex, BatchSearchResult } from './minhash-lsh.ts';
 export type {
-  AsyncBatchSearchOptions, AsyncOptions, AsyncSearchOptions, Filter, PathLike, Progress, ProgressCallback,
-  ProgressOptions, ProgressPhase, SearchResult, SignatureData,
+  AsyncBatchSearchOptions, AsyncOptions, AsyncRangeSearchOptions, AsyncSearchOptions, Filter, PathLike, Progress,
+  ProgressCallback, ProgressOptions, ProgressPhase, RangeSearchOptions, SearchResult, SignatureData,
 } from './minhash-lsh.ts';
+export {
+  SignatureBatch, estimateSimilarity, signatureFromHashes, signatureFromText, signaturesFromTexts,
+  signaturesFromTextsAsync,
+} from './signature.ts';
+export type {
+  BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, ValuesFor,
+} from './signature.ts';
+export {
+  RangeSearchResult, SelfJoinResult, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,
+} from './threshold.ts';
+export type { BandChoice, PairIds } from './threshold.ts';
 
 /** The native library's version string, e.g. "0.2.0". */
 export function version(): string {

@@ -6,25 +6,29 @@
  * that are not non-negative integers, the length of a filter buffer) and
  * keeps native memory safe around async calls.
  *
- * Async calls run on the libuv thread pool. While one is in flight the
- * index, every buffer passed to C and the interrupt handle are held in
- * `operationsInFlight` (koffi does not keep them alive, and a GC would free
- * memory that C is still reading or writing).
- *
- * Progress (`onProgress`) is polled on the main thread from the call's own
- * interrupt handle (knowhere_interrupt_progress), never relayed from the
- * library's worker threads: see ProgressPoller.
+ * Async calls run on the libuv thread pool through runAsync (ts/async-call.ts),
+ * which holds the index, every buffer passed to C and the interrupt handle
+ * while the call is in flight (koffi does not keep them alive, and a GC
+ * would free memory that C is still reading or writing), and polls progress
+ * (`onProgress`) on the main thread.
  */
 import { fileURLToPath } from 'node:url';
 
 import {
-  KnowhereError, Status, abortedError, discardError, invalidArgument, throwIfFailed, throwIfStatus,
-} from './errors.ts';
-import { Interrupt, cloneInterruptHandle, interruptHandle } from './interrupt.ts';
+  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, runAsync, type AsyncOptions, type ProgressOptions,
+  type ProgressSpec,
+} from './async-call.ts';
+import { KnowhereError, Status, invalidArgument, throwIfFailed, throwIfStatus } from './errors.ts';
+import { type Interrupt, interruptHandle } from './interrupt.ts';
 import {
-  Phase, native, newBufferOut, newErrorOut, newLengthOut, type BufferOut, type ErrorOut, type IndexPtr,
-  type InterruptPtr, type LengthOut,
+  native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type ErrorOut,
+  type IndexPtr, type InterruptPtr, type LengthOut, type PairsOut, type RangeResultOut,
 } from './native.ts';
+import { RangeSearchResult, SelfJoinResult } from './threshold.ts';
+
+export type {
+  AsyncOptions, Progress, ProgressCallback, ProgressOptions, ProgressPhase,
+} from './async-call.ts';
 
 /** Signatures laid end to end. Any TypedArray or DataView is passed
  * zero-copy as bytes; its element type is independent of `elementSize`. */
@@ -47,53 +51,6 @@ export interface SearchResult {
  * paths are resolved against the process's working directory. */
 export type PathLike = string | URL | Uint8Array;
 
-export interface AsyncOptions {
-  /** Aborting it interrupts the call, which rejects with InterruptedError,
-   * or TimeoutError for an `AbortSignal.timeout()`, with the signal's reason
-   * as `cause`; the same when it was already aborted (then no native work
-   * starts). */
-  readonly signal?: AbortSignal | undefined;
-  /** Interrupts the call when set (TimeoutError when its deadline passes).
-   * If `signal` is given too, its abort SETS THIS INTERRUPT (it stays set
-   * afterwards: reset() it to reuse it). */
-  readonly interrupt?: Interrupt | null | undefined;
-}
-
-/** What a long operation is doing (KNOWHERE_PHASE_*). serialize reports
- * 'save' and deserialize 'load'. */
-export type ProgressPhase = 'build' | 'add' | 'search' | 'save' | 'load';
-
-/** `done` of `total` units of work (rows, queries or bytes: whatever the
- * library counts for that phase). */
-export interface Progress {
-  readonly done: number;
-  readonly total: number;
-  readonly phase: ProgressPhase;
-}
-
-export type ProgressCallback = (progress: Progress) => void;
-
-export interface ProgressOptions extends AsyncOptions {
-  /**
-   * Called on the main thread while the call runs, each time `done` has
-   * grown (polled about every 25 ms, so not every step is seen; done stays
-   * below total), and once more with done === total when it succeeds.
-   *
-   * If it throws (or returns a promise that rejects), the operation is
-   * interrupted and the call rejects with that error once the native work
-   * has stopped. With `interrupt` given, that sets the caller's Interrupt,
-   * as an abort of `signal` does. If it throws on the final call (made after
-   * the operation succeeded, so the index or file has changed), the call
-   * rejects with that error all the same.
-   *
-   * Progress belongs to the interrupt flag: calls running at the same time
-   * with one Interrupt (or clones of it) share one counter and their
-   * reports get mixed; give each its own Interrupt (or none) when you use
-   * onProgress.
-   */
-  readonly onProgress?: ProgressCallback | null | undefined;
-}
-
 export interface AsyncSearchOptions extends AsyncOptions {
   readonly filter?: Filter | null | undefined;
 }
@@ -101,6 +58,15 @@ export interface AsyncSearchOptions extends AsyncOptions {
 /** batchSearchAsync's options: a filter and progress (phase 'search', total
  * = nq; a batch of one query reports only the final call). */
 export interface AsyncBatchSearchOptions extends AsyncSearchOptions, ProgressOptions {}
+
+/** rangeSearch's options: a filter, as for search. */
+export interface RangeSearchOptions {
+  readonly filter?: Filter | null | undefined;
+}
+
+/** rangeSearchAsync's options: a filter and progress (phase 'search', total
+ * = nq; a range search of one query reports only the final call). */
+export interface AsyncRangeSearchOptions extends RangeSearchOptions, ProgressOptions {}
 
 /** nq rows of k results, row-major. */
 export class BatchSearchResult {
@@ -135,36 +101,6 @@ export class BatchSearchResult {
 // Argument checks (only what the C library cannot see)
 // ---------------------------------------------------------------------------
 
-function bytesOf(value: unknown, name: string): Uint8Array {
-  if (!ArrayBuffer.isView(value)) {
-    throw invalidArgument(`${name} must be a TypedArray or DataView, got ${describe(value)}`);
-  }
-  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-}
-
-function countOf(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalidArgument(`${name} must be a non-negative integer, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function booleanOf(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw invalidArgument(`${name} must be a boolean, got ${describe(value)}`);
-  return value;
-}
-
-function interruptOf(value: unknown): Interrupt | null {
-  if (value === null || value === undefined) return null;
-  if (!(value instanceof Interrupt)) throw invalidArgument(`interrupt must be an Interrupt, got ${describe(value)}`);
-  return value;
-}
-
-function progressCallbackOf(value: unknown): ProgressCallback | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'function') throw invalidArgument(`onProgress must be a function, got ${describe(value)}`);
-  return value as ProgressCallback;
-}
 
 /** A path as the NUL-terminated bytes C expects. A NUL inside would cut
  * the path short in C, so it is refused here. */
@@ -191,11 +127,6 @@ function pathOf(value: unknown): Uint8Array {
   return terminated;
 }
 
-function signalOf(value: unknown): AbortSignal | null {
-  if (value === null || value === undefined) return null;
-  if (!(value instanceof AbortSignal)) throw invalidArgument(`signal must be an AbortSignal, got ${describe(value)}`);
-  return value;
-}
 
 interface NativeFilter {
   readonly bytes: Uint8Array | null;
@@ -218,37 +149,6 @@ function filterOf(value: unknown): NativeFilter {
     return { bytes, bits };
   }
   throw invalidArgument(`filter must be a Uint8Array or { bytes, bits }, got ${describe(value)}`);
-}
-
-function idsOf(value: unknown): BigInt64Array {
-  if (value instanceof BigInt64Array) return value;
-  if (!Array.isArray(value)) throw invalidArgument(`ids must be a BigInt64Array or an array of integers, got ${describe(value)}`);
-  return BigInt64Array.from(value, (id: unknown, i) => {
-    if (typeof id === 'bigint') return id;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-      throw invalidArgument(`ids[${i}] must be an integer, got ${describe(id)}`);
-    }
-    return BigInt(id);
-  });
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
-  if (typeof value === 'bigint') return `${value}n`;
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
-/** An output buffer; a size JS cannot allocate is NO_MEMORY, as in C. */
-function allocate<T>(what: string, make: () => T): T {
-  try {
-    return make();
-  } catch (error) {
-    if (error instanceof RangeError) {
-      throw new KnowhereError(Status.NO_MEMORY, `cannot allocate ${what}: ${error.message}`);
-    }
-    throw error;
-  }
 }
 
 /** Copies a buffer the library returned into JS memory and frees it (also
@@ -274,148 +174,51 @@ function releaseLibraryBuffer(out: BufferOut): void {
   native.bufferFree(buffer);
 }
 
+/** A similarity threshold as a number (C checks its range). */
+function thresholdOf(value: unknown): number {
+  if (typeof value !== 'number') throw invalidArgument(`threshold must be a number, got ${describe(value)}`);
+  return value;
+}
+
+/** Copies a range result out of C memory (freed by releaseRangeResult). */
+function takeRangeResult(out: RangeResultOut, nq: number): RangeSearchResult {
+  const result = out[0];
+  if (result === null) throw new KnowhereError(Status.INTERNAL, 'range search succeeded but returned no result');
+  const copy = native.rangeResultCopy(result);
+  return new RangeSearchResult(nq, copy.lims, copy.ids, copy.distances);
+}
+
+function releaseRangeResult(out: RangeResultOut): void {
+  const result = out[0];
+  out[0] = null;
+  native.rangeResultFree(result);
+}
+
+/** Copies a pair list out of C memory (freed by releasePairs). */
+function takePairs(out: PairsOut): SelfJoinResult {
+  const pairs = out[0];
+  if (pairs === null) throw new KnowhereError(Status.INTERNAL, 'self-join succeeded but returned no pairs');
+  const copy = native.pairsCopy(pairs);
+  return new SelfJoinResult(copy.left, copy.right, copy.similarity);
+}
+
+function releasePairs(out: PairsOut): void {
+  const pairs = out[0];
+  out[0] = null;
+  native.pairsFree(pairs);
+}
+
 /** Output buffers for `slots` results; C writes every slot. */
 function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
   return allocate(`${slots} result slots`, () => ({ ids: new BigInt64Array(slots), distances: new Float32Array(slots) }));
 }
 
-// ---------------------------------------------------------------------------
-// Progress
-// ---------------------------------------------------------------------------
-
-/** How often a call with onProgress reads its published progress. */
-const PROGRESS_POLL_MS = 25;
-
-const phaseNumber: Record<ProgressPhase, number> = {
-  build: Phase.BUILD, add: Phase.ADD, search: Phase.SEARCH, save: Phase.SAVE, load: Phase.LOAD,
-};
-
-/**
- * Delivers one async call's progress to its onProgress, on the main thread.
- *
- * The library publishes progress on the call's interrupt flag from its
- * worker threads; a timer (unref'd: the pending call keeps the process
- * alive) reads it with knowhere_interrupt_progress, a cheap sync call. No JS
- * callback is ever handed to C, so no native thread waits for the event
- * loop.
- *
- * The flag may carry the counters of an earlier operation (a reused
- * Interrupt): readings equal to what it held before the call are ignored
- * until they change, and readings of another phase (or, for a batch search,
- * another total) are ignored. `done` is reported only when it grew, because
- * worker threads may publish out of order.
- */
-class ProgressPoller {
-  readonly #handle: InterruptPtr;
-  readonly #phase: ProgressPhase;
-  readonly #callback: ProgressCallback;
-  /** The total the call is known to have (batch search: nq). */
-  readonly #expectedTotal: number | undefined;
-  /** The counters before the call, while they may still be read back. */
-  #stale: { done: number; total: number } | null;
-  #lastDone = -1;
-  #lastTotal = 0;
-  #timer: ReturnType<typeof setInterval> | null = null;
-  #running = false;
-  /** What onProgress threw (or rejected with), in a box: it may be anything. */
-  #failure: { readonly error: unknown } | null = null;
-
-  constructor(handle: InterruptPtr, phase: ProgressPhase, callback: ProgressCallback, expectedTotal?: number) {
-    this.#handle = handle;
-    this.#phase = phase;
-    this.#callback = callback;
-    this.#expectedTotal = expectedTotal;
-    const before = native.interruptProgress(handle);
-    this.#stale = before !== null && before.phase === phaseNumber[phase] ? before : null;
-  }
-
-  get failure(): { readonly error: unknown } | null {
-    return this.#failure;
-  }
-
-  start(): void {
-    this.#running = true;
-    this.#timer = setInterval(() => { this.#poll(); }, PROGRESS_POLL_MS);
-    this.#timer.unref();
-  }
-
-  /** Stops polling; call it once the native call has returned. */
-  stop(): void {
-    this.#running = false;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
-  }
-
-  /** The final report's total, read before the handle is freed. */
-  finalTotal(): number {
-    const reading = this.#read(false);
-    if (reading !== null && reading.total > 0) return reading.total;
-    if (this.#lastTotal > 0) return this.#lastTotal;
-    return this.#expectedTotal ?? 1; // nothing published: "1 of 1", complete
-  }
-
-  /** The success report, done === total; throws what onProgress throws. */
-  finish(total: number): void {
-    if (this.#failure !== null) throw this.#failure.error;
-    this.#observe(this.#callback({ done: total, total, phase: this.#phase }));
-  }
-
-  #read(skipStale: boolean): { done: number; total: number } | null {
-    const reading = native.interruptProgress(this.#handle);
-    if (reading === null || reading.phase !== phaseNumber[this.#phase]) return null;
-    if (this.#expectedTotal !== undefined && reading.total !== this.#expectedTotal) return null;
-    if (skipStale && this.#stale !== null) {
-      if (reading.done === this.#stale.done && reading.total === this.#stale.total) return null;
-      this.#stale = null;
-    }
-    return { done: Math.min(reading.done, reading.total), total: reading.total };
-  }
-
-  #poll(): void {
-    if (!this.#running || this.#failure !== null) return;
-    const reading = this.#read(true);
-    // done === total is kept for the success report.
-    if (reading === null || reading.total === 0 || reading.done <= this.#lastDone || reading.done >= reading.total) {
-      return;
-    }
-    this.#lastDone = reading.done;
-    this.#lastTotal = reading.total;
-    try {
-      this.#observe(this.#callback({ done: reading.done, total: reading.total, phase: this.#phase }));
-    } catch (error) {
-      this.#fail(error);
-    }
-  }
-
-  /** An async onProgress: its rejection counts as a throw while the call
-   * runs (later, nothing is left to stop and it is dropped, not left
-   * unhandled). */
-  #observe(result: unknown): void {
-    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
-      Promise.resolve(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
-        if (this.#running) this.#fail(error);
-      });
-    }
-  }
-
-  /** Records the error and interrupts the operation; the call rejects with
-   * it once the native work has returned. */
-  #fail(error: unknown): void {
-    if (this.#failure !== null) return;
-    this.#failure = { error };
-    this.stop();
-    native.interruptInterrupt(this.#handle);
-  }
-}
 
 // ---------------------------------------------------------------------------
 // The index
 // ---------------------------------------------------------------------------
 
 const finalizer = new FinalizationRegistry<IndexPtr>((handle) => native.minhashLshFree(handle));
-
-/** Async calls in flight, each holding its index and every buffer C uses. */
-const operationsInFlight = new Set<{ readonly index: MinHashLSHIndex; readonly buffers: readonly unknown[] }>();
 
 type Access = 'write' | 'read';
 
@@ -559,6 +362,107 @@ export class MinHashLSHIndex implements Disposable {
         handle, bytes, bytes.byteLength, checkedNq, checkedK, bitset.bytes, bitset.bits, result.ids,
         result.distances, interrupt, err), { phase: 'search', total: checkedNq });
     return new BatchSearchResult(checkedNq, checkedK, result.ids, result.distances);
+  }
+
+  // --- thresholds: range search and self-join -------------------------------
+
+  /**
+   * Every indexed signature sharing a band with each of the nq queries (laid
+   * end to end) whose similarity, as search computes it, is >= threshold
+   * (0..1), sorted by similarity descending then id ascending. On the
+   * library's threads; this thread waits. The similarity is compared as
+   * reported (a float, sometimes one ulp below the exact fraction): to
+   * select exact duplicates use a threshold a little below 1.
+   */
+  rangeSearch(queries: SignatureData, nq: number, threshold: number,
+              options: RangeSearchOptions = {}): RangeSearchResult {
+    return this.rangeSearchWithInterrupt(queries, nq, threshold, options, null);
+  }
+
+  rangeSearchWithInterrupt(queries: SignatureData, nq: number, threshold: number, options: RangeSearchOptions,
+                           interrupt: Interrupt | null): RangeSearchResult {
+    const handle = this.#live();
+    const bytes = bytesOf(queries, 'queries');
+    const checkedNq = countOf(nq, 'nq');
+    const checkedThreshold = thresholdOf(threshold);
+    const bitset = filterOf(options.filter);
+    const checkedInterrupt = interruptOf(interrupt);
+    this.#claim('read', 'range search');
+    const out = newRangeResultOut();
+    try {
+      const err = newErrorOut();
+      throwIfFailed(native.minhashLshRangeSearchWithInterrupt(
+        handle, bytes, bytes.byteLength, checkedNq, checkedThreshold, bitset.bytes, bitset.bits, out,
+        checkedInterrupt && interruptHandle(checkedInterrupt), err), err);
+      return takeRangeResult(out, checkedNq);
+    } finally {
+      releaseRangeResult(out);
+    }
+  }
+
+  /** rangeSearch on the thread pool, cancellable, with progress (phase
+   * 'search', units: queries). */
+  async rangeSearchAsync(queries: SignatureData, nq: number, threshold: number,
+                         options: AsyncRangeSearchOptions = {}): Promise<RangeSearchResult> {
+    const handle = this.#live();
+    const bytes = bytesOf(queries, 'queries');
+    const checkedNq = countOf(nq, 'nq');
+    const checkedThreshold = thresholdOf(threshold);
+    const bitset = filterOf(options.filter);
+    const out = newRangeResultOut();
+    try {
+      await this.#runAsync('read', 'range search', options, [bytes, bitset.bytes, out], (interrupt, err) =>
+        native.async.minhashLshRangeSearchWithInterrupt(
+          handle, bytes, bytes.byteLength, checkedNq, checkedThreshold, bitset.bytes, bitset.bits, out, interrupt,
+          err), { phase: 'search', total: checkedNq });
+      return takeRangeResult(out, checkedNq);
+    } finally {
+      // #runAsync settles only after the native call returned.
+      releaseRangeResult(out);
+    }
+  }
+
+  /**
+   * Every pair (i < j) of indexed signatures that share a band and whose
+   * similarity is >= threshold (0..1), each once, sorted by (i, j): the
+   * near-duplicate pairs of the index in one call. Similarities are those
+   * search reports (exact fractions of equal values with raw data). On the
+   * library's threads; this thread waits.
+   */
+  selfJoin(threshold: number): SelfJoinResult {
+    return this.selfJoinWithInterrupt(threshold, null);
+  }
+
+  selfJoinWithInterrupt(threshold: number, interrupt: Interrupt | null): SelfJoinResult {
+    const handle = this.#live();
+    const checkedThreshold = thresholdOf(threshold);
+    const checkedInterrupt = interruptOf(interrupt);
+    this.#claim('read', 'self-join');
+    const out = newPairsOut();
+    try {
+      const err = newErrorOut();
+      throwIfFailed(native.minhashLshSelfJoinWithInterrupt(
+        handle, checkedThreshold, out, checkedInterrupt && interruptHandle(checkedInterrupt), err), err);
+      return takePairs(out);
+    } finally {
+      releasePairs(out);
+    }
+  }
+
+  /** selfJoin on the thread pool, cancellable, with progress (phase
+   * 'join', units: signatures). */
+  async selfJoinAsync(threshold: number, options: ProgressOptions = {}): Promise<SelfJoinResult> {
+    const handle = this.#live();
+    const checkedThreshold = thresholdOf(threshold);
+    const out = newPairsOut();
+    try {
+      await this.#runAsync('read', 'self-join', options, [out], (interrupt, err) =>
+        native.async.minhashLshSelfJoinWithInterrupt(handle, checkedThreshold, out, interrupt, err),
+      { phase: 'join' });
+      return takePairs(out);
+    } finally {
+      releasePairs(out);
+    }
   }
 
   /** The raw signatures of `ids`, in order, laid end to end (needs an index
@@ -757,78 +661,27 @@ export class MinHashLSHIndex implements Disposable {
       'in flight on it; await it first (or abort it with its signal/interrupt)');
   }
 
-  /**
-   * Runs one native call on the thread pool. Validation errors, a busy index
-   * and an already aborted signal reject before any native work. `progress`
-   * turns on onProgress (the phase, and the total when JS knows it).
-   */
+  /** One native call on the thread pool, under this index's busy guard
+   * (see runAsync). */
   async #runAsync(access: Access, what: string, options: ProgressOptions, buffers: readonly unknown[],
                   start: (interrupt: InterruptPtr | null, err: ErrorOut) => Promise<number>,
-                  progress?: { readonly phase: ProgressPhase; readonly total?: number }): Promise<void> {
-    const signal = signalOf(options.signal);
-    const userInterrupt = interruptOf(options.interrupt);
-    const onProgress = progress === undefined ? null : progressCallbackOf(options.onProgress);
-    if (signal !== null && signal.aborted) throw abortedError(signal.reason);
-    this.#claim(access, what);
-
-    // A handle owned by this call, so closing the user's Interrupt cannot
-    // free it under C: a clone of theirs (same flag), or a private one that
-    // only the signal (or a throwing onProgress) sets and that carries this
-    // call's progress.
-    let interrupt: InterruptPtr | null = null;
-    if (userInterrupt !== null) {
-      interrupt = cloneInterruptHandle(userInterrupt);
-    } else if (signal !== null || onProgress !== null) {
-      interrupt = native.interruptCreate();
-      if (interrupt === null) throw new KnowhereError(Status.NO_MEMORY, 'out of memory while creating an interrupt');
-    }
-    const callInterrupt = interrupt;
-    const onAbort = (): void => { native.interruptInterrupt(callInterrupt); };
-    if (signal !== null && callInterrupt !== null) signal.addEventListener('abort', onAbort, { once: true });
-    const poller = onProgress !== null && callInterrupt !== null && progress !== undefined
-      ? new ProgressPoller(callInterrupt, progress.phase, onProgress, progress.total)
-      : null;
-
-    const operation = { index: this, buffers };
-    operationsInFlight.add(operation);
-    if (access === 'write') this.#asyncWrites++;
-    else this.#asyncReads++;
-    const err = newErrorOut();
-    let finalTotal = 0;
-    try {
-      poller?.start();
-      const status = await start(callInterrupt, err);
-      poller?.stop();
-      const progressFailure = poller?.failure;
-      if (progressFailure) {
-        // The operation was interrupted because of onProgress (or finished
-        // regardless): its error is the one that matters.
-        discardError(err);
-        throw progressFailure.error;
-      }
-      throwIfFailed(status, err, abortContext(signal));
-      if (poller !== null) finalTotal = poller.finalTotal();
-    } finally {
-      // The native call has returned (or never started): nothing uses the
-      // buffers or the handle any more.
-      poller?.stop();
-      signal?.removeEventListener('abort', onAbort);
-      if (access === 'write') this.#asyncWrites--;
-      else this.#asyncReads--;
-      operationsInFlight.delete(operation);
-      native.interruptFree(callInterrupt);
-    }
-    // After the cleanup, so that onProgress may use the index.
-    poller?.finish(finalTotal);
+                  progress?: ProgressSpec): Promise<void> {
+    await runAsync(options, buffers, start, progress, {
+      owner: this,
+      claim: () => { this.#claim(access, what); },
+      enter: () => {
+        if (access === 'write') this.#asyncWrites++;
+        else this.#asyncReads++;
+      },
+      leave: () => {
+        if (access === 'write') this.#asyncWrites--;
+        else this.#asyncReads--;
+      },
+    });
   }
+
 }
 
-/** The abort reason of a signal that aborted during the call, for the
- * cause of its InterruptedError / TimeoutError. (A function, so that the
- * check before the call does not narrow `aborted` to false here.) */
-function abortContext(signal: AbortSignal | null): { interruptCause: unknown } | undefined {
-  return signal !== null && signal.aborted ? { interruptCause: signal.reason } : undefined;
-}
 
 function buildArguments(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
                         withRawData: boolean) {

@@ -21,6 +21,8 @@ declare const errorBrand: unique symbol;
 declare const interruptBrand: unique symbol;
 declare const indexBrand: unique symbol;
 declare const bufferBrand: unique symbol;
+declare const rangeResultBrand: unique symbol;
+declare const pairsBrand: unique symbol;
 
 /** A `knowhere_error *` (never NULL: NULL is `null`). */
 export type ErrorPtr = bigint & { readonly [errorBrand]: true };
@@ -30,6 +32,10 @@ export type InterruptPtr = bigint & { readonly [interruptBrand]: true };
 export type IndexPtr = bigint & { readonly [indexBrand]: true };
 /** A `uint8_t *` allocated by the library (free it with bufferFree). */
 export type LibraryBufferPtr = bigint & { readonly [bufferBrand]: true };
+/** A `knowhere_range_result *` (free it with rangeResultFree). */
+export type RangeResultPtr = bigint & { readonly [rangeResultBrand]: true };
+/** A `knowhere_pairs *` (free it with pairsFree). */
+export type PairsPtr = bigint & { readonly [pairsBrand]: true };
 
 /**
  * The `knowhere_error **err` out-parameter: pass a fresh `[null]`; after the
@@ -61,6 +67,57 @@ export function newLengthOut(): LengthOut {
   return [0];
 }
 
+/** The `knowhere_range_result **result` and `knowhere_pairs **pairs`
+ * out-parameters: a fresh `[null]`, filled when the call returns (async
+ * calls too); NULL on error. */
+export type RangeResultOut = [RangeResultPtr | null];
+export type PairsOut = [PairsPtr | null];
+
+export function newRangeResultOut(): RangeResultOut {
+  return [null];
+}
+
+export function newPairsOut(): PairsOut {
+  return [null];
+}
+
+/** knowhere_signature_options, field for field (C names). Build it from
+ * signatureOptionsInit() so that `size` and every default are the
+ * library's. */
+export interface NativeSignatureOptions {
+  size: number;
+  num_hashes: number;
+  shingle_kind: number;
+  shingle_size: number;
+  value_bytes: number;
+  flags: number;
+  seed: bigint;
+}
+
+/** The `size_t *shingles` out-parameter of knowhere_signature_from_text. */
+export type CountOut = [number | bigint];
+
+/** The three out-parameters of knowhere_lsh_choose_bands. */
+export interface ChooseBandsOut {
+  readonly bands: [number | bigint];
+  readonly rows: [number | bigint];
+  readonly probability: [number];
+}
+
+/** A copy, in JS memory, of a range result (knowhere's `lims` layout). */
+export interface RangeResultCopy {
+  readonly lims: BigUint64Array;
+  readonly ids: BigInt64Array;
+  readonly distances: Float32Array;
+}
+
+/** A copy, in JS memory, of a pair list. */
+export interface PairsCopy {
+  readonly left: BigInt64Array;
+  readonly right: BigInt64Array;
+  readonly similarity: Float32Array;
+}
+
 /** knowhere_interrupt_progress: the last progress published on a flag. */
 export interface NativeProgress {
   readonly done: number;
@@ -77,7 +134,13 @@ export const Phase = {
   SEARCH: 3,
   SAVE: 4,
   LOAD: 5,
+  SIGN: 6,
+  JOIN: 7,
 } as const;
+
+/** KNOWHERE_SHINGLE_* and KNOWHERE_SIGNATURE_* of knowhere_rs.h. */
+export const Shingle = { WORDS: 0, CHARS: 1 } as const;
+export const SignatureFlag = { KEEP_CASE: 0x1 } as const;
 
 /** UINT64_MAX, as knowhere_interrupt_remaining_ms returns it for "none". */
 export const UINT64_MAX = 0xffff_ffff_ffff_ffffn;
@@ -152,6 +215,35 @@ export interface NativeLibrary {
   bufferCopy(buffer: LibraryBufferPtr, length: number): Uint8Array;
   bufferFree(buffer: LibraryBufferPtr | null): void;
 
+  signatureOptionsInit(): NativeSignatureOptions;
+  signatureFromText(
+    options: NativeSignatureOptions, text: Bytes, textLen: number, out: Bytes, outLen: number, shingles: CountOut,
+    err: ErrorOut): number;
+  signatureFromHashes(
+    options: NativeSignatureOptions, hashes: BigUint64Array, count: number, out: Bytes, outLen: number,
+    err: ErrorOut): number;
+  signatureBatchFromTextWithInterrupt(
+    options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
+    out: Bytes, outLen: number, shingleCounts: Uint32Array | null, threads: number, interrupt: InterruptPtr | null,
+    err: ErrorOut): number;
+
+  lshCandidateProbability(s: number, bands: number, rows: number): number;
+  lshChooseBands(numHashes: number, threshold: number, target: number, out: ChooseBandsOut, err: ErrorOut): number;
+  minhashLshRangeSearchWithInterrupt(
+    index: IndexPtr, queries: Bytes, queriesLen: number, nq: number, threshold: number, bitset: Bytes | null,
+    bitsetBits: number, result: RangeResultOut, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  /** Copies the result out of C memory (it stays to be freed). */
+  rangeResultCopy(result: RangeResultPtr): RangeResultCopy;
+  rangeResultFree(result: RangeResultPtr | null): void;
+  minhashLshSelfJoinWithInterrupt(
+    index: IndexPtr, threshold: number, pairs: PairsOut, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  /** Copies the pairs out of C memory (they stay to be freed). */
+  pairsCopy(pairs: PairsPtr): PairsCopy;
+  pairsFree(pairs: PairsPtr | null): void;
+  clusterPairsWithInterrupt(
+    n: number, left: BigInt64Array, right: BigInt64Array, npairs: number, clusterIds: BigInt64Array,
+    interrupt: InterruptPtr | null, err: ErrorOut): number;
+
   /**
    * The long operations run on the libuv thread pool (koffi `.async`). Each
    * resolves with the C status; the arguments are held until the native
@@ -178,6 +270,14 @@ export interface NativeAsync {
     ...args: Parameters<NativeLibrary['minhashLshSerializeWithInterrupt']>): Promise<number>;
   minhashLshDeserializeWithInterrupt(
     ...args: Parameters<NativeLibrary['minhashLshDeserializeWithInterrupt']>): Promise<number>;
+  signatureBatchFromTextWithInterrupt(
+    ...args: Parameters<NativeLibrary['signatureBatchFromTextWithInterrupt']>): Promise<number>;
+  minhashLshRangeSearchWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshRangeSearchWithInterrupt']>): Promise<number>;
+  minhashLshSelfJoinWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshSelfJoinWithInterrupt']>): Promise<number>;
+  clusterPairsWithInterrupt(
+    ...args: Parameters<NativeLibrary['clusterPairsWithInterrupt']>): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------
@@ -297,6 +397,17 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   declareOnce('knowhere_interrupt', () => koffi.opaque('knowhere_interrupt'));
   declareOnce('CInterrupt', () => koffi.pointer('CInterrupt', koffi.type('knowhere_interrupt')));
   declareOnce('knowhere_minhash_lsh', () => koffi.opaque('knowhere_minhash_lsh'));
+  declareOnce('knowhere_range_result', () => koffi.opaque('knowhere_range_result'));
+  declareOnce('knowhere_pairs', () => koffi.opaque('knowhere_pairs'));
+  declareOnce('knowhere_signature_options', () => koffi.struct('knowhere_signature_options', {
+    size: 'uint32_t',
+    num_hashes: 'uint32_t',
+    shingle_kind: 'uint32_t',
+    shingle_size: 'uint32_t',
+    value_bytes: 'uint32_t',
+    flags: 'uint32_t',
+    seed: 'uint64_t',
+  }));
 
   // The prototypes are those of knowhere_rs.h, with `_Out_` marking the
   // error out-parameter so koffi copies the pointer back into our array.
@@ -403,6 +514,58 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     '_Out_ knowhere_error **err)');
   const bufferFree = f('void knowhere_buffer_free(uint8_t *buffer)');
 
+  // Signatures. The options struct is passed by pointer: koffi copies the JS
+  // object into memory of its own for the duration of the call (async calls
+  // too), so only the buffers need holding.
+  const signatureOptionsInit = f(
+    'void knowhere_signature_options_init(_Out_ knowhere_signature_options *options)');
+  const signatureFromText = f(
+    'int knowhere_signature_from_text(const knowhere_signature_options *options, const uint8_t *text, ' +
+    'size_t text_len, uint8_t *out, size_t out_len, _Out_ size_t *shingles, _Out_ knowhere_error **err)');
+  const signatureFromHashes = f(
+    'int knowhere_signature_from_hashes(const knowhere_signature_options *options, const uint64_t *hashes, ' +
+    'size_t count, uint8_t *out, size_t out_len, _Out_ knowhere_error **err)');
+  const signatureBatch = f(
+    'int knowhere_signature_batch_from_text_with_interrupt(const knowhere_signature_options *options, ' +
+    'const uint8_t *texts, size_t texts_len, const uint64_t *offsets, size_t ndocs, uint8_t *out, ' +
+    'size_t out_len, uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, _Out_ knowhere_error **err)');
+
+  // Thresholds. Result objects come back through `_Out_ T **` and are read
+  // with their accessors (the arrays are copied out with koffi.view).
+  const candidateProbability = f(
+    'double knowhere_lsh_candidate_probability(double s, size_t bands, size_t rows)');
+  const chooseBands = f(
+    'int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target, _Out_ size_t *bands, ' +
+    '_Out_ size_t *rows, _Out_ double *probability, _Out_ knowhere_error **err)');
+  const rangeResultNq = f('size_t knowhere_range_result_nq(const knowhere_range_result *result)');
+  const rangeResultLims = f('const void *knowhere_range_result_lims(const knowhere_range_result *result)');
+  const rangeResultIds = f('const void *knowhere_range_result_ids(const knowhere_range_result *result)');
+  const rangeResultDistances = f('const void *knowhere_range_result_distances(const knowhere_range_result *result)');
+  const rangeResultFree = f('void knowhere_range_result_free(knowhere_range_result *result)');
+  const rangeSearchWithInterrupt = f(
+    'int knowhere_minhash_lsh_range_search_with_interrupt(const knowhere_minhash_lsh *index, ' +
+    'const uint8_t *queries, size_t queries_len, size_t nq, float threshold, const uint8_t *bitset, ' +
+    'size_t bitset_bits, _Out_ knowhere_range_result **result, CInterrupt interrupt, _Out_ knowhere_error **err)');
+  const pairsCount = f('size_t knowhere_pairs_count(const knowhere_pairs *pairs)');
+  const pairsLeft = f('const void *knowhere_pairs_left(const knowhere_pairs *pairs)');
+  const pairsRight = f('const void *knowhere_pairs_right(const knowhere_pairs *pairs)');
+  const pairsSimilarity = f('const void *knowhere_pairs_similarity(const knowhere_pairs *pairs)');
+  const pairsFree = f('void knowhere_pairs_free(knowhere_pairs *pairs)');
+  const selfJoinWithInterrupt = f(
+    'int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *index, float threshold, ' +
+    '_Out_ knowhere_pairs **pairs, CInterrupt interrupt, _Out_ knowhere_error **err)');
+  const clusterPairsWithInterrupt = f(
+    'int knowhere_cluster_pairs_with_interrupt(size_t n, const int64_t *left, const int64_t *right, ' +
+    'size_t npairs, int64_t *cluster_ids, CInterrupt interrupt, _Out_ knowhere_error **err)');
+
+  /** `count` elements of C memory at `pointer`, copied into a new array
+   * (JS-owned, aligned: the copy is a fresh ArrayBuffer). */
+  const copyArray = <T>(pointer: unknown, count: number, bytesPerElement: number,
+                        make: (buffer: ArrayBuffer) => T, empty: () => T): T => {
+    if (count === 0 || pointer === null) return empty();
+    return make(koffi.view(pointer as bigint, count * bytesPerElement).slice(0));
+  };
+
   // Scratch for knowhere_interrupt_progress (a sync call on this thread).
   const progressDone: [number | bigint] = [0];
   const progressTotal: [number | bigint] = [0];
@@ -461,6 +624,46 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
       length === 0 ? new Uint8Array(0) : new Uint8Array(koffi.view(buffer, length)).slice(),
     bufferFree: (buffer) => { bufferFree(buffer); },
 
+    signatureOptionsInit: () => {
+      // koffi fills the properties of the object given for an _Out_ struct.
+      const filled = {} as NativeSignatureOptions;
+      signatureOptionsInit(filled);
+      return { ...filled, seed: BigInt(filled.seed) };
+    },
+    signatureFromText: (...args) => signatureFromText(...args) as number,
+    signatureFromHashes: (...args) => signatureFromHashes(...args) as number,
+    signatureBatchFromTextWithInterrupt: (...args) => signatureBatch(...args) as number,
+
+    lshCandidateProbability: (s, bands, rows) => candidateProbability(s, bands, rows) as number,
+    lshChooseBands: (numHashes, threshold, target, out, err) =>
+      chooseBands(numHashes, threshold, target, out.bands, out.rows, out.probability, err) as number,
+    minhashLshRangeSearchWithInterrupt: (...args) => rangeSearchWithInterrupt(...args) as number,
+    rangeResultCopy: (result) => {
+      const nq = Number(rangeResultNq(result) as number | bigint);
+      const lims = copyArray(rangeResultLims(result), nq + 1, 8, (b) => new BigUint64Array(b),
+        () => new BigUint64Array(nq + 1));
+      const total = Number(lims[nq] ?? 0n);
+      return {
+        lims,
+        ids: copyArray(rangeResultIds(result), total, 8, (b) => new BigInt64Array(b), () => new BigInt64Array(0)),
+        distances: copyArray(rangeResultDistances(result), total, 4, (b) => new Float32Array(b),
+          () => new Float32Array(0)),
+      };
+    },
+    rangeResultFree: (result) => { rangeResultFree(result); },
+    minhashLshSelfJoinWithInterrupt: (...args) => selfJoinWithInterrupt(...args) as number,
+    pairsCopy: (pairs) => {
+      const count = Number(pairsCount(pairs) as number | bigint);
+      return {
+        left: copyArray(pairsLeft(pairs), count, 8, (b) => new BigInt64Array(b), () => new BigInt64Array(0)),
+        right: copyArray(pairsRight(pairs), count, 8, (b) => new BigInt64Array(b), () => new BigInt64Array(0)),
+        similarity: copyArray(pairsSimilarity(pairs), count, 4, (b) => new Float32Array(b),
+          () => new Float32Array(0)),
+      };
+    },
+    pairsFree: (pairs) => { pairsFree(pairs); },
+    clusterPairsWithInterrupt: (...args) => clusterPairsWithInterrupt(...args) as number,
+
     async: {
       minhashLshBuildWithInterrupt: (...args) => callAsync(buildWithInterrupt, args),
       minhashLshAddWithInterrupt: (...args) => callAsync(addWithInterrupt, args),
@@ -470,6 +673,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
       minhashLshLoadWithInterrupt: (...args) => callAsync(loadWithInterrupt, args),
       minhashLshSerializeWithInterrupt: (...args) => callAsync(serializeWithInterrupt, args),
       minhashLshDeserializeWithInterrupt: (...args) => callAsync(deserializeWithInterrupt, args),
+      signatureBatchFromTextWithInterrupt: (...args) => callAsync(signatureBatch, args),
+      minhashLshRangeSearchWithInterrupt: (...args) => callAsync(rangeSearchWithInterrupt, args),
+      minhashLshSelfJoinWithInterrupt: (...args) => callAsync(selfJoinWithInterrupt, args),
+      clusterPairsWithInterrupt: (...args) => callAsync(clusterPairsWithInterrupt, args),
     },
   };
 }
