@@ -6,91 +6,36 @@
 
 #include "check.h"
 #include "knowhere_rs.h"
+#include "lsh_reference.h"
 #include "test_data.h"
 
-/* ---- a brute-force reference of the documented semantics ---------------- */
-
-typedef struct {
-    const uint8_t *data;
-    size_t n, length, es, bands, r;
-    bool raw;
-} reference;
-
-static size_t equal_values(const reference *ref, const uint8_t *a, const uint8_t *b) {
-    size_t eq = 0;
-    for (size_t i = 0; i < ref->length; ++i)
-        eq += memcmp(a + i * ref->es, b + i * ref->es, ref->es) == 0;
-    return eq;
-}
-
-static size_t equal_bands(const reference *ref, const uint8_t *a, const uint8_t *b) {
-    size_t bw = ref->r * ref->es, eq = 0;
-    for (size_t j = 0; j < ref->bands; ++j) eq += memcmp(a + j * bw, b + j * bw, bw) == 0;
-    return eq;
-}
-
-static bool filtered_out(const uint8_t *bitset, size_t bits, size_t id) {
-    return bitset && (id >= bits || ((bitset[id >> 3] >> (id & 7)) & 1));
-}
+/* ---- the brute-force reference (lsh_reference.h) as a top-k search ----- */
 
 /* The expected row: every row sharing a band, scored, sorted by score
  * descending then id ascending, padded with -1 / 0. */
 static void reference_search(const reference *ref, const uint8_t *query, size_t k,
                              const uint8_t *bitset, size_t bits, int64_t *ids,
                              float *distances) {
-    size_t sig = ref->length * ref->es, denominator = ref->raw ? ref->length : ref->bands;
+    size_t denominator = ref->raw ? ref->length : ref->bands;
     for (size_t slot = 0; slot < k; ++slot) {
         ids[slot] = -1;
         distances[slot] = 0.0f;
     }
-    size_t *score = malloc(ref->n * sizeof *score);
+    long *score = malloc(ref->n * sizeof *score);
     REQUIRE(score != NULL);
-    for (size_t id = 0; id < ref->n; ++id) {
-        const uint8_t *row = ref->data + id * sig;
-        size_t bands = equal_bands(ref, query, row);
-        score[id] = bands == 0 || filtered_out(bitset, bits, id)
-                        ? (size_t)-1
-                        : ref->raw ? equal_values(ref, query, row) : bands;
-    }
+    for (size_t id = 0; id < ref->n; ++id)
+        score[id] = ref_filtered_out(bitset, bits, id)
+                        ? -1
+                        : ref_score(ref, query, ref->data + id * ref_sig(ref));
     size_t filled = 0;
-    for (size_t s = denominator + 1; s-- > 0 && filled < k;)
+    for (long s = (long)denominator; s >= 0 && filled < k; --s)
         for (size_t id = 0; id < ref->n && filled < k; ++id)
             if (score[id] == s) {
                 ids[filled] = (int64_t)id;
-                distances[filled] = (float)s * (1.0f / (float)denominator);
+                distances[filled] = ref_similarity(ref, s);
                 filled++;
             }
     free(score);
-}
-
-/* ---- data sets ------------------------------------------------------------ */
-
-/* n signatures in clusters: each cluster is a random base and mutations of
- * it at several agreement rates, so queries have many ranked candidates. */
-static uint8_t *clustered_signatures(test_rng *rng, size_t n, size_t length, size_t es) {
-    size_t sig = length * es;
-    uint8_t *data = random_signatures(rng, n, sig);
-    REQUIRE(data != NULL);
-    for (size_t i = 0; i < n; ++i) {
-        if (i % 10 == 0) continue; /* a base */
-        const double agreement[] = {0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 1.0, 0.85};
-        mutate_signature(rng, data + (i - i % 10) * sig, data + i * sig, length, es,
-                         agreement[i % 10 - 1]);
-    }
-    return data;
-}
-
-static knowhere_minhash_lsh *build_index(const uint8_t *data, size_t n, size_t length,
-                                         size_t es, size_t bands, bool raw) {
-    knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
-    REQUIRE(index != NULL);
-    knowhere_error *err = NULL;
-    int status = knowhere_minhash_lsh_build(index, data, n * length * es, length, es, bands,
-                                            raw, &err);
-    if (status != KNOWHERE_OK) fprintf(stderr, "build: %s\n", knowhere_error_message(err));
-    REQUIRE(status == KNOWHERE_OK);
-    CHECK(err == NULL);
-    return index;
 }
 
 static bool rows_equal(const int64_t *a_ids, const float *a_d, const int64_t *b_ids,
@@ -172,7 +117,7 @@ static void test_ranking_matches_brute_force(void) {
             size_t n = configs[c][3], sig = length * es;
             uint8_t *data = clustered_signatures(&rng, n, length, es);
             knowhere_minhash_lsh *index = build_index(data, n, length, es, bands, raw);
-            reference ref = {data, n, length, es, bands, length / bands, raw};
+            reference ref = make_reference(data, n, length, es, bands, raw);
             /* Queries: stored rows, and fresh mutations of them. */
             size_t nq = 200;
             uint8_t *queries = malloc(nq * sig);
@@ -201,7 +146,7 @@ static void test_ranking_with_many_candidates(void) {
         mutate_signature(&rng, data, data + i * LENGTH * ES, LENGTH, ES, 0.3 + 0.7 * rng_unit(&rng));
     for (int raw = 0; raw <= 1; ++raw) {
         knowhere_minhash_lsh *index = build_index(data, N, LENGTH, ES, BANDS, raw);
-        reference ref = {data, N, LENGTH, ES, BANDS, LENGTH / BANDS, raw};
+        reference ref = make_reference(data, N, LENGTH, ES, BANDS, raw);
         check_against_reference(index, &ref, data, 40, 10, NULL, 0);
         check_against_reference(index, &ref, data, 10, N + 5, NULL, 0);
         uint8_t bitset[N / 8];
@@ -250,7 +195,7 @@ static void test_filter_excludes_set_bits_and_ids_beyond(void) {
     uint8_t *data = clustered_signatures(&rng, N, LENGTH, ES);
     for (int raw = 0; raw <= 1; ++raw) {
         knowhere_minhash_lsh *index = build_index(data, N, LENGTH, ES, BANDS, raw);
-        reference ref = {data, N, LENGTH, ES, BANDS, LENGTH / BANDS, raw};
+        reference ref = make_reference(data, N, LENGTH, ES, BANDS, raw);
         uint8_t bitset[N / 8];
         rng_fill(&rng, bitset, sizeof bitset);
         check_against_reference(index, &ref, data, 300, 10, bitset, N);
@@ -318,7 +263,7 @@ static void test_add_continues_ids_and_equals_build(void) {
         CHECK_EQ(knowhere_minhash_lsh_count(parts), 2500);
         CHECK_EQ(knowhere_minhash_lsh_add(parts, data + 2500 * sig, 500 * sig, NULL), KNOWHERE_OK);
         CHECK_EQ(knowhere_minhash_lsh_count(parts), N);
-        reference ref = {data, N, LENGTH, ES, BANDS, LENGTH / BANDS, raw};
+        reference ref = make_reference(data, N, LENGTH, ES, BANDS, raw);
         check_against_reference(parts, &ref, data, N, 6, NULL, 0);
         check_against_reference(whole, &ref, data, 300, 6, NULL, 0);
         if (raw) { /* raw rows of every segment come back */
