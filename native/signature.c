@@ -1,0 +1,920 @@
+/* Signatures: MinHash of text and token sets (knowhere_rs.h, section
+ * "Signatures"). The definition, bit for bit, is docs/signatures.md; this
+ * file follows it section by section:
+ *
+ *   1. normalise: UTF-8 -> code points (maximal-subpart U+FFFD), simple
+ *      lowercase, White_Space runs -> one U+0020, no leading/trailing space;
+ *      written as UTF-8 into a scratch buffer (an SSE2 fast path copies
+ *      16-byte ASCII chunks that need no collapsing)
+ *   2. shingles: word or code point n-grams are byte ranges of that buffer;
+ *      each is hashed once with XXH3-64 and counted if new (a hash set)
+ *   3. one-permutation hashing: h = mix64(x ^ k_token), bin = (h * K) >> 64,
+ *      each bin keeps its minimum h
+ *   4. optimal densification: an empty bin i takes the minimum of bin
+ *      pi_t(i) for the first round t whose permutation pi_t lands on a
+ *      non-empty bin; a round is computed from the empty bins ("pull") or
+ *      from the non-empty ones through pi_t's inverse ("push"), whichever
+ *      list is shorter, with the same result; after 4K rounds a cyclic scan
+ *   5. output: each value little-endian, 8 bytes or its low 4.
+ *
+ * The batch runs documents in chunks on kh_run_parallel with per-worker
+ * scratch; the single-document calls use the same code with no job. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "parallel.h"
+#include "unicode_case.h"
+#include "xxh3.h"
+
+#if defined(__SSE2__) && !defined(KH_SIGNATURE_SCALAR)
+#define KH_SIG_SSE2 1
+#include <emmintrin.h>
+#else
+#define KH_SIG_SSE2 0
+#endif
+
+#define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
+#define MAX_HASHES 65536u
+#define MAX_SHINGLE 64u
+#define KNOWN_FLAGS KNOWHERE_SIGNATURE_KEEP_CASE
+/* How many bytes, shingles or densification steps between interrupt polls. */
+#define POLL_BYTES 65536u
+#define POLL_STEPS 1024u
+
+__extension__ typedef unsigned __int128 kh_u128;
+
+/* ---- options -------------------------------------------------------------- */
+
+void knowhere_signature_options_init(knowhere_signature_options *options) {
+    if (options == NULL) return;
+    memset(options, 0, sizeof *options);
+    options->size = (uint32_t)sizeof *options;
+    options->num_hashes = 128;
+    options->shingle_kind = KNOWHERE_SHINGLE_WORDS;
+    options->shingle_size = 3;
+    options->value_bytes = 4;
+    options->flags = 0;
+    options->seed = 0;
+}
+
+/* The fields read, resolved. */
+typedef struct {
+    uint32_t k, kind, n, value_bytes;
+    bool keep_case;
+    uint64_t k_token; /* mixed into every token hash */
+    uint64_t k_round; /* the densification rounds' generator state */
+} sig_params;
+
+static inline uint64_t mix64(uint64_t z) { /* splitmix64's finaliser (Stafford Mix13) */
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static int resolve_options(const knowhere_signature_options *options, sig_params *p,
+                           knowhere_error **err) {
+    knowhere_signature_options defaults;
+    if (options == NULL) {
+        knowhere_signature_options_init(&defaults);
+        options = &defaults;
+    }
+    const size_t needed = offsetof(knowhere_signature_options, seed) + sizeof options->seed;
+    if (options->size < needed)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->size is %u, less than the %zu bytes of this version's "
+                         "fields (call knowhere_signature_options_init first)",
+                         (unsigned)options->size, needed);
+    if (options->num_hashes < 1 || options->num_hashes > MAX_HASHES)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->num_hashes is %u; it must be 1..%u",
+                         (unsigned)options->num_hashes, MAX_HASHES);
+    if (options->shingle_kind != KNOWHERE_SHINGLE_WORDS &&
+        options->shingle_kind != KNOWHERE_SHINGLE_CHARS)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->shingle_kind is %u; it must be KNOWHERE_SHINGLE_WORDS (0) "
+                         "or KNOWHERE_SHINGLE_CHARS (1)",
+                         (unsigned)options->shingle_kind);
+    if (options->shingle_size < 1 || options->shingle_size > MAX_SHINGLE)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->shingle_size is %u; it must be 1..%u",
+                         (unsigned)options->shingle_size, MAX_SHINGLE);
+    if (options->value_bytes != 4 && options->value_bytes != 8)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->value_bytes is %u; it must be 4 or 8",
+                         (unsigned)options->value_bytes);
+    if ((options->flags & ~(uint32_t)KNOWN_FLAGS) != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->flags is 0x%x; unknown bits 0x%x",
+                         (unsigned)options->flags,
+                         (unsigned)(options->flags & ~(uint32_t)KNOWN_FLAGS));
+    p->k = options->num_hashes;
+    p->kind = options->shingle_kind;
+    p->n = options->shingle_size;
+    p->value_bytes = options->value_bytes;
+    p->keep_case = (options->flags & KNOWHERE_SIGNATURE_KEEP_CASE) != 0;
+    p->k_token = mix64(options->seed + GOLDEN);
+    p->k_round = mix64(options->seed + 2 * GOLDEN);
+    return KNOWHERE_OK;
+}
+
+/* ---- scratch ---------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *norm; /* the normalised text */
+    size_t norm_cap;
+    uint64_t *set; /* distinct shingle hashes; 0 marks a free slot */
+    size_t set_cap;
+    /* K-sized: bin minima, occupancy, the densification's lists and flags */
+    uint64_t *mins;
+    uint64_t *occupied; /* bit i: bin i had a token */
+    uint64_t *pending;  /* bit i: bin i is empty and not filled yet */
+    uint32_t *full_list, *empty_list;
+    size_t k_cap;
+} sig_scratch;
+
+static void scratch_free(sig_scratch *s) {
+    free(s->norm);
+    free(s->set);
+    free(s->mins);
+    memset(s, 0, sizeof *s);
+}
+
+static bool scratch_reserve_k(sig_scratch *s, size_t k) {
+    if (s->k_cap >= k) return true;
+    size_t words = (k + 63) / 64;
+    /* One block: mins[k], occupied[words], pending[words], two lists of k. */
+    size_t bytes = k * 8 + 2 * words * 8 + 2 * k * 4;
+    uint64_t *block = malloc(bytes);
+    if (block == NULL) return false;
+    free(s->mins);
+    s->mins = block;
+    s->occupied = block + k;
+    s->pending = s->occupied + words;
+    s->full_list = (uint32_t *)(void *)(s->pending + words);
+    s->empty_list = s->full_list + k;
+    s->k_cap = k;
+    return true;
+}
+
+static bool scratch_reserve_norm(sig_scratch *s, size_t bytes) {
+    if (s->norm_cap >= bytes) return true;
+    size_t cap = bytes < 256 ? 256 : bytes;
+    if (s->norm_cap && cap < s->norm_cap * 2 && s->norm_cap * 2 > s->norm_cap)
+        cap = s->norm_cap * 2;
+    uint8_t *p = malloc(cap);
+    if (p == NULL) return false;
+    free(s->norm);
+    s->norm = p;
+    s->norm_cap = cap;
+    return true;
+}
+
+/* A cleared set with room for `items` keys at load <= 1/SET_SPARSITY (a
+ * sparse table: most inserts find a free slot at once, so the branch is
+ * predictable). */
+#ifndef SET_SPARSITY
+#define SET_SPARSITY 4
+#endif
+static bool scratch_reserve_set(sig_scratch *s, size_t items, size_t *cap) {
+    size_t c = 16;
+    while (c < SET_SPARSITY * items) c *= 2;
+    if (s->set_cap < c) {
+        uint64_t *p = malloc(c * sizeof *p);
+        if (p == NULL) return false;
+        free(s->set);
+        s->set = p;
+        s->set_cap = c;
+    }
+    memset(s->set, 0, c * sizeof *s->set);
+    *cap = c;
+    return true;
+}
+
+/* ---- 3. one-permutation hashing --------------------------------------------- */
+
+typedef struct {
+    uint64_t *mins;
+    uint32_t k;
+    uint64_t k_token;
+    bool saw_max; /* a token's h was UINT64_MAX (the "empty" marker) */
+} oph;
+
+static inline void oph_start(oph *o, uint64_t *mins, const sig_params *p) {
+    o->mins = mins;
+    o->k = p->k;
+    o->k_token = p->k_token;
+    o->saw_max = false;
+    for (uint32_t i = 0; i < p->k; ++i) mins[i] = UINT64_MAX;
+}
+
+static inline void oph_add(oph *o, uint64_t x) {
+    uint64_t h = mix64(x ^ o->k_token);
+    uint32_t bin = (uint32_t)(((kh_u128)h * o->k) >> 64);
+    uint64_t m = o->mins[bin];
+    o->mins[bin] = h < m ? h : m; /* branch-free: early tokens update often */
+    o->saw_max |= h == UINT64_MAX;
+}
+
+/* ---- 4. densification ------------------------------------------------------- */
+
+/* The permutation sigma_t of [0, 2^bits) of round t, and its inverse. */
+typedef struct {
+    uint32_t mask, shift, a, m1, m2, c, m1_inv, m2_inv;
+} round_perm;
+
+static inline uint32_t inverse_odd(uint32_t m) { /* m * inv == 1 mod 2^32 */
+    uint32_t inv = m; /* right to 3 bits; each step doubles them */
+    for (int i = 0; i < 4; ++i) inv *= 2u - m * inv;
+    return inv;
+}
+
+static inline void round_setup(round_perm *r, uint64_t k_round, uint64_t t, uint32_t mask,
+                               uint32_t shift, bool inverse) {
+    uint64_t w = mix64(k_round + t * GOLDEN);
+    r->mask = mask;
+    r->shift = shift;
+    r->a = (uint32_t)w & mask;
+    r->m1 = ((uint32_t)(w >> 16) & mask) | 1u;
+    r->m2 = ((uint32_t)(w >> 32) & mask) | 1u;
+    r->c = (uint32_t)(w >> 48) & mask;
+    if (inverse) {
+        r->m1_inv = inverse_odd(r->m1);
+        r->m2_inv = inverse_odd(r->m2);
+    }
+}
+
+static inline uint32_t sigma(const round_perm *r, uint32_t x) {
+    x = (x + r->a) & r->mask;
+    x = (x * r->m1) & r->mask;
+    x ^= x >> r->shift;
+    x = (x * r->m2) & r->mask;
+    x ^= x >> r->shift;
+    return x ^ r->c;
+}
+
+static inline uint32_t sigma_inverse(const round_perm *r, uint32_t y) {
+    y ^= r->c;
+    y ^= y >> r->shift; /* x ^= x >> s is its own inverse when 2s >= bits */
+    y = (y * r->m2_inv) & r->mask;
+    y ^= y >> r->shift;
+    y = (y * r->m1_inv) & r->mask;
+    return (y - r->a) & r->mask;
+}
+
+/* pi_t on [0, k): sigma_t walked until it lands below k (cycle walking). */
+static inline uint32_t pi(const round_perm *r, uint32_t x, uint32_t k) {
+    do x = sigma(r, x);
+    while (x >= k);
+    return x;
+}
+
+static inline uint32_t pi_inverse(const round_perm *r, uint32_t y, uint32_t k) {
+    do y = sigma_inverse(r, y);
+    while (y >= k);
+    return y;
+}
+
+static inline bool bit(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
+
+/* Fills the empty bins of a document with at least one token. Returns
+ * KNOWHERE_OK or KNOWHERE_ERR_INTERRUPTED (job polled). */
+static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *job) {
+    const uint32_t k = p->k;
+    uint64_t *mins = s->mins, *occ = s->occupied, *pend = s->pending;
+    const size_t words = (k + 63) / 64;
+    memset(occ, 0, words * 8);
+    uint32_t m = 0, u = 0;
+    for (uint32_t i = 0; i < k; ++i) {
+        if (mins[i] != UINT64_MAX || (saw_max && i == k - 1)) {
+            occ[i >> 6] |= UINT64_C(1) << (i & 63);
+            s->full_list[m++] = i;
+        } else {
+            s->empty_list[u++] = i;
+        }
+    }
+    if (u == 0) return KNOWHERE_OK;
+    if (m == 1) { /* every probe sequence ends at the one non-empty bin */
+        uint64_t v = mins[s->full_list[0]];
+        for (uint32_t e = 0; e < u; ++e) mins[s->empty_list[e]] = v;
+        return KNOWHERE_OK;
+    }
+    uint32_t bits = 0;
+    while ((UINT32_C(1) << bits) < k) bits++;
+    const uint32_t mask = (UINT32_C(1) << bits) - 1, shift = (bits + 1) / 2;
+    const uint64_t max_rounds = 4 * (uint64_t)k;
+    bool pushed = false; /* empty_list may hold filled bins */
+    uint64_t steps = 0;
+    memset(pend, 0, words * 8);
+    for (uint32_t e = 0; e < u; ++e)
+        pend[s->empty_list[e] >> 6] |= UINT64_C(1) << (s->empty_list[e] & 63);
+    uint32_t listed = u; /* entries of empty_list */
+    for (uint64_t t = 1; u > 0 && t <= max_rounds; ++t) {
+        round_perm r;
+        if (u > m) { /* push: the bins pi_t sends each non-empty bin's value to */
+            round_setup(&r, p->k_round, t, mask, shift, true);
+            for (uint32_t f = 0; f < m; ++f) {
+                uint32_t j = s->full_list[f], i = pi_inverse(&r, j, k);
+                if (bit(pend, i)) {
+                    pend[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+                    mins[i] = mins[j];
+                    u--;
+                }
+            }
+            pushed = true;
+            steps += m;
+        } else { /* pull: where each still empty bin looks */
+            if (pushed) {
+                uint32_t kept = 0;
+                for (uint32_t e = 0; e < listed; ++e)
+                    if (bit(pend, s->empty_list[e])) s->empty_list[kept++] = s->empty_list[e];
+                listed = kept;
+                pushed = false;
+            }
+            round_setup(&r, p->k_round, t, mask, shift, false);
+            uint32_t kept = 0;
+            for (uint32_t e = 0; e < listed; ++e) {
+                uint32_t i = s->empty_list[e], j = pi(&r, i, k);
+                if (bit(occ, j)) {
+                    pend[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+                    mins[i] = mins[j];
+                } else {
+                    s->empty_list[kept++] = i;
+                }
+            }
+            listed = kept;
+            u = kept;
+            steps += listed + 1;
+        }
+        if (steps >= POLL_STEPS) {
+            steps = 0;
+            if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        }
+    }
+    if (u > 0) { /* the rare rest: the next non-empty bin after i, cyclically */
+        for (uint32_t i = 0; i < k; ++i) {
+            if (!bit(pend, i)) continue;
+            uint32_t j = i;
+            do j = j + 1 == k ? 0 : j + 1;
+            while (!bit(occ, j));
+            mins[i] = mins[j];
+        }
+    }
+    return KNOWHERE_OK;
+}
+
+/* ---- 5. output ---------------------------------------------------------------- */
+
+static void write_values(const sig_params *p, const uint64_t *mins, uint8_t *out) {
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                         \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (p->value_bytes == 8) {
+        memcpy(out, mins, (size_t)p->k * 8);
+    } else {
+        for (uint32_t i = 0; i < p->k; ++i) {
+            uint32_t v = (uint32_t)mins[i];
+            memcpy(out + 4 * (size_t)i, &v, 4);
+        }
+    }
+#else
+    for (uint32_t i = 0; i < p->k; ++i)
+        for (uint32_t b = 0; b < p->value_bytes; ++b)
+            out[(size_t)p->value_bytes * i + b] = (uint8_t)(mins[i] >> (8 * b));
+#endif
+}
+
+static void write_empty(const sig_params *p, uint8_t *out) {
+    memset(out, 0xFF, (size_t)p->k * p->value_bytes);
+}
+
+/* Densifies and writes a document whose tokens went through `o`. */
+static int finish(const sig_params *p, sig_scratch *s, const oph *o, bool any, uint8_t *out,
+                  kh_job *job) {
+    if (!any) {
+        write_empty(p, out);
+        return KNOWHERE_OK;
+    }
+    int status = densify(p, s, o->saw_max, job);
+    if (status != KNOWHERE_OK) return status;
+    write_values(p, s->mins, out);
+    return KNOWHERE_OK;
+}
+
+/* ---- 1. normalisation ----------------------------------------------------------- */
+
+/* Per ASCII byte: its lowercase (or itself), or SPACE for White_Space. */
+#define SPACE 0xFFu
+typedef struct {
+    uint8_t map[128];
+} ascii_table;
+
+static void ascii_table_init(ascii_table *t, bool keep_case) {
+    for (int c = 0; c < 128; ++c) {
+        uint8_t v = (uint8_t)c;
+        if (!keep_case && c >= 'A' && c <= 'Z') v = (uint8_t)(c + 32);
+        if (c == ' ' || (c >= 0x09 && c <= 0x0D)) v = SPACE;
+        t->map[c] = v;
+    }
+}
+
+static inline uint8_t *encode_utf8(uint8_t *o, uint32_t cp) {
+    if (cp < 0x80) {
+        *o++ = (uint8_t)cp;
+    } else if (cp < 0x800) {
+        *o++ = (uint8_t)(0xC0 | (cp >> 6));
+        *o++ = (uint8_t)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (uint8_t)(0xE0 | (cp >> 12));
+        *o++ = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (uint8_t)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (uint8_t)(0xF0 | (cp >> 18));
+        *o++ = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (uint8_t)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/* Decodes one code point at in[0..len-1] (len >= 1, in[0] >= 0x80) by the
+ * Unicode "maximal subpart" rule: an ill-formed sequence gives one U+FFFD
+ * per maximal subpart (the longest prefix of a well-formed sequence, or one
+ * byte). Returns the bytes consumed. */
+static inline size_t decode_utf8(const uint8_t *in, size_t len, uint32_t *cp) {
+    uint8_t b0 = in[0];
+    uint32_t need, c;
+    uint8_t lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        need = 1;
+        c = b0 & 0x1F;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        need = 2;
+        c = b0 & 0x0F;
+        if (b0 == 0xE0) lo = 0xA0;
+        if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        need = 3;
+        c = b0 & 0x07;
+        if (b0 == 0xF0) lo = 0x90;
+        if (b0 == 0xF4) hi = 0x8F;
+    } else {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    size_t i = 1;
+    for (; i <= need; ++i) {
+        if (i >= len || in[i] < lo || in[i] > hi) {
+            *cp = 0xFFFD;
+            return i;
+        }
+        c = (c << 6) | (in[i] & 0x3F);
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    *cp = c;
+    return i;
+}
+
+/* Before a non-space code point: the space that separates it from the
+ * previous word, if whitespace came between; counts the word and the
+ * code point. */
+static inline uint8_t *begin_char(uint8_t *o, const uint8_t *start, bool *pending,
+                                  size_t *words, size_t *chars) {
+    if (*pending) {
+        *o++ = ' ';
+        *chars += 1;
+        *pending = false;
+        *words += 1;
+    } else if (o == start) {
+        *words += 1;
+    }
+    *chars += 1;
+    return o;
+}
+
+typedef struct {
+    size_t len;      /* bytes of normalised text */
+    size_t words;    /* words */
+    size_t chars;    /* code points (spaces included) */
+    bool ascii;      /* every byte < 0x80 */
+} norm_info;
+
+/* Normalises text[0..len-1] into s->norm. */
+static int normalise(const sig_params *p, const ascii_table *at, const uint8_t *text,
+                     size_t len, sig_scratch *s, norm_info *info, kh_job *job) {
+    /* An input byte becomes at most 3 output bytes (U+FFFD, or a 2-byte
+     * letter whose lowercase takes 3), plus one space. */
+    if (len > (SIZE_MAX - 16) / 3) return KNOWHERE_ERR_NO_MEMORY;
+    if (!scratch_reserve_norm(s, 3 * len + 16)) return KNOWHERE_ERR_NO_MEMORY;
+    uint8_t *const start = s->norm;
+    uint8_t *o = start;
+    bool pending = false; /* whitespace seen after the last word */
+    size_t words = 0, chars = 0, i = 0, next_poll = POLL_BYTES;
+    bool ascii = true;
+    while (i < len) {
+        if (i >= next_poll) {
+            next_poll = i + POLL_BYTES;
+            if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        }
+#if KH_SIG_SSE2
+        /* 16 ASCII bytes whose spaces are single U+0020s inside the text
+         * copy as they are, lowercased. */
+        if (!pending && len - i >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+            unsigned high = (unsigned)_mm_movemask_epi8(v);
+            if (high == 0) {
+                __m128i ctl = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x08)),
+                                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x0E)));
+                unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+                bool at_start = o == start;
+                if (_mm_movemask_epi8(ctl) == 0 && (sp & (sp >> 1)) == 0 && !(sp & 0x8000u) &&
+                    !(at_start && (sp & 1u))) {
+                    if (!p->keep_case) {
+                        __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                                   _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+                        v = _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+                    }
+                    _mm_storeu_si128((__m128i *)(void *)o, v);
+                    o += 16;
+                    chars += 16;
+                    words += (size_t)__builtin_popcount(sp) + (at_start ? 1 : 0);
+                    i += 16;
+                    continue;
+                }
+            }
+        }
+#endif
+        uint8_t b = text[i];
+        uint32_t cp;
+        if (b < 0x80) {
+            uint8_t mapped = at->map[b];
+            i++;
+            if (mapped == SPACE) {
+                pending = o != start;
+                continue;
+            }
+            o = begin_char(o, start, &pending, &words, &chars);
+            *o++ = mapped;
+            continue;
+        }
+        if (b >= 0xC2 && b <= 0xDF && i + 1 < len && (text[i + 1] & 0xC0) == 0x80) {
+            /* Two bytes (Latin, Greek, Cyrillic, ...): the common case. */
+            cp = ((uint32_t)(b & 0x1F) << 6) | (text[i + 1] & 0x3Fu);
+            i += 2;
+            if (cp == 0x85 || cp == 0xA0) { /* the White_Space among them */
+                pending = o != start;
+                continue;
+            }
+            o = begin_char(o, start, &pending, &words, &chars);
+            if (!p->keep_case) cp = kh_lower_2byte[cp - 0x80];
+            if (cp >= 0x80 && cp < 0x800) {
+                o[0] = (uint8_t)(0xC0 | (cp >> 6));
+                o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+                o += 2;
+                ascii = false;
+            } else {
+                ascii &= cp < 0x80;
+                o = encode_utf8(o, cp);
+            }
+            continue;
+        }
+        i += decode_utf8(text + i, len - i, &cp);
+        if (kh_unicode_is_space(cp)) {
+            pending = o != start;
+            continue;
+        }
+        o = begin_char(o, start, &pending, &words, &chars);
+        if (!p->keep_case) cp = kh_unicode_lower(cp);
+        if (cp >= 0x80) ascii = false;
+        o = encode_utf8(o, cp);
+    }
+    info->len = (size_t)(o - start);
+    info->words = words;
+    info->chars = chars;
+    info->ascii = ascii;
+    return KNOWHERE_OK;
+}
+
+/* ---- 2. shingles ------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t *slots;
+    size_t mask;
+    unsigned shift;
+    bool has_zero;
+    size_t count;
+} shingle_set;
+
+/* Adds x; true if it was new. */
+static inline bool set_add(shingle_set *set, uint64_t x) {
+    if (x == 0) {
+        bool fresh = !set->has_zero;
+        set->has_zero = true;
+        set->count += fresh;
+        return fresh;
+    }
+    size_t i = (size_t)(x >> set->shift);
+    for (;;) {
+        uint64_t v = set->slots[i];
+        if (v == x) return false;
+        if (v == 0) {
+            set->slots[i] = x;
+            set->count++;
+            return true;
+        }
+        i = (i + 1) & set->mask;
+    }
+}
+
+static inline void add_shingle(shingle_set *set, oph *o, const uint8_t *bytes, size_t len) {
+    uint64_t x = kh_xxh3_64(bytes, len);
+    if (set_add(set, x)) oph_add(o, x);
+}
+
+/* The bytes of the code point starting with lead byte b (valid UTF-8). */
+static inline size_t utf8_length(uint8_t b) {
+    return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+}
+
+/* The last n units (words or code points): starts[u % 64] is where unit u
+ * begins; a shingle runs from the start of its first unit to the end of
+ * its last. */
+typedef struct {
+    size_t starts[MAX_SHINGLE];
+    size_t n, u;
+} shingle_ring;
+
+/* Unit [pos, end) ends: adds the shingle it completes. False if the job
+ * should stop (polled every POLL_STEPS units). */
+static inline bool ring_unit(shingle_ring *r, shingle_set *set, oph *o, const uint8_t *t,
+                             size_t pos, size_t end, kh_job *job) {
+    r->starts[r->u % MAX_SHINGLE] = pos;
+    if (r->u + 1 >= r->n) {
+        size_t first = r->starts[(r->u + 1 - r->n) % MAX_SHINGLE];
+        add_shingle(set, o, t + first, end - first);
+    }
+    r->u++;
+    return (r->u & (POLL_STEPS - 1)) != 0 || job == NULL || !kh_job_should_stop(job);
+}
+
+static inline unsigned count_trailing_zeros(uint64_t m) { /* m != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(m);
+#else
+    unsigned z = 0;
+    while (!(m & 1)) m >>= 1, z++;
+    return z;
+#endif
+}
+
+/* Bit i: t[i] is a space, for i < len <= 64. */
+static inline uint64_t space_mask(const uint8_t *t, size_t len) {
+    uint64_t m = 0;
+#if KH_SIG_SSE2
+    if (len == 64) {
+        const __m128i sp = _mm_set1_epi8(' ');
+        for (int q = 0; q < 4; ++q) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + 16 * q));
+            m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp)) << (16 * q);
+        }
+        return m;
+    }
+#endif
+    for (size_t i = 0; i < len; ++i) m |= (uint64_t)(t[i] == ' ') << i;
+    return m;
+}
+
+/* The signature of one text into out; *count receives the distinct shingles. */
+static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *text,
+                     size_t len, sig_scratch *s, uint8_t *out, size_t *count, kh_job *job) {
+    norm_info info;
+    int status = normalise(p, at, text, len, s, &info, job);
+    if (status != KNOWHERE_OK) return status;
+    const uint8_t *t = s->norm;
+    const size_t n = p->n;
+    size_t units = p->kind == KNOWHERE_SHINGLE_WORDS ? info.words : info.chars;
+    *count = 0;
+    oph o;
+    if (!scratch_reserve_k(s, p->k)) return KNOWHERE_ERR_NO_MEMORY;
+    oph_start(&o, s->mins, p);
+    if (units == 0) return finish(p, s, &o, false, out, job);
+    size_t shingles = units < n ? 1 : units - n + 1;
+    shingle_set set = {0};
+    size_t cap;
+    if (!scratch_reserve_set(s, shingles, &cap)) return KNOWHERE_ERR_NO_MEMORY;
+    set.slots = s->set;
+    set.mask = cap - 1;
+    set.shift = 64;
+    while (((size_t)1 << (64 - set.shift)) < cap) set.shift--;
+    if (units <= n) {
+        add_shingle(&set, &o, t, info.len);
+    } else if (p->kind == KNOWHERE_SHINGLE_CHARS && info.ascii) {
+        for (size_t i = 0; i + n <= info.len; ++i) {
+            if ((i & (POLL_STEPS - 1)) == POLL_STEPS - 1 && job && kh_job_should_stop(job))
+                return KNOWHERE_ERR_INTERRUPTED;
+            add_shingle(&set, &o, t + i, n);
+        }
+    } else if (p->kind == KNOWHERE_SHINGLE_WORDS) {
+        /* Word ends are the spaces; found 64 bytes at a time as a bit mask,
+         * so word lengths cost no mispredicted branches. */
+        shingle_ring ring = {.n = n};
+        size_t pos = 0;
+        for (size_t base = 0; base < info.len; base += 64) {
+            uint64_t m = space_mask(t + base, info.len - base < 64 ? info.len - base : 64);
+            while (m) {
+                size_t e = base + (size_t)count_trailing_zeros(m);
+                m &= m - 1;
+                if (!ring_unit(&ring, &set, &o, t, pos, e, job)) return KNOWHERE_ERR_INTERRUPTED;
+                pos = e + 1;
+            }
+        }
+        if (!ring_unit(&ring, &set, &o, t, pos, info.len, job)) return KNOWHERE_ERR_INTERRUPTED;
+    } else {
+        shingle_ring ring = {.n = n};
+        for (size_t pos = 0; pos < info.len;) {
+            size_t end = pos + utf8_length(t[pos]);
+            if (!ring_unit(&ring, &set, &o, t, pos, end, job)) return KNOWHERE_ERR_INTERRUPTED;
+            pos = end;
+        }
+    }
+    *count = set.count;
+    return finish(p, s, &o, true, out, job);
+}
+
+static int sign_hashes(const sig_params *p, const uint64_t *hashes, size_t count,
+                       sig_scratch *s, uint8_t *out) {
+    if (!scratch_reserve_k(s, p->k)) return KNOWHERE_ERR_NO_MEMORY;
+    oph o;
+    oph_start(&o, s->mins, p);
+    for (size_t i = 0; i < count; ++i) oph_add(&o, hashes[i]);
+    return finish(p, s, &o, count > 0, out, NULL);
+}
+
+/* ---- public: one document ------------------------------------------------------------ */
+
+static int check_out(const sig_params *p, const uint8_t *out, size_t out_len,
+                     knowhere_error **err) {
+    size_t need = (size_t)p->k * p->value_bytes;
+    if (out == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL");
+    if (out_len < need)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "out_len is %zu, less than num_hashes * value_bytes = %u * %u = %zu",
+                         out_len, (unsigned)p->k, (unsigned)p->value_bytes, need);
+    return KNOWHERE_OK;
+}
+
+static int no_memory(knowhere_error **err, const char *what) {
+    return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory while signing %s", what);
+}
+
+int knowhere_signature_from_text(const knowhere_signature_options *options, const char *text,
+                                 size_t text_len, uint8_t *out, size_t out_len,
+                                 size_t *shingles, knowhere_error **err) {
+    kh_clear_error(err);
+    sig_params p;
+    int status = resolve_options(options, &p, err);
+    if (status != KNOWHERE_OK) return status;
+    if (text == NULL && text_len != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "text is NULL but text_len is %zu",
+                         text_len);
+    status = check_out(&p, out, out_len, err);
+    if (status != KNOWHERE_OK) return status;
+    ascii_table at;
+    ascii_table_init(&at, p.keep_case);
+    sig_scratch s = {0};
+    size_t count = 0;
+    status = sign_text(&p, &at, (const uint8_t *)text, text_len, &s, out, &count, NULL);
+    scratch_free(&s);
+    if (status != KNOWHERE_OK) return no_memory(err, "a text");
+    if (shingles) *shingles = count;
+    return KNOWHERE_OK;
+}
+
+int knowhere_signature_from_hashes(const knowhere_signature_options *options,
+                                   const uint64_t *hashes, size_t count, uint8_t *out,
+                                   size_t out_len, knowhere_error **err) {
+    kh_clear_error(err);
+    sig_params p;
+    int status = resolve_options(options, &p, err);
+    if (status != KNOWHERE_OK) return status;
+    if (hashes == NULL && count != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "hashes is NULL but count is %zu",
+                         count);
+    status = check_out(&p, out, out_len, err);
+    if (status != KNOWHERE_OK) return status;
+    sig_scratch s = {0};
+    status = sign_hashes(&p, hashes, count, &s, out);
+    scratch_free(&s);
+    if (status != KNOWHERE_OK) return no_memory(err, "hashes");
+    return KNOWHERE_OK;
+}
+
+/* ---- public: batch ------------------------------------------------------------------- */
+
+typedef struct {
+    sig_params p;
+    ascii_table at;
+    const uint8_t *texts;
+    const uint64_t *offsets;
+    size_t ndocs, docs_per_task, signature_bytes;
+    uint8_t *out;
+    uint32_t *counts;
+    sig_scratch *scratch; /* [threads] */
+} batch_work;
+
+static int batch_task(kh_job *job, size_t task, size_t worker, void *ctx) {
+    batch_work *w = ctx;
+    size_t begin = task * w->docs_per_task;
+    size_t end = begin + w->docs_per_task < w->ndocs ? begin + w->docs_per_task : w->ndocs;
+    for (size_t d = begin; d < end; ++d) {
+        if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1], count = 0;
+        int status = sign_text(&w->p, &w->at, w->texts + from, to - from, &w->scratch[worker],
+                               w->out + d * w->signature_bytes, &count, job);
+        if (status != KNOWHERE_OK) return status;
+        if (w->counts) w->counts[d] = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+    }
+    kh_job_advance(job, end - begin);
+    return KNOWHERE_OK;
+}
+
+int knowhere_signature_batch_from_text_with_interrupt(
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, size_t ndocs, uint8_t *out, size_t out_len,
+    uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err) {
+    kh_clear_error(err);
+    batch_work w;
+    memset(&w, 0, sizeof w);
+    int status = resolve_options(options, &w.p, err);
+    if (status != KNOWHERE_OK) return status;
+    if (texts == NULL && texts_len != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "texts is NULL but texts_len is %zu",
+                         texts_len);
+    if (offsets == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "offsets is NULL (it needs ndocs + 1 = %llu entries)",
+                         (unsigned long long)ndocs + 1);
+    w.signature_bytes = (size_t)w.p.k * w.p.value_bytes;
+    if (ndocs > SIZE_MAX / w.signature_bytes)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "ndocs * num_hashes * value_bytes = %zu * %u * %u overflows size_t",
+                         ndocs, (unsigned)w.p.k, (unsigned)w.p.value_bytes);
+    size_t need = ndocs * w.signature_bytes;
+    if (out == NULL && need != 0) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL");
+    if (out_len < need)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "out_len is %zu, less than ndocs * num_hashes * value_bytes = "
+                         "%zu * %u * %u = %zu",
+                         out_len, ndocs, (unsigned)w.p.k, (unsigned)w.p.value_bytes, need);
+    for (size_t d = 0; d < ndocs; ++d)
+        if (offsets[d + 1] < offsets[d])
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                             "offsets[%zu] = %llu is less than offsets[%zu] = %llu "
+                             "(document %zu would end before it starts)",
+                             d + 1, (unsigned long long)offsets[d + 1], d,
+                             (unsigned long long)offsets[d], d);
+    if (offsets[ndocs] > texts_len)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "offsets[%zu] = %llu is beyond texts_len = %zu (document %zu ends "
+                         "past the text)",
+                         ndocs, (unsigned long long)offsets[ndocs], texts_len,
+                         ndocs ? ndocs - 1 : 0);
+    status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK)
+        return kh_errorf(err, status, "signature batch %s before it started",
+                         status == KNOWHERE_ERR_TIMEOUT ? "timed out" : "interrupted");
+    if (ndocs == 0) return KNOWHERE_OK;
+
+    if (threads == 0) threads = kh_default_threads();
+    if (threads > 256) threads = 256;
+    /* Chunks small enough to balance uneven documents (about 16 per thread),
+     * large enough that progress and task hand-out cost nothing. */
+    size_t per = ndocs / (threads * 16);
+    w.docs_per_task = per < 1 ? 1 : per > 1024 ? 1024 : per;
+    size_t tasks = (ndocs + w.docs_per_task - 1) / w.docs_per_task;
+    if (threads > tasks) threads = tasks;
+    w.texts = (const uint8_t *)texts;
+    w.offsets = offsets;
+    w.ndocs = ndocs;
+    w.out = out;
+    w.counts = shingle_counts;
+    ascii_table_init(&w.at, w.p.keep_case);
+    w.scratch = calloc(threads, sizeof *w.scratch);
+    if (w.scratch == NULL) return no_memory(err, "a batch");
+
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SIGN, ndocs);
+    status = kh_run_parallel(threads, tasks, batch_task, &w, interrupt, &progress);
+    kh_progress_end(&progress, status);
+    for (size_t t = 0; t < threads; ++t) scratch_free(&w.scratch[t]);
+    free(w.scratch);
+    switch (status) {
+    case KNOWHERE_OK: return KNOWHERE_OK;
+    case KNOWHERE_ERR_INTERRUPTED:
+        return kh_errorf(err, status, "signature batch interrupted");
+    case KNOWHERE_ERR_TIMEOUT:
+        return kh_errorf(err, status, "signature batch timed out (deadline passed)");
+    case KNOWHERE_ERR_NO_MEMORY: return no_memory(err, "a batch");
+    default: return kh_errorf(err, status, "signature batch failed");
+    }
+}
