@@ -20,7 +20,8 @@ export {
   signaturesFromTextsAsync,
 } from './signature.ts';
 export type {
-  BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, ValuesFor,
+  BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, TokenHashes, WithValueBytes4,
+  WithValueBytes8,
 } from './signature.ts';
 export {
   RangeSearchResult, SelfJoinResult, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,

@@ -15,8 +15,8 @@
 import { fileURLToPath } from 'node:url';
 
 import {
-  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, runAsync, type AsyncOptions, type ProgressOptions,
-  type ProgressSpec,
+  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, runAsync, type AsyncOptions,
+  type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
 import { KnowhereError, Status, invalidArgument, throwIfFailed, throwIfStatus } from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';

@@ -1,0 +1,208 @@
+/**
+ * The command line of `knowhere-rs dedup`: parsing, checking, help text.
+ * Every problem is a UsageError (exit status 2) naming the option.
+ */
+import { parseArgs } from 'node:util';
+
+import type { ShingleKind } from '../signature.ts';
+import { ExitCode } from './exit-codes.ts';
+
+export type OutputFormat = 'clusters-jsonl' | 'pairs-csv';
+
+export interface DedupOptions {
+  readonly inputs: readonly string[];
+  readonly demo: boolean;
+  readonly jsonl: boolean;
+  readonly textField: string;
+  readonly idField: string | null;
+  readonly output: string | null;
+  readonly format: OutputFormat;
+  readonly keepFirst: string | null;
+  readonly threshold: number;
+  readonly numHashes: number;
+  readonly shingle: { readonly kind: ShingleKind; readonly size: number };
+  readonly bands: number | null;
+  readonly rows: number | null;
+  readonly threads: number;
+  readonly timeoutSeconds: number | null;
+  readonly seed: bigint;
+  readonly verify: 'none' | 'exact';
+  readonly strict: boolean;
+  readonly quiet: boolean;
+}
+
+export class UsageError extends Error {
+  readonly exitCode = ExitCode.USAGE;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const DEDUP_HELP = `Usage: knowhere-rs dedup [options] <file|directory|->...
+       knowhere-rs dedup --demo [options]
+
+Finds the near-duplicate documents among files, the files of directories
+(recursively) or the lines of JSON Lines files ('-' reads standard input),
+and prints the clusters of near-duplicates as JSON Lines.
+
+Input:
+  --jsonl                 inputs are JSON Lines, one document per line
+  --text-field NAME       the text of a JSON line (default: text)
+  --id-field NAME         the name of a JSON line's document (default: file:line)
+  --demo                  the SpamAssassin public mail corpus (about 6000 mails)
+  --strict                bad input ends the run (exit 65) instead of being skipped
+
+Output:
+  -o, --output FILE       write there (default: standard output)
+  --format FORMAT         clusters-jsonl (default) or pairs-csv
+  --keep-first FILE       write the documents to keep: one per cluster, and
+                          every document without a near-duplicate
+  -q, --quiet             no progress, phase times or summary on stderr
+
+Matching:
+  -t, --threshold T       Jaccard similarity of near-duplicates (default 0.8)
+  --num-hashes K          values per MinHash signature (default 128)
+  --shingle KIND:N        words:3 (default) or chars:5, any N
+  --bands B, --rows R     LSH bands (default: chosen so that a pair at T is a
+                          candidate with probability >= 0.95; rows = K / bands)
+  --verify exact          keep only pairs whose exact Jaccard similarity of
+                          shingle sets is >= T (default: the signature estimate)
+  --seed N                hash seed (default 0)
+  --threads N             native threads (default: one per core)
+  --timeout SECONDS       give up after that long (exit 124)
+
+Exit status: 0 done, 1 failure, 2 usage error, 65 bad input with --strict,
+124 --timeout, 130 interrupted (Ctrl-C), 141 standard output closed early,
+143 terminated (SIGTERM). More: docs/cli.md.
+`;
+
+function numberOption(value: string, name: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed)) throw new UsageError(`--${name}: not a number: ${value}`);
+  return parsed;
+}
+
+function integerOption(value: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const parsed = numberOption(value, name);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`--${name}: expected an integer in ${min}..${max}, got ${value}`);
+  }
+  return parsed;
+}
+
+function shingleOption(value: string): { kind: ShingleKind; size: number } {
+  const match = /^(words|chars)(?::(\d+))?$/.exec(value);
+  if (match === null) throw new UsageError(`--shingle: expected words:N or chars:N, got ${value}`);
+  const kind = match[1] as ShingleKind;
+  const size = match[2] === undefined ? (kind === 'words' ? 3 : 5) : integerOption(match[2], 'shingle', 1, 64);
+  return { kind, size };
+}
+
+function seedOption(value: string): bigint {
+  if (!/^\d+$/.test(value)) throw new UsageError(`--seed: expected a non-negative integer, got ${value}`);
+  const seed = BigInt(value);
+  if (seed >= 1n << 64n) throw new UsageError(`--seed: must fit in 64 bits, got ${value}`);
+  return seed;
+}
+
+/** The options of `dedup` (argv without the command word). */
+export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'help': { type: 'boolean', short: 'h' },
+        'demo': { type: 'boolean' },
+        'jsonl': { type: 'boolean' },
+        'text-field': { type: 'string' },
+        'id-field': { type: 'string' },
+        'strict': { type: 'boolean' },
+        'output': { type: 'string', short: 'o' },
+        'format': { type: 'string' },
+        'keep-first': { type: 'string' },
+        'quiet': { type: 'boolean', short: 'q' },
+        'threshold': { type: 'string', short: 't' },
+        'num-hashes': { type: 'string' },
+        'shingle': { type: 'string' },
+        'bands': { type: 'string' },
+        'rows': { type: 'string' },
+        'verify': { type: 'string' },
+        'seed': { type: 'string' },
+        'threads': { type: 'string' },
+        'timeout': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+
+  const demo = v.demo === true;
+  if (!demo && parsed.positionals.length === 0) {
+    throw new UsageError('no input: give files, directories or - (standard input), or --demo');
+  }
+  if (demo && parsed.positionals.length > 0) throw new UsageError('--demo reads no input files');
+  if (parsed.positionals.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) given twice');
+
+  const threshold = v.threshold === undefined ? 0.8 : numberOption(v.threshold, 'threshold');
+  if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold: expected 0 < T <= 1, got ${threshold}`);
+  const numHashes = v['num-hashes'] === undefined ? 128 : integerOption(v['num-hashes'], 'num-hashes', 1, 65536);
+  const bands = v.bands === undefined ? null : integerOption(v.bands, 'bands', 1, numHashes);
+  const rows = v.rows === undefined ? null : integerOption(v.rows, 'rows', 1, numHashes);
+  if (bands !== null && rows !== null && Math.floor(numHashes / bands) !== rows) {
+    throw new UsageError(`--bands ${bands} --rows ${rows}: the index uses rows = floor(num-hashes / bands) = ` +
+      `${Math.floor(numHashes / bands)} with ${numHashes} hashes; give one of them`);
+  }
+  if (bands === null && rows === null && threshold === 1) {
+    throw new UsageError('--threshold 1 needs --bands or --rows (bands are chosen for 0 < T < 1)');
+  }
+
+  const format = v.format ?? 'clusters-jsonl';
+  if (format !== 'clusters-jsonl' && format !== 'pairs-csv') {
+    throw new UsageError(`--format: expected clusters-jsonl or pairs-csv, got ${format}`);
+  }
+  const verify = v.verify ?? 'none';
+  if (verify !== 'none' && verify !== 'exact') throw new UsageError(`--verify: expected exact or none, got ${verify}`);
+  let timeoutSeconds: number | null = null;
+  if (v.timeout !== undefined) {
+    timeoutSeconds = numberOption(v.timeout, 'timeout');
+    if (!(timeoutSeconds > 0)) {
+      throw new UsageError(`--timeout: expected a positive number of seconds, got ${v.timeout}`);
+    }
+  }
+  for (const name of ['text-field', 'id-field'] as const) {
+    if (v[name] !== undefined && !v.jsonl) throw new UsageError(`--${name} needs --jsonl`);
+    if (v[name] === '') throw new UsageError(`--${name}: empty field name`);
+  }
+  if (v.output !== undefined && v.output === v['keep-first']) {
+    throw new UsageError('--output and --keep-first name the same file');
+  }
+
+  return {
+    inputs: parsed.positionals,
+    demo,
+    jsonl: v.jsonl === true,
+    textField: v['text-field'] ?? 'text',
+    idField: v['id-field'] ?? null,
+    output: v.output ?? null,
+    format,
+    keepFirst: v['keep-first'] ?? null,
+    threshold,
+    numHashes,
+    shingle: v.shingle === undefined ? { kind: 'words', size: 3 } : shingleOption(v.shingle),
+    bands,
+    rows,
+    threads: v.threads === undefined ? 0 : integerOption(v.threads, 'threads', 0, 1024),
+    timeoutSeconds,
+    seed: v.seed === undefined ? 0n : seedOption(v.seed),
+    verify,
+    strict: v.strict === true,
+    quiet: v.quiet === true,
+  };
+}
