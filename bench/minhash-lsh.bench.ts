@@ -207,7 +207,8 @@ function buildCBench(): string {
       `-DCMAKE_PROJECT_INCLUDE=${hook}`,
     ]);
   }
-  run('cmake', ['--build', buildDir, '--target', 'minhash_lsh_bench', '--parallel', String(os.availableParallelism())]);
+  run('cmake', ['--build', buildDir, '--target', 'minhash_lsh_bench', 'signature_bench',
+    '--parallel', String(os.availableParallelism())]);
   const exe = path.join(buildDir, 'bench', 'minhash_lsh_bench');
   if (!existsSync(exe)) throw new Error(`${exe} was not built`);
   return exe;
@@ -489,6 +490,8 @@ let cReport: CReport | null = null;
 if (!skipC) {
   console.log('== step 1: the C benchmark ==');
   cReport = runCBench();
+  // Signature speed (issue targets: <= 2 us per 100-token document, K = 128, one core).
+  run(path.join(buildDir, 'bench', 'signature_bench'), []);
   report['c'] = cReport;
 }
 
