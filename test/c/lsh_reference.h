@@ -74,6 +74,19 @@ static inline uint8_t *clustered_signatures(test_rng *rng, size_t n, size_t leng
     return data;
 }
 
+/* n signatures that are all mutations of the first, each agreeing with it
+ * at a rate drawn uniformly from [min_agreement, 1]: one big cluster, so
+ * queries have hundreds of candidates and many ties. */
+static inline uint8_t *one_big_cluster(test_rng *rng, size_t n, size_t length, size_t es,
+                                       double min_agreement) {
+    uint8_t *data = random_signatures(rng, n, length * es);
+    REQUIRE(data != NULL);
+    for (size_t i = 1; i < n; ++i)
+        mutate_signature(rng, data, data + i * length * es, length, es,
+                         min_agreement + (1 - min_agreement) * rng_unit(rng));
+    return data;
+}
+
 static inline knowhere_minhash_lsh *build_index(const uint8_t *data, size_t n, size_t length,
                                                 size_t es, size_t bands, bool raw) {
     knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
