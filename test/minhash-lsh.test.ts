@@ -14,23 +14,11 @@ import {
   BatchSearchResult, Interrupt, InterruptedError, KnowhereError, MinHashLSHIndex, Status,
   type SearchResult,
 } from '../ts/index.ts';
+import { clusteredSignatures, generator, rowOf, signatureBytes, type Shape } from './fixtures/helpers.ts';
 
 // ---------------------------------------------------------------------------
 // Data
 // ---------------------------------------------------------------------------
-
-/** A small, fast, seeded generator (xorshift32), so failures reproduce. */
-function generator(seed: number): () => number {
-  let state = (seed >>> 0) || 0x9e3779b9;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
 
 function randomBytes(length: number, seed: number): Uint8Array {
   const words = new Uint32Array(Math.ceil(length / 4));
@@ -39,44 +27,6 @@ function randomBytes(length: number, seed: number): Uint8Array {
   return new Uint8Array(words.buffer, 0, length);
 }
 
-interface Shape {
-  /** Values per signature. */
-  readonly length: number;
-  /** Bytes per value. */
-  readonly elementSize: number;
-  readonly bands: number;
-}
-
-const signatureBytes = (shape: Shape): number => shape.length * shape.elementSize;
-
-/**
- * `n` signatures in `clusters` families: each is its family's base with
- * every value replaced by a random one with probability `mutation`, so rows
- * of a family share some bands and differ in some values. Values come from
- * a small alphabet so unrelated rows sometimes share values too.
- */
-function clusteredSignatures(n: number, shape: Shape, clusters: number, mutation: number, seed: number): Uint8Array {
-  const next = generator(seed);
-  const value = (into: Uint8Array, at: number): void => {
-    const v = next() % 7;
-    for (let b = 0; b < shape.elementSize; b++) into[at + b] = (v * 37 + b) & 0xff;
-  };
-  const size = signatureBytes(shape);
-  const bases = new Uint8Array(clusters * size);
-  for (let p = 0; p < clusters * shape.length; p++) value(bases, p * shape.elementSize);
-  const data = new Uint8Array(n * size);
-  for (let row = 0; row < n; row++) {
-    const base = (next() % clusters) * size;
-    data.set(bases.subarray(base, base + size), row * size);
-    for (let p = 0; p < shape.length; p++) {
-      if (next() / 2 ** 32 < mutation) value(data, row * size + p * shape.elementSize);
-    }
-  }
-  return data;
-}
-
-const rowOf = (data: Uint8Array, shape: Shape, id: number): Uint8Array =>
-  data.subarray(id * signatureBytes(shape), (id + 1) * signatureBytes(shape));
 
 // ---------------------------------------------------------------------------
 // The contract, brute force
