@@ -626,9 +626,11 @@ static inline bool set_add(shingle_set *set, uint64_t x) {
     }
 }
 
+/* Without a set (the caller did not ask for the count), repeated shingles
+ * go to oph_add again, which changes nothing: a minimum is idempotent. */
 static inline void add_shingle(shingle_set *set, oph *o, const uint8_t *bytes, size_t len) {
     uint64_t x = kh_xxh3_64(bytes, len);
-    if (set_add(set, x)) oph_add(o, x);
+    if (set->slots == NULL || set_add(set, x)) oph_add(o, x);
 }
 
 /* The bytes of the code point starting with lead byte b (valid UTF-8). */
@@ -684,7 +686,9 @@ static inline uint64_t space_mask(const uint8_t *t, size_t len) {
     return m;
 }
 
-/* The signature of one text into out; *count receives the distinct shingles. */
+/* The signature of one text into out; *count (when count is not NULL)
+ * receives the distinct shingles, which costs a hash-set insertion per
+ * shingle. */
 static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *text,
                      size_t len, sig_scratch *s, uint8_t *out, size_t *count, kh_job *job) {
     norm_info info;
@@ -693,19 +697,21 @@ static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *
     const uint8_t *t = s->norm;
     const size_t n = p->n;
     size_t units = p->kind == KNOWHERE_SHINGLE_WORDS ? info.words : info.chars;
-    *count = 0;
+    if (count) *count = 0;
     oph o;
     if (!scratch_reserve_k(s, p->k)) return KNOWHERE_ERR_NO_MEMORY;
     oph_start(&o, s->mins, p);
     if (units == 0) return finish(p, s, &o, false, out, job);
     size_t shingles = units < n ? 1 : units - n + 1;
     shingle_set set = {0};
-    size_t cap;
-    if (!scratch_reserve_set(s, shingles, &cap)) return KNOWHERE_ERR_NO_MEMORY;
-    set.slots = s->set;
-    set.mask = cap - 1;
-    set.shift = 64;
-    while (((size_t)1 << (64 - set.shift)) < cap) set.shift--;
+    if (count) {
+        size_t cap;
+        if (!scratch_reserve_set(s, shingles, &cap)) return KNOWHERE_ERR_NO_MEMORY;
+        set.slots = s->set;
+        set.mask = cap - 1;
+        set.shift = 64;
+        while (((size_t)1 << (64 - set.shift)) < cap) set.shift--;
+    }
     if (units <= n) {
         add_shingle(&set, &o, t, info.len);
     } else if (p->kind == KNOWHERE_SHINGLE_CHARS && info.ascii) {
@@ -737,7 +743,7 @@ static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *
             pos = end;
         }
     }
-    *count = set.count;
+    if (count) *count = set.count;
     return finish(p, s, &o, true, out, job);
 }
 
@@ -782,11 +788,9 @@ int knowhere_signature_from_text(const knowhere_signature_options *options, cons
     ascii_table at;
     ascii_table_init(&at, p.keep_case);
     sig_scratch s = {0};
-    size_t count = 0;
-    status = sign_text(&p, &at, (const uint8_t *)text, text_len, &s, out, &count, NULL);
+    status = sign_text(&p, &at, (const uint8_t *)text, text_len, &s, out, shingles, NULL);
     scratch_free(&s);
     if (status != KNOWHERE_OK) return no_memory(err, "a text");
-    if (shingles) *shingles = count;
     return KNOWHERE_OK;
 }
 
@@ -830,7 +834,7 @@ static int batch_task(kh_job *job, size_t task, size_t worker, void *ctx) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1], count = 0;
         int status = sign_text(&w->p, &w->at, w->texts + from, to - from, &w->scratch[worker],
-                               w->out + d * w->signature_bytes, &count, job);
+                               w->out + d * w->signature_bytes, w->counts ? &count : NULL, job);
         if (status != KNOWHERE_OK) return status;
         if (w->counts) w->counts[d] = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
     }
