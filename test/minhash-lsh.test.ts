@@ -14,7 +14,9 @@ import {
   BatchSearchResult, Interrupt, InterruptedError, KnowhereError, MinHashLSHIndex, Status,
   type SearchResult,
 } from '../ts/index.ts';
-import { clusteredSignatures, generator, rowOf, signatureBytes, type Shape } from './fixtures/helpers.ts';
+import {
+  clusteredSignatures, countTicksDuring, generator, rowOf, signatureBytes, type Shape,
+} from './fixtures/helpers.ts';
 
 // ---------------------------------------------------------------------------
 // Data
@@ -654,20 +656,8 @@ describe('MinHashLSHIndex: cancellation', function () {
 
   it('the event loop keeps running during an async build', async () => {
     using index = new MinHashLSHIndex();
-    let immediates = 0;
-    let timers = 0;
-    let running = true;
-    const spinImmediate = (): void => { if (running) { immediates++; setImmediate(spinImmediate); } };
-    const timer = setInterval(() => { timers++; }, 1);
-    spinImmediate();
-    const started = performance.now();
-    try {
-      await index.buildAsync(big, bigShape.length, bigShape.elementSize, bigShape.bands, false);
-    } finally {
-      running = false;
-      clearInterval(timer);
-    }
-    const elapsed = performance.now() - started;
+    const { immediates, timers, elapsed } = await countTicksDuring(() =>
+      index.buildAsync(big, bigShape.length, bigShape.elementSize, bigShape.bands, false));
     expect(index.count).to.equal(bigCount);
     expect(immediates, `${immediates} ticks in ${elapsed.toFixed(0)} ms`).to.be.above(20);
     expect(timers).to.be.above(0);

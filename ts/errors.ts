@@ -174,3 +174,11 @@ export function throwIfStatus(status: number, message?: string): void {
 export function invalidArgument(message: string): KnowhereError {
   return new KnowhereError(Status.INVALID_ARG, message);
 }
+
+/** Throws unless `row` indexes one of `rows` rows of a result (`what`
+ * names them in the message, e.g. "the batch has 3 queries"). */
+export function checkRow(row: number, rows: number, what: string): void {
+  if (!Number.isSafeInteger(row) || row < 0 || row >= rows) {
+    throw invalidArgument(`row ${String(row)} is out of range: ${what}`);
+  }
+}

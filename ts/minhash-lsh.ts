@@ -18,7 +18,7 @@ import {
   allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, runAsync, type AsyncOptions,
   type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
-import { KnowhereError, Status, invalidArgument, throwIfFailed, throwIfStatus } from './errors.ts';
+import { checkRow, invalidArgument, KnowhereError, Status, throwIfFailed, throwIfStatus } from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';
 import {
   native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type ErrorOut,
@@ -86,9 +86,7 @@ export class BatchSearchResult {
 
   /** Views (no copy) of query q's results. */
   row(q: number): SearchResult {
-    if (!Number.isSafeInteger(q) || q < 0 || q >= this.nq) {
-      throw invalidArgument(`row ${String(q)} is out of range: the batch has ${this.nq} queries`);
-    }
+    checkRow(q, this.nq, `the batch has ${this.nq} queries`);
     const start = q * this.k;
     return {
       ids: this.ids.subarray(start, start + this.k),

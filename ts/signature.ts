@@ -22,7 +22,7 @@
 import {
   allocate, booleanOf, countOf, describe, runAsync, type ProgressOptions,
 } from './async-call.ts';
-import { invalidArgument, throwIfFailed } from './errors.ts';
+import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import {
   Shingle, SignatureFlag, native, newErrorOut, type CountOut, type NativeSignatureOptions,
 } from './native.ts';
@@ -93,9 +93,7 @@ export class SignatureBatch<V extends SignatureValues = SignatureValues> {
 
   /** A view (no copy) of document i's signature. */
   row(i: number): V {
-    if (!Number.isSafeInteger(i) || i < 0 || i >= this.count) {
-      throw invalidArgument(`row ${String(i)} is out of range: the batch has ${this.count} signatures`);
-    }
+    checkRow(i, this.count, `the batch has ${this.count} signatures`);
     return this.values.subarray(i * this.numHashes, (i + 1) * this.numHashes) as V;
   }
 }

@@ -9,7 +9,7 @@
  * freed at once, so nothing here holds native memory.
  */
 import { type AsyncOptions, countOf, describe, idsOf, runAsync } from './async-call.ts';
-import { invalidArgument, throwIfFailed } from './errors.ts';
+import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import { native, newErrorOut, type ChooseBandsOut } from './native.ts';
 import type { SearchResult } from './minhash-lsh.ts';
 
@@ -79,9 +79,7 @@ export class RangeSearchResult {
 
   /** Views (no copy) of query q's matches (as many as it has). */
   row(q: number): SearchResult {
-    if (!Number.isSafeInteger(q) || q < 0 || q >= this.nq) {
-      throw invalidArgument(`row ${String(q)} is out of range: the result has ${this.nq} queries`);
-    }
+    checkRow(q, this.nq, `the result has ${this.nq} queries`);
     const start = Number(this.lims[q]);
     const end = Number(this.lims[q + 1]);
     return { ids: this.ids.subarray(start, end), distances: this.distances.subarray(start, end) };

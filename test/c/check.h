@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static int check_failures;
 
@@ -47,5 +48,13 @@ static int check_failures;
     } while (0)
 
 #define CHECK_DONE() (check_failures == 0 ? 0 : 1)
+
+/* CLOCK_MONOTONIC in milliseconds, for reporting durations (tests never
+ * assert on them: the machines are shared). */
+static inline double test_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 #endif

@@ -163,11 +163,6 @@ static void test_bad_ids_name_the_pair(void) {
     CHECK(ids[4] == 4 && ids[3] == 0);
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void test_interrupts(void) {
     enum { N = 2000000, M = 4000000 };
@@ -185,17 +180,17 @@ static void test_interrupts(void) {
              KNOWHERE_ERR_INTERRUPTED);
     CHECK(err && strstr(knowhere_error_message(err), "clustering interrupted"));
     knowhere_error_free(err);
-    double start = now_ms();
+    double start = test_now_ms();
     knowhere_interrupt_reset(stop);
     CHECK_EQ(knowhere_cluster_pairs_with_interrupt(N, left, right, M, ids, stop, NULL),
              KNOWHERE_OK);
-    double full = now_ms() - start;
+    double full = test_now_ms() - start;
     /* A 1 ms deadline ends it with TIMEOUT, not INTERRUPTED. */
     CInterrupt deadline = knowhere_interrupt_create_with_timeout(1);
-    start = now_ms();
+    start = test_now_ms();
     CHECK_EQ(knowhere_cluster_pairs_with_interrupt(N, left, right, M, ids, deadline, &err),
              KNOWHERE_ERR_TIMEOUT);
-    double stopped = now_ms() - start;
+    double stopped = test_now_ms() - start;
     CHECK(err && strstr(knowhere_error_message(err), "timed out"));
     knowhere_error_free(err);
     printf("  %d ids, %d pairs: %.1f ms in full, %.1f ms to a 1 ms deadline\n", N, M, full,

@@ -18,11 +18,7 @@ static atomic_bool stop;
 static int rounds_done;
 static int bad_rounds;
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+static double now_seconds(void) { return test_now_ms() / 1e3; }
 
 static void churn(CInterrupt mine, int id) {
     CInterrupt extra = knowhere_interrupt_clone(mine);

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "knowhere_rs.h"
+#include "progress_recorder.h"
 #include "test_data.h"
 
 /* Many narrow bands make a build slow enough (hundreds of ms on one core)
@@ -16,24 +17,6 @@
 enum { LENGTH = 128, ES = 4, SIG = LENGTH * ES, BANDS = 64, N = 120000 };
 
 static uint8_t *data;
-
-typedef struct {
-    uint64_t last_done, total;
-    int calls, stop_after;
-    bool monotonic, total_stable;
-} recorder;
-
-static int record(void *user, uint64_t done, uint64_t total) {
-    recorder *r = user;
-    if (r->calls > 0) {
-        r->monotonic &= done >= r->last_done;
-        r->total_stable &= total == r->total;
-    }
-    r->last_done = done;
-    r->total = total;
-    r->calls++;
-    return r->stop_after && r->calls >= r->stop_after;
-}
 
 static knowhere_minhash_lsh *single_threaded_index(void) {
     knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
@@ -45,7 +28,7 @@ static knowhere_minhash_lsh *single_threaded_index(void) {
 static void test_build_progress_is_monotonic_and_complete(void) {
     knowhere_minhash_lsh *index = single_threaded_index();
     CInterrupt h = knowhere_interrupt_create();
-    recorder r = {.monotonic = true, .total_stable = true};
+    recorder r = recorder_new(0);
     knowhere_interrupt_set_progress(h, record, &r);
     CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, (size_t)N * SIG, LENGTH, ES,
                                                        BANDS, true, h, NULL),
@@ -63,7 +46,7 @@ static void test_build_progress_is_monotonic_and_complete(void) {
     printf("  build: %d callbacks\n", r.calls);
 
     /* Add reports as its own phase. */
-    r = (recorder){.monotonic = true, .total_stable = true};
+    r = recorder_new(0);
     CHECK_EQ(knowhere_minhash_lsh_add_with_interrupt(index, data, 1000 * SIG, h, NULL), KNOWHERE_OK);
     knowhere_interrupt_progress(h, &done, &total, &phase);
     CHECK(phase == KNOWHERE_PHASE_ADD && done == total && total == 1000u * (2 * BANDS + 1));
@@ -77,7 +60,7 @@ static void test_callback_returning_nonzero_cancels(void) {
     REQUIRE(knowhere_minhash_lsh_build(index, data, 1000 * SIG, LENGTH, ES, BANDS, true, NULL) ==
             KNOWHERE_OK);
     CInterrupt h = knowhere_interrupt_create();
-    recorder r = {.monotonic = true, .total_stable = true, .stop_after = 1};
+    recorder r = recorder_new(1);
     knowhere_interrupt_set_progress(h, record, &r);
     knowhere_error *err = NULL;
     CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, (size_t)N * SIG, LENGTH, ES,
@@ -147,25 +130,20 @@ static void test_polled_progress_of_a_batch_search(void) {
     free(d);
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void test_deadline_ends_build_and_batch_with_timeout(void) {
     knowhere_minhash_lsh *index = single_threaded_index();
     REQUIRE(knowhere_minhash_lsh_build(index, data, 2000 * SIG, LENGTH, ES, BANDS, true, NULL) ==
             KNOWHERE_OK);
     CInterrupt h = knowhere_interrupt_create_with_timeout(20);
-    double start = now_ms();
+    double start = test_now_ms();
     knowhere_error *err = NULL;
     CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, (size_t)N * SIG, LENGTH, ES,
                                                        BANDS, false, h, &err),
              KNOWHERE_ERR_TIMEOUT);
     CHECK(err && strstr(knowhere_error_message(err), "timed out"));
     knowhere_error_free(err);
-    printf("  build: timed out after %.1f ms (deadline 20 ms)\n", now_ms() - start);
+    printf("  build: timed out after %.1f ms (deadline 20 ms)\n", test_now_ms() - start);
     CHECK_EQ(knowhere_minhash_lsh_count(index), 2000);
     CHECK(knowhere_minhash_lsh_has_raw_data(index));
 
@@ -175,11 +153,11 @@ static void test_deadline_ends_build_and_batch_with_timeout(void) {
     REQUIRE(ids && d);
     knowhere_interrupt_set_deadline(h, 20);
     knowhere_interrupt_reset(h);
-    start = now_ms();
+    start = test_now_ms();
     CHECK_EQ(knowhere_minhash_lsh_batch_search_with_interrupt(index, data, (size_t)NQ * SIG, NQ,
                                                               K, NULL, 0, ids, d, h, NULL),
              KNOWHERE_ERR_TIMEOUT);
-    printf("  batch search: timed out after %.1f ms (deadline 20 ms)\n", now_ms() - start);
+    printf("  batch search: timed out after %.1f ms (deadline 20 ms)\n", test_now_ms() - start);
     knowhere_interrupt_free(h);
     knowhere_minhash_lsh_free(index);
     free(ids);

@@ -11,13 +11,9 @@
 
 #include "check.h"
 #include "knowhere_rs.h"
+#include "progress_recorder.h"
 #include "lsh_reference.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- the reference: every pair, scored ------------------------------------ */
 
@@ -273,29 +269,14 @@ typedef struct {
 
 static void *fire(void *arg) {
     interrupter *it = arg;
-    double until = now_ms() + it->delay_ms;
-    while (now_ms() < until) {
+    double until = test_now_ms() + it->delay_ms;
+    while (test_now_ms() < until) {
         struct timespec pause = {0, 20000};
         nanosleep(&pause, NULL);
     }
-    it->fired_at_ms = now_ms();
+    it->fired_at_ms = test_now_ms();
     knowhere_interrupt_interrupt(it->interrupt);
     return NULL;
-}
-
-typedef struct {
-    uint64_t last_done, total;
-    int calls, stop_after;
-    bool monotonic;
-} recorder;
-
-static int record(void *user, uint64_t done, uint64_t total) {
-    recorder *r = user;
-    r->monotonic &= r->calls == 0 || done >= r->last_done;
-    r->last_done = done;
-    r->total = total;
-    r->calls++;
-    return r->stop_after && r->calls >= r->stop_after;
 }
 
 static void test_large_join_timing_interrupts_and_progress(void) {
@@ -307,12 +288,12 @@ static void test_large_join_timing_interrupts_and_progress(void) {
 
     /* Timing, with progress: phase JOIN, units = signatures. */
     CInterrupt h = knowhere_interrupt_create();
-    recorder rec = {.monotonic = true};
+    recorder rec = recorder_new(0);
     knowhere_interrupt_set_progress(h, record, &rec);
     knowhere_pairs *pairs = NULL;
-    double start = now_ms();
+    double start = test_now_ms();
     CHECK_EQ(knowhere_minhash_lsh_self_join_with_interrupt(raw, 0.8f, &pairs, h, NULL), KNOWHERE_OK);
-    double full_ms = now_ms() - start;
+    double full_ms = test_now_ms() - start;
     uint64_t done = 0, total = 0;
     int phase = -1;
     knowhere_interrupt_progress(h, &done, &total, &phase);
@@ -322,9 +303,9 @@ static void test_large_join_timing_interrupts_and_progress(void) {
     /* At least the planted pairs that are candidates with J >= 0.8: most. */
     CHECK(full_count > BIG_N / 10 * 9 / 10);
     knowhere_pairs_free(pairs);
-    start = now_ms();
+    start = test_now_ms();
     CHECK_EQ(knowhere_minhash_lsh_self_join_with_interrupt(bare, 0.8f, &pairs, NULL, NULL), KNOWHERE_OK);
-    double bare_ms = now_ms() - start;
+    double bare_ms = test_now_ms() - start;
     printf("  self-join of %d signatures (%dx%d bytes, %d bands, 10%% near-duplicates), "
            "2 threads: %.0f ms with raw data (%zu pairs >= 0.8), %.0f ms without (%zu pairs)\n",
            BIG_N, BIG_LENGTH, BIG_ES, BIG_BANDS, full_ms, full_count, bare_ms,
@@ -332,7 +313,7 @@ static void test_large_join_timing_interrupts_and_progress(void) {
     knowhere_pairs_free(pairs);
 
     /* A callback returning non-zero cancels. */
-    rec = (recorder){.monotonic = true, .stop_after = 1};
+    rec = recorder_new(1);
     pairs = (knowhere_pairs *)1;
     int status = knowhere_minhash_lsh_self_join_with_interrupt(raw, 0.8f, &pairs, h, NULL);
     CHECK(status == KNOWHERE_ERR_INTERRUPTED || (status == KNOWHERE_OK && rec.calls == 1));
@@ -360,7 +341,7 @@ static void test_large_join_timing_interrupts_and_progress(void) {
         REQUIRE(pthread_create(&it.thread, NULL, fire, &it) == 0);
         pairs = (knowhere_pairs *)1;
         status = knowhere_minhash_lsh_self_join_with_interrupt(index, 0.8f, &pairs, h, &err);
-        double returned = now_ms();
+        double returned = test_now_ms();
         pthread_join(it.thread, NULL);
         if (status == KNOWHERE_ERR_INTERRUPTED) {
             interrupted++;

@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "knowhere_rs.h"
+#include "progress_recorder.h"
 #include "test_data.h"
 
 /* The library's XXH3 (the same source), to re-seal tampered files with the
@@ -859,34 +860,12 @@ static void make_big(size_t rows) {
     free(data);
 }
 
-typedef struct {
-    uint64_t last_done, total;
-    int calls;
-    bool monotonic, total_stable, stop_partway, stopped_partway;
-} recorder;
-
-static int record(void *user, uint64_t done, uint64_t total) {
-    recorder *r = user;
-    if (r->calls > 0) {
-        r->monotonic &= done >= r->last_done;
-        r->total_stable &= total == r->total;
-    }
-    r->last_done = done;
-    r->total = total;
-    r->calls++;
-    if (r->stop_partway && done < total) {
-        r->stopped_partway = true;
-        return 1;
-    }
-    return 0;
-}
-
 static void test_progress_is_monotonic_and_complete(void) {
     char path[256];
     path_in_dir(path, sizeof path, "big.bin");
     CInterrupt h = knowhere_interrupt_create();
     REQUIRE(h != NULL);
-    recorder r = {.monotonic = true, .total_stable = true};
+    recorder r = recorder_new(0);
     knowhere_interrupt_set_progress(h, record, &r);
     struct timespec t0, t1, t2;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -904,7 +883,7 @@ static void test_progress_is_monotonic_and_complete(void) {
     CHECK(done == size && total == size && phase == KNOWHERE_PHASE_SAVE);
     int save_calls = r.calls;
 
-    r = (recorder){.monotonic = true, .total_stable = true};
+    r = recorder_new(0);
     knowhere_minhash_lsh *loaded = knowhere_minhash_lsh_create();
     REQUIRE(loaded != NULL);
     CHECK_EQ(knowhere_minhash_lsh_load_with_interrupt(loaded, path, h, NULL), KNOWHERE_OK);
@@ -925,10 +904,10 @@ static void test_progress_is_monotonic_and_complete(void) {
     /* serialize and deserialize report the same phases and units. */
     uint8_t *buf = NULL;
     size_t len = 0;
-    r = (recorder){.monotonic = true, .total_stable = true};
+    r = recorder_new(0);
     CHECK_EQ(knowhere_minhash_lsh_serialize_with_interrupt(big, &buf, &len, h, NULL), KNOWHERE_OK);
     CHECK(len == size && r.last_done == size && r.monotonic);
-    r = (recorder){.monotonic = true, .total_stable = true};
+    r = recorder_new(0);
     CHECK_EQ(knowhere_minhash_lsh_deserialize_with_interrupt(loaded, buf, len, h, NULL),
              KNOWHERE_OK);
     CHECK(r.last_done == size && r.monotonic);
@@ -969,7 +948,7 @@ static void test_interrupted_save_leaves_no_file(void) {
     for (int attempt = 0; attempt < 4; ++attempt) {
         h = knowhere_interrupt_create();
         REQUIRE(h != NULL);
-        recorder r = {.monotonic = true, .total_stable = true, .stop_partway = true};
+        recorder r = recorder_new(1);
         knowhere_interrupt_set_progress(h, record, &r);
         int status = knowhere_minhash_lsh_save_with_interrupt(big, path, h, &err);
         knowhere_error_free(err);
@@ -991,7 +970,7 @@ static void test_interrupted_save_leaves_no_file(void) {
 
         /* The same for serialize. */
         h = knowhere_interrupt_create();
-        r = (recorder){.monotonic = true, .total_stable = true, .stop_partway = true};
+        r = recorder_new(1);
         knowhere_interrupt_set_progress(h, record, &r);
         status = knowhere_minhash_lsh_serialize_with_interrupt(big, &buf, &len, h, NULL);
         if (r.stopped_partway) CHECK(status == KNOWHERE_ERR_INTERRUPTED && buf == NULL);
@@ -1038,7 +1017,7 @@ static void test_interrupted_load_leaves_index_unchanged(void) {
 
     for (int from_file = 0; from_file < 2; ++from_file) {
         h = knowhere_interrupt_create();
-        recorder r = {.monotonic = true, .total_stable = true, .stop_partway = true};
+        recorder r = recorder_new(1);
         knowhere_interrupt_set_progress(h, record, &r);
         int status = from_file
                          ? knowhere_minhash_lsh_load_with_interrupt(t.index, path, h, NULL)

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "knowhere_rs.h"
+#include "progress_recorder.h"
 #include "test_data.h"
 #include "xxh3.h"
 
@@ -783,26 +784,7 @@ static int run_big(size_t threads, CInterrupt h, uint8_t *out, knowhere_error **
         threads, h, err);
 }
 
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-typedef struct {
-    uint64_t last_done, total;
-    int calls, stop_after;
-    bool monotonic;
-} recorder;
-
-static int record(void *user, uint64_t done, uint64_t total) {
-    recorder *r = user;
-    if (r->calls > 0) r->monotonic &= done >= r->last_done;
-    r->last_done = done;
-    r->total = total;
-    r->calls++;
-    return r->stop_after && r->calls >= r->stop_after;
-}
+static double seconds(void) { return test_now_ms() / 1e3; }
 
 /* Another thread interrupts while the batch is running: the batch's first
  * progress callback (on a worker thread, after some documents) says it has
@@ -847,7 +829,7 @@ static void test_interrupts_and_deadlines(void) {
 
     /* A complete run: progress reaches the total, phase SIGN. */
     CInterrupt h = knowhere_interrupt_create();
-    recorder r = {.monotonic = true};
+    recorder r = recorder_new(0);
     knowhere_interrupt_set_progress(h, record, &r);
     double t0 = seconds();
     CHECK_EQ(run_big(1, h, out, &err), KNOWHERE_OK);
@@ -873,7 +855,7 @@ static void test_interrupts_and_deadlines(void) {
 
     /* By the progress callback. */
     h = knowhere_interrupt_create();
-    recorder stop = {.monotonic = true, .stop_after = 1};
+    recorder stop = recorder_new(1);
     knowhere_interrupt_set_progress(h, record, &stop);
     t0 = seconds();
     CHECK_EQ(run_big(1, h, out, &err), KNOWHERE_ERR_INTERRUPTED);
