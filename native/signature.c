@@ -8,7 +8,7 @@
  *      16-byte ASCII chunks that need no collapsing)
  *   2. shingles: word or code point n-grams are byte ranges of that buffer;
  *      each is hashed once with XXH3-64 and counted if new (a hash set)
- *   3. one-permutation hashing: h = mix64(x ^ k_token), bin = (h * K) >> 64,
+ *   3. one-permutation hashing: h = kh_mix64(x ^ k_token), bin = (h * K) >> 64,
  *      each bin keeps its minimum h
  *   4. optimal densification: an empty bin i takes the minimum of bin
  *      pi_t(i) for the first round t whose permutation pi_t lands on a
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "oph_hash.h"
 #include "parallel.h"
 #include "unicode_case.h"
 #include "xxh3.h"
@@ -64,13 +65,8 @@ typedef struct {
     bool keep_case;
     uint64_t k_token; /* mixed into every token hash */
     uint64_t k_round; /* the densification rounds' generator state */
+    kh_oph_update_fn *update; /* this CPU's kernel */
 } sig_params;
-
-static inline uint64_t mix64(uint64_t z) { /* splitmix64's finaliser (Stafford Mix13) */
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
 
 static int resolve_options(const knowhere_signature_options *options, sig_params *p,
                            knowhere_error **err) {
@@ -113,8 +109,9 @@ static int resolve_options(const knowhere_signature_options *options, sig_params
     p->n = options->shingle_size;
     p->value_bytes = options->value_bytes;
     p->keep_case = (options->flags & KNOWHERE_SIGNATURE_KEEP_CASE) != 0;
-    p->k_token = mix64(options->seed + GOLDEN);
-    p->k_round = mix64(options->seed + 2 * GOLDEN);
+    p->k_token = kh_mix64(options->seed + GOLDEN);
+    p->k_round = kh_mix64(options->seed + 2 * GOLDEN);
+    p->update = kh_oph_update_kernel(kh_cpu_level_get());
     return KNOWHERE_OK;
 }
 
@@ -131,29 +128,61 @@ typedef struct {
     uint64_t *pending;  /* bit i: bin i is empty and not filled yet */
     uint32_t *full_list, *empty_list;
     size_t k_cap;
+    /* Buffers not to free: a single-document call's, on its stack. */
+    const void *borrowed_norm, *borrowed_k;
 } sig_scratch;
 
+/* The words of a K-sized block: mins[k], occupied and pending (a bit per
+ * bin each), two lists of k 32-bit bin numbers. */
+static size_t k_block_words(size_t k) { return k + 2 * ((k + 63) / 64) + k; }
+
+/* A single document's scratch: on the stack up to these sizes (the public
+ * one-document calls then allocate nothing; 100 words of text take about
+ * 600 bytes and need 3 x 600 + 16 here), on the heap beyond. */
+#define STACK_K 256
+#define STACK_NORM 8192
+typedef struct {
+    uint64_t k_block[STACK_K * 2 + 2 * (STACK_K / 64)];
+    uint8_t norm[STACK_NORM];
+} stack_scratch;
+
+static void scratch_on_stack(sig_scratch *s, stack_scratch *stack) {
+    memset(s, 0, sizeof *s);
+    s->norm = stack->norm;
+    s->norm_cap = sizeof stack->norm;
+    s->borrowed_norm = stack->norm;
+    s->borrowed_k = stack->k_block;
+    s->mins = stack->k_block; /* laid out by scratch_reserve_k on first use */
+}
+
 static void scratch_free(sig_scratch *s) {
-    free(s->norm);
+    if (s->norm != s->borrowed_norm) free(s->norm);
+    if (s->mins != s->borrowed_k) free(s->mins);
     free(s->set);
-    free(s->mins);
     memset(s, 0, sizeof *s);
 }
 
-static bool scratch_reserve_k(sig_scratch *s, size_t k) {
-    if (s->k_cap >= k) return true;
+/* Lays out the K-sized block at `block` (k_block_words(k) words). */
+static void scratch_layout_k(sig_scratch *s, uint64_t *block, size_t k) {
     size_t words = (k + 63) / 64;
-    /* One block: mins[k], occupied[words], pending[words], two lists of k. */
-    size_t bytes = k * 8 + 2 * words * 8 + 2 * k * 4;
-    uint64_t *block = malloc(bytes);
-    if (block == NULL) return false;
-    free(s->mins);
     s->mins = block;
     s->occupied = block + k;
     s->pending = s->occupied + words;
     s->full_list = (uint32_t *)(void *)(s->pending + words);
     s->empty_list = s->full_list + k;
     s->k_cap = k;
+}
+
+static bool scratch_reserve_k(sig_scratch *s, size_t k) {
+    if (s->k_cap >= k) return true;
+    if (s->borrowed_k != NULL && s->mins == s->borrowed_k && s->k_cap == 0 && k <= STACK_K) {
+        scratch_layout_k(s, s->mins, k);
+        return true;
+    }
+    uint64_t *block = malloc(k_block_words(k) * sizeof *block);
+    if (block == NULL) return false;
+    if (s->mins != s->borrowed_k) free(s->mins);
+    scratch_layout_k(s, block, k);
     return true;
 }
 
@@ -164,7 +193,7 @@ static bool scratch_reserve_norm(sig_scratch *s, size_t bytes) {
         cap = s->norm_cap * 2;
     uint8_t *p = malloc(cap);
     if (p == NULL) return false;
-    free(s->norm);
+    if (s->norm != s->borrowed_norm) free(s->norm);
     s->norm = p;
     s->norm_cap = cap;
     return true;
@@ -193,27 +222,37 @@ static bool scratch_reserve_set(sig_scratch *s, size_t items, size_t *cap) {
 
 /* ---- 3. one-permutation hashing --------------------------------------------- */
 
+/* Tokens queue up and go to the CPU's kernel (oph_hash.c) in blocks. */
+#define OPH_BLOCK 64
+
 typedef struct {
     uint64_t *mins;
-    uint32_t k;
-    uint64_t k_token;
+    const sig_params *p;
     bool saw_max; /* a token's h was UINT64_MAX (the "empty" marker) */
+    size_t queued;
+    uint64_t queue[OPH_BLOCK];
 } oph;
 
 static inline void oph_start(oph *o, uint64_t *mins, const sig_params *p) {
     o->mins = mins;
-    o->k = p->k;
-    o->k_token = p->k_token;
+    o->p = p;
     o->saw_max = false;
+    o->queued = 0;
     for (uint32_t i = 0; i < p->k; ++i) mins[i] = UINT64_MAX;
 }
 
+static void oph_add_all(oph *o, const uint64_t *x, size_t n) {
+    o->saw_max |= o->p->update(x, n, o->p->k_token, o->p->k, o->mins);
+}
+
+static void oph_flush(oph *o) {
+    oph_add_all(o, o->queue, o->queued);
+    o->queued = 0;
+}
+
 static inline void oph_add(oph *o, uint64_t x) {
-    uint64_t h = mix64(x ^ o->k_token);
-    uint32_t bin = (uint32_t)(((kh_u128)h * o->k) >> 64);
-    uint64_t m = o->mins[bin];
-    o->mins[bin] = h < m ? h : m; /* branch-free: early tokens update often */
-    o->saw_max |= h == UINT64_MAX;
+    o->queue[o->queued++] = x;
+    if (o->queued == OPH_BLOCK) oph_flush(o);
 }
 
 /* ---- 4. densification ------------------------------------------------------- */
@@ -231,7 +270,7 @@ static inline uint32_t inverse_odd(uint32_t m) { /* m * inv == 1 mod 2^32 */
 
 static inline void round_setup(round_perm *r, uint64_t k_round, uint64_t t, uint32_t mask,
                                uint32_t shift, bool inverse) {
-    uint64_t w = mix64(k_round + t * GOLDEN);
+    uint64_t w = kh_mix64(k_round + t * GOLDEN);
     r->mask = mask;
     r->shift = shift;
     r->a = (uint32_t)w & mask;
@@ -275,6 +314,13 @@ static inline uint32_t pi_inverse(const round_perm *r, uint32_t y, uint32_t k) {
     return y;
 }
 
+/* yes ? a : b for yes in {0, 1}, by arithmetic: the compiler keeps it
+ * free of branches, which it does not always do for ?: */
+static inline uint64_t select64(uint64_t yes, uint64_t a, uint64_t b) {
+    uint64_t mask = 0 - yes;
+    return (a & mask) | (b & ~mask);
+}
+
 static inline bool bit(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 
 /* Fills the empty bins of a document with at least one token. Returns
@@ -283,15 +329,20 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
     const uint32_t k = p->k;
     uint64_t *mins = s->mins, *occ = s->occupied, *pend = s->pending;
     const size_t words = (k + 63) / 64;
-    memset(occ, 0, words * 8);
     uint32_t m = 0, u = 0;
-    for (uint32_t i = 0; i < k; ++i) {
-        if (mins[i] != UINT64_MAX || (saw_max && i == k - 1)) {
-            occ[i >> 6] |= UINT64_C(1) << (i & 63);
-            s->full_list[m++] = i;
-        } else {
-            s->empty_list[u++] = i;
-        }
+    for (uint32_t i = 0; i < k; ++i) { /* branch-free, as in the rounds */
+        uint64_t full = mins[i] != UINT64_MAX;
+        if (i % 64 == 0) occ[i / 64] = 0;
+        occ[i / 64] |= full << (i % 64);
+        s->full_list[m] = i;
+        s->empty_list[u] = i;
+        m += (uint32_t)full;
+        u += (uint32_t)(full ^ 1);
+    }
+    if (saw_max && mins[k - 1] == UINT64_MAX) { /* bin k - 1 holds a token: h == 2^64 - 1 */
+        occ[(k - 1) / 64] |= UINT64_C(1) << ((k - 1) % 64);
+        s->full_list[m++] = k - 1; /* the last of both lists */
+        u--;
     }
     if (u == 0) return KNOWHERE_OK;
     if (m == 1) { /* every probe sequence ends at the one non-empty bin */
@@ -313,13 +364,16 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
         round_perm r;
         if (u > m) { /* push: the bins pi_t sends each non-empty bin's value to */
             round_setup(&r, p->k_round, t, mask, shift, true);
+            /* Branch-free: whether a bin is still pending is a coin flip the
+             * predictor cannot learn, and without branches the permutations
+             * of consecutive bins overlap. pi_t^-1 is one-to-one, so no two
+             * full bins write the same empty bin in a round. */
             for (uint32_t f = 0; f < m; ++f) {
                 uint32_t j = s->full_list[f], i = pi_inverse(&r, j, k);
-                if (bit(pend, i)) {
-                    pend[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-                    mins[i] = mins[j];
-                    u--;
-                }
+                uint64_t hit = (pend[i >> 6] >> (i & 63)) & 1;
+                pend[i >> 6] &= ~(hit << (i & 63));
+                mins[i] = select64(hit, mins[j], mins[i]);
+                u -= (uint32_t)hit;
             }
             pushed = true;
             steps += m;
@@ -333,14 +387,13 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
             }
             round_setup(&r, p->k_round, t, mask, shift, false);
             uint32_t kept = 0;
-            for (uint32_t e = 0; e < listed; ++e) {
+            for (uint32_t e = 0; e < listed; ++e) { /* branch-free, as above */
                 uint32_t i = s->empty_list[e], j = pi(&r, i, k);
-                if (bit(occ, j)) {
-                    pend[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-                    mins[i] = mins[j];
-                } else {
-                    s->empty_list[kept++] = i;
-                }
+                uint64_t hit = (occ[j >> 6] >> (j & 63)) & 1;
+                pend[i >> 6] &= ~(hit << (i & 63));
+                mins[i] = select64(hit, mins[j], mins[i]);
+                s->empty_list[kept] = i;
+                kept += (uint32_t)(hit ^ 1);
             }
             listed = kept;
             u = kept;
@@ -388,8 +441,9 @@ static void write_empty(const sig_params *p, uint8_t *out) {
 }
 
 /* Densifies and writes a document whose tokens went through `o`. */
-static int finish(const sig_params *p, sig_scratch *s, const oph *o, bool any, uint8_t *out,
+static int finish(const sig_params *p, sig_scratch *s, oph *o, bool any, uint8_t *out,
                   kh_job *job) {
+    oph_flush(o);
     if (!any) {
         write_empty(p, out);
         return KNOWHERE_OK;
@@ -499,6 +553,15 @@ typedef struct {
     bool ascii;      /* every byte < 0x80 */
 } norm_info;
 
+/* The set bits of a 16-bit mask. By hand: without -mpopcnt (the library
+ * is built for any x86-64), __builtin_popcount is a call into libgcc. */
+static inline size_t popcount16(unsigned x) {
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0F0Fu;
+    return (x + (x >> 8)) & 0x1Fu;
+}
+
 /* Normalises text[0..len-1] into s->norm. */
 static int normalise(const sig_params *p, const ascii_table *at, const uint8_t *text,
                      size_t len, sig_scratch *s, norm_info *info, kh_job *job) {
@@ -537,7 +600,7 @@ static int normalise(const sig_params *p, const ascii_table *at, const uint8_t *
                     _mm_storeu_si128((__m128i *)(void *)o, v);
                     o += 16;
                     chars += 16;
-                    words += (size_t)__builtin_popcount(sp) + (at_start ? 1 : 0);
+                    words += popcount16(sp) + (at_start ? 1 : 0);
                     i += 16;
                     continue;
                 }
@@ -752,7 +815,7 @@ static int sign_hashes(const sig_params *p, const uint64_t *hashes, size_t count
     if (!scratch_reserve_k(s, p->k)) return KNOWHERE_ERR_NO_MEMORY;
     oph o;
     oph_start(&o, s->mins, p);
-    for (size_t i = 0; i < count; ++i) oph_add(&o, hashes[i]);
+    oph_add_all(&o, hashes, count);
     return finish(p, s, &o, count > 0, out, NULL);
 }
 
@@ -787,7 +850,9 @@ int knowhere_signature_from_text(const knowhere_signature_options *options, cons
     if (status != KNOWHERE_OK) return status;
     ascii_table at;
     ascii_table_init(&at, p.keep_case);
-    sig_scratch s = {0};
+    stack_scratch stack;
+    sig_scratch s;
+    scratch_on_stack(&s, &stack);
     status = sign_text(&p, &at, (const uint8_t *)text, text_len, &s, out, shingles, NULL);
     scratch_free(&s);
     if (status != KNOWHERE_OK) return no_memory(err, "a text");
@@ -806,7 +871,9 @@ int knowhere_signature_from_hashes(const knowhere_signature_options *options,
                          count);
     status = check_out(&p, out, out_len, err);
     if (status != KNOWHERE_OK) return status;
-    sig_scratch s = {0};
+    stack_scratch stack;
+    sig_scratch s;
+    scratch_on_stack(&s, &stack);
     status = sign_hashes(&p, hashes, count, &s, out);
     scratch_free(&s);
     if (status != KNOWHERE_OK) return no_memory(err, "hashes");

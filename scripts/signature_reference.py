@@ -172,6 +172,26 @@ def mix64(z):
     return z ^ (z >> 31)
 
 
+def unxorshift(z, s):
+    x = z
+    for _ in range(64 // s + 1):
+        x = z ^ (x >> s)
+    return x
+
+
+def unmix64(h):
+    """The z with mix64(z) == h (mix64 is a bijection)."""
+    z = unxorshift(h, 31)
+    z = unxorshift(z * pow(0x94D049BB133111EB, -1, 1 << 64) & M64, 27)
+    return unxorshift(z * pow(0xBF58476D1CE4E5B9, -1, 1 << 64) & M64, 30)
+
+
+def token_with_max_h(seed):
+    """The token x whose h = mix64(x ^ k_token) is 2^64 - 1, the value that
+    also marks an empty bin: its bin K - 1 is not empty."""
+    return unmix64(M64) ^ mix64((seed + GOLDEN) & M64)
+
+
 def signature_from_hashes(xs, k, seed, stats=None):
     """The K 64-bit values (None for an empty set)."""
     xs = set(xs)
@@ -305,6 +325,13 @@ def main():
         sig = signature_bytes(values, k, 8)
         print(f"    /* from_hashes 1..{m}, k={k}, seed={seed}: fallback bins {stats['fallback']} */"
               f" {{{k}, {m}, {seed}, 0x{fnv1a64(sig):016X}u}},")
+
+    # A token whose h is 2^64 - 1 among the tokens 1..m: bin K - 1 holds it.
+    for k, m, seed in [(128, 20, 0), (100, 300, 5)]:
+        x = token_with_max_h(seed)
+        assert mix64(x ^ mix64((seed + GOLDEN) & M64)) == M64
+        sig = signature_bytes(signature_from_hashes(list(range(1, m + 1)) + [x], k, seed), k, 8)
+        print(f"    {{{k}, {m}, {seed}, 0x{x:016X}u, 0x{fnv1a64(sig):016X}u}},")
 
 
 if __name__ == "__main__":

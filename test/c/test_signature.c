@@ -172,6 +172,19 @@ static const hash_vector hash_vectors[] = {
     {16384, 2000, 1, 0x138F8052663B163Bu}, /* fallback bins 0 */
 };
 
+/* The token x whose h is 2^64 - 1 (the value that also marks an empty bin)
+ * among the tokens 1..m, x in the middle: bin K - 1 holds a token and
+ * must not be densified (for K = 128 x is its only token). */
+typedef struct {
+    uint32_t k, m;
+    uint64_t seed, x, digest;
+} max_token_vector;
+
+static const max_token_vector max_token_vectors[] = {
+    {128, 20, 0, 0x2DBAAC968176606Fu, 0x2505D9943E598D5Du},
+    {100, 300, 5, 0xAC993FA359E26E9Au, 0x76CDD5C8AD8CA11Bu},
+};
+
 static knowhere_signature_options config(const char *name) {
     if (strcmp(name, "default") == 0) return opts(128, KNOWHERE_SHINGLE_WORDS, 3, 4, 0, 0);
     if (strcmp(name, "chars5") == 0) return opts(128, KNOWHERE_SHINGLE_CHARS, 5, 4, 0, 0);
@@ -225,6 +238,26 @@ static void test_hash_vectors(void) {
         CHECK(memcmp(out, out2, (size_t)v->k * 8) == 0);
         free(h);
         free(h2);
+    }
+}
+
+static void test_token_with_max_hash(void) {
+    for (size_t i = 0; i < sizeof max_token_vectors / sizeof max_token_vectors[0]; ++i) {
+        const max_token_vector *v = &max_token_vectors[i];
+        knowhere_signature_options o = opts(v->k, 0, 3, 8, 0, v->seed);
+        uint64_t h[301];
+        REQUIRE(v->m + 1 <= sizeof h / sizeof h[0]);
+        for (uint32_t j = 0; j < v->m; ++j) h[j] = j + 1;
+        h[v->m] = h[v->m / 2];
+        h[v->m / 2] = v->x;
+        uint8_t out[128 * 8];
+        CHECK_EQ(knowhere_signature_from_hashes(&o, h, v->m + 1, out, sizeof out, NULL),
+                 KNOWHERE_OK);
+        CHECK(fnv1a64(out, (size_t)v->k * 8) == v->digest);
+        if (v->k == 128) CHECK(value_at(out, 127, 8) == UINT64_MAX); /* x's bin, x's h */
+        size_t below_max = 0; /* the other tokens' values: not the empty signature */
+        for (uint32_t b = 0; b < v->k; ++b) below_max += value_at(out, b, 8) != UINT64_MAX;
+        CHECK(below_max > 0);
     }
 }
 
@@ -957,6 +990,7 @@ static void test_signatures_find_near_duplicates(void) {
 int main(void) {
     RUN(test_text_vectors);
     RUN(test_hash_vectors);
+    RUN(test_token_with_max_hash);
     RUN(test_text_is_hashes_of_shingles);
     RUN(test_four_bytes_are_low_halves);
     RUN(test_case_and_whitespace);
