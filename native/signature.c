@@ -222,37 +222,22 @@ static bool scratch_reserve_set(sig_scratch *s, size_t items, size_t *cap) {
 
 /* ---- 3. one-permutation hashing --------------------------------------------- */
 
-/* Tokens queue up and go to the CPU's kernel (oph_hash.c) in blocks. */
-#define OPH_BLOCK 64
-
 typedef struct {
     uint64_t *mins;
     const sig_params *p;
     bool saw_max; /* a token's h was UINT64_MAX (the "empty" marker) */
-    size_t queued;
-    uint64_t queue[OPH_BLOCK];
 } oph;
 
 static inline void oph_start(oph *o, uint64_t *mins, const sig_params *p) {
     o->mins = mins;
     o->p = p;
     o->saw_max = false;
-    o->queued = 0;
     for (uint32_t i = 0; i < p->k; ++i) mins[i] = UINT64_MAX;
 }
 
+/* Takes tokens x[0..n-1] into the bin minima (the CPU's kernel, oph_hash.c). */
 static void oph_add_all(oph *o, const uint64_t *x, size_t n) {
     o->saw_max |= o->p->update(x, n, o->p->k_token, o->p->k, o->mins);
-}
-
-static void oph_flush(oph *o) {
-    oph_add_all(o, o->queue, o->queued);
-    o->queued = 0;
-}
-
-static inline void oph_add(oph *o, uint64_t x) {
-    o->queue[o->queued++] = x;
-    if (o->queued == OPH_BLOCK) oph_flush(o);
 }
 
 /* ---- 4. densification ------------------------------------------------------- */
@@ -443,7 +428,6 @@ static void write_empty(const sig_params *p, uint8_t *out) {
 /* Densifies and writes a document whose tokens went through `o`. */
 static int finish(const sig_params *p, sig_scratch *s, oph *o, bool any, uint8_t *out,
                   kh_job *job) {
-    oph_flush(o);
     if (!any) {
         write_empty(p, out);
         return KNOWHERE_OK;
@@ -689,11 +673,37 @@ static inline bool set_add(shingle_set *set, uint64_t x) {
     }
 }
 
-/* Without a set (the caller did not ask for the count), repeated shingles
- * go to oph_add again, which changes nothing: a minimum is idempotent. */
-static inline void add_shingle(shingle_set *set, oph *o, const uint8_t *bytes, size_t len) {
-    uint64_t x = kh_xxh3_64(bytes, len);
-    if (set->slots == NULL || set_add(set, x)) oph_add(o, x);
+/* Shingles queue up and are hashed, counted and taken into the bins in
+ * blocks: the hashes of a block are independent, so they overlap in the
+ * CPU, and the OPH kernel gets whole blocks. */
+#define SHINGLE_BLOCK 64
+
+typedef struct {
+    shingle_set *set; /* slots NULL: the caller did not ask for the count */
+    oph *o;
+    size_t queued;
+    const uint8_t *bytes[SHINGLE_BLOCK];
+    size_t len[SHINGLE_BLOCK];
+} shingle_queue;
+
+static void shingles_flush(shingle_queue *q) {
+    uint64_t x[SHINGLE_BLOCK];
+    kh_xxh3_64_many(q->bytes, q->len, q->queued, x);
+    size_t n = q->queued;
+    if (q->set->slots != NULL) { /* only new shingles; without a set, a
+                                  * repeated one changes no minimum */
+        n = 0;
+        for (size_t i = 0; i < q->queued; ++i)
+            if (set_add(q->set, x[i])) x[n++] = x[i];
+    }
+    oph_add_all(q->o, x, n);
+    q->queued = 0;
+}
+
+static inline void add_shingle(shingle_queue *q, const uint8_t *bytes, size_t len) {
+    q->bytes[q->queued] = bytes;
+    q->len[q->queued] = len;
+    if (++q->queued == SHINGLE_BLOCK) shingles_flush(q);
 }
 
 /* The bytes of the code point starting with lead byte b (valid UTF-8). */
@@ -711,12 +721,12 @@ typedef struct {
 
 /* Unit [pos, end) ends: adds the shingle it completes. False if the job
  * should stop (polled every POLL_STEPS units). */
-static inline bool ring_unit(shingle_ring *r, shingle_set *set, oph *o, const uint8_t *t,
+static inline bool ring_unit(shingle_ring *r, shingle_queue *q, const uint8_t *t,
                              size_t pos, size_t end, kh_job *job) {
     r->starts[r->u % MAX_SHINGLE] = pos;
     if (r->u + 1 >= r->n) {
         size_t first = r->starts[(r->u + 1 - r->n) % MAX_SHINGLE];
-        add_shingle(set, o, t + first, end - first);
+        add_shingle(q, t + first, end - first);
     }
     r->u++;
     return (r->u & (POLL_STEPS - 1)) != 0 || job == NULL || !kh_job_should_stop(job);
@@ -775,13 +785,14 @@ static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *
         set.shift = 64;
         while (((size_t)1 << (64 - set.shift)) < cap) set.shift--;
     }
+    shingle_queue queue = {.set = &set, .o = &o};
     if (units <= n) {
-        add_shingle(&set, &o, t, info.len);
+        add_shingle(&queue, t, info.len);
     } else if (p->kind == KNOWHERE_SHINGLE_CHARS && info.ascii) {
         for (size_t i = 0; i + n <= info.len; ++i) {
             if ((i & (POLL_STEPS - 1)) == POLL_STEPS - 1 && job && kh_job_should_stop(job))
                 return KNOWHERE_ERR_INTERRUPTED;
-            add_shingle(&set, &o, t + i, n);
+            add_shingle(&queue, t + i, n);
         }
     } else if (p->kind == KNOWHERE_SHINGLE_WORDS) {
         /* Word ends are the spaces; found 64 bytes at a time as a bit mask,
@@ -793,19 +804,20 @@ static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *
             while (m) {
                 size_t e = base + (size_t)count_trailing_zeros(m);
                 m &= m - 1;
-                if (!ring_unit(&ring, &set, &o, t, pos, e, job)) return KNOWHERE_ERR_INTERRUPTED;
+                if (!ring_unit(&ring, &queue, t, pos, e, job)) return KNOWHERE_ERR_INTERRUPTED;
                 pos = e + 1;
             }
         }
-        if (!ring_unit(&ring, &set, &o, t, pos, info.len, job)) return KNOWHERE_ERR_INTERRUPTED;
+        if (!ring_unit(&ring, &queue, t, pos, info.len, job)) return KNOWHERE_ERR_INTERRUPTED;
     } else {
         shingle_ring ring = {.n = n};
         for (size_t pos = 0; pos < info.len;) {
             size_t end = pos + utf8_length(t[pos]);
-            if (!ring_unit(&ring, &set, &o, t, pos, end, job)) return KNOWHERE_ERR_INTERRUPTED;
+            if (!ring_unit(&ring, &queue, t, pos, end, job)) return KNOWHERE_ERR_INTERRUPTED;
             pos = end;
         }
     }
+    shingles_flush(&queue);
     if (count) *count = set.count;
     return finish(p, s, &o, true, out, job);
 }

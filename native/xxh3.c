@@ -383,8 +383,7 @@ static uint64_t kh_len_long(const unsigned char *in, size_t len) {
 
 /* ---- entry point --------------------------------------------------------- */
 
-uint64_t kh_xxh3_64(const void *input, size_t len) {
-    const unsigned char *in = (const unsigned char *)input;
+static inline uint64_t kh_xxh3_any(const unsigned char *in, size_t len) {
     if (len <= 16)
         return kh_len_0to16(in, len);
     if (len <= 128)
@@ -392,4 +391,13 @@ uint64_t kh_xxh3_64(const void *input, size_t len) {
     if (len <= 240)
         return kh_len_129to240(in, len);
     return kh_len_long(in, len);
+}
+
+uint64_t kh_xxh3_64(const void *input, size_t len) {
+    return kh_xxh3_any((const unsigned char *)input, len);
+}
+
+void kh_xxh3_64_many(const unsigned char *const *inputs, const size_t *lens, size_t n,
+                     uint64_t *out) {
+    for (size_t i = 0; i < n; ++i) out[i] = kh_xxh3_any(inputs[i], lens[i]);
 }

@@ -15,4 +15,9 @@
  * len is 0). Pure function: thread-safe, no allocation. */
 uint64_t kh_xxh3_64(const void *input, size_t len);
 
+/* out[i] = kh_xxh3_64(inputs[i], lens[i]) for i < n: one call for many
+ * short inputs, so the hashes inline into one loop and overlap. */
+void kh_xxh3_64_many(const unsigned char *const *inputs, const size_t *lens, size_t n,
+                     uint64_t *out);
+
 #endif
