@@ -20,8 +20,11 @@
  *    return KNOWHERE_ERR_INTERRUPTED soon after it is set, or
  *    KNOWHERE_ERR_TIMEOUT soon after its deadline (the library checks it at
  *    least every few hundred microseconds of work).
- *  - No global mutable state. Everything is safe to call from any thread;
- *    per-object rules are stated on each object.
+ *  - No global mutable state, except one cached value: the SIMD level of
+ *    this CPU, detected on first use (thread-safe; the environment variable
+ *    KNOWHERE_SIMD=avx2 or =scalar caps it, for tests and measurements; the
+ *    results are the same at every level). Everything is safe to call from
+ *    any thread; per-object rules are stated on each object.
  *
  * Compiles as C11 and as C++11..C++20.
  */

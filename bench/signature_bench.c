@@ -86,7 +86,9 @@ static void bench(size_t tokens, const knowhere_signature_options *options) {
 int main(void) {
     knowhere_signature_options options;
     knowhere_signature_options_init(&options); /* K = 128, words:3, 4-byte values */
-    printf("signatures, K = 128, word 3-shingles, per document (median of %d x %d docs)\n", REPS, DOCS);
+    const char *simd = getenv("KNOWHERE_SIMD");
+    printf("signatures, K = 128, word 3-shingles, per document (median of %d x %d docs), "
+           "KNOWHERE_SIMD=%s\n", REPS, DOCS, simd ? simd : "(unset: this CPU's best)");
     printf("| document | from hashes, 1 core | from text, 1 core | batch from text, all cores |\n");
     printf("|---|---|---|---|\n");
     bench(100, &options);
