@@ -535,6 +535,38 @@ KNOWHERE_API int knowhere_signature_batch_from_text_with_interrupt(
     const uint64_t *offsets, size_t ndocs, uint8_t *out, size_t out_len,
     uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err);
 
+/* Exact similarity: the Jaccard similarity |A & B| / |A | B| of the
+ * shingle sets A and B of two documents, the quantity a signature
+ * comparison estimates, for verifying candidate pairs. The shingles are
+ * those of knowhere_signature_from_text with the same options (shingle_kind,
+ * shingle_size and flags are used; num_hashes, value_bytes and seed are
+ * not), each taken as its XXH3-64, so two different shingles count as one
+ * with probability about S^2 / 2^65 for S shingles. Two documents without
+ * shingles (empty or only whitespace) have similarity 1, like their equal
+ * "empty" signatures; one without against one with has 0. */
+KNOWHERE_API int knowhere_shingle_jaccard(const knowhere_signature_options *options,
+                                          const char *a, size_t a_len, const char *b,
+                                          size_t b_len, double *similarity,
+                                          knowhere_error **err);
+
+/* The same for many pairs of documents of a batch laid out as for
+ * knowhere_signature_batch_from_text_with_interrupt: similarities[i] is the
+ * similarity of documents left[i] and right[i], i < npairs. Every document
+ * that appears in a pair is shingled once (its sorted distinct hashes: 8
+ * bytes per shingle while the call runs), then each pair is a merge. Runs
+ * on `threads` threads (0: one per core), interruptible, reports progress
+ * (phase KNOWHERE_PHASE_VERIFY, units = documents shingled plus pairs).
+ * Document ids outside 0..ndocs-1 are KNOWHERE_ERR_INVALID_ARG (naming the
+ * pair), checked before any work, like the batch's offsets; npairs = 0
+ * (left, right, similarities may then be NULL) does nothing. On error
+ * nothing is promised about similarities. */
+#define KNOWHERE_PHASE_VERIFY 8
+KNOWHERE_API int knowhere_shingle_jaccard_pairs_with_interrupt(
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, size_t ndocs, const int64_t *left, const int64_t *right,
+    size_t npairs, double *similarities, size_t threads, CInterrupt interrupt,
+    knowhere_error **err);
+
 /* ------------------------------------------------------------------------- */
 /* Thresholds: choosing bands, range queries, self-join, clustering          */
 /* ------------------------------------------------------------------------- */

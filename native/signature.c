@@ -2,14 +2,10 @@
  * "Signatures"). The definition, bit for bit, is docs/signatures.md; this
  * file follows it section by section:
  *
- *   1. normalise: UTF-8 -> code points (maximal-subpart U+FFFD), simple
- *      lowercase, White_Space runs -> one U+0020, no leading/trailing space;
- *      written as UTF-8 into a scratch buffer (an SSE2 fast path copies
- *      16-byte ASCII chunks that need no collapsing)
- *   2. shingles: word or code point n-grams are byte ranges of that buffer;
- *      each is hashed once with XXH3-64 and counted if new (a hash set)
- *   3. one-permutation hashing: h = kh_mix64(x ^ k_token), bin = (h * K) >> 64,
- *      each bin keeps its minimum h
+ *   1-2. normalise, and hash the shingles with XXH3-64: shingles.c
+ *   3. one-permutation hashing: h = mix64(x ^ k_token), bin = (h * K) >> 64,
+ *      each bin keeps its minimum h (the kernels: oph_hash.c); with the
+ *      distinct shingles counted in a hash set when the caller asks
  *   4. optimal densification: an empty bin i takes the minimum of bin
  *      pi_t(i) for the first round t whose permutation pi_t lands on a
  *      non-empty bin; a round is computed from the empty bins ("pull") or
@@ -25,22 +21,12 @@
 #include "internal.h"
 #include "oph_hash.h"
 #include "parallel.h"
-#include "unicode_case.h"
-#include "xxh3.h"
-
-#if defined(__SSE2__) && !defined(KH_SIGNATURE_SCALAR)
-#define KH_SIG_SSE2 1
-#include <emmintrin.h>
-#else
-#define KH_SIG_SSE2 0
-#endif
+#include "shingles.h"
 
 #define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 #define MAX_HASHES 65536u
-#define MAX_SHINGLE 64u
 #define KNOWN_FLAGS KNOWHERE_SIGNATURE_KEEP_CASE
-/* How many bytes, shingles or densification steps between interrupt polls. */
-#define POLL_BYTES 65536u
+/* How many densification steps between interrupt polls. */
 #define POLL_STEPS 1024u
 
 __extension__ typedef unsigned __int128 kh_u128;
@@ -61,8 +47,8 @@ void knowhere_signature_options_init(knowhere_signature_options *options) {
 
 /* The fields read, resolved. */
 typedef struct {
-    uint32_t k, kind, n, value_bytes;
-    bool keep_case;
+    uint32_t k, value_bytes;
+    kh_shingle_spec spec;
     uint64_t k_token; /* mixed into every token hash */
     uint64_t k_round; /* the densification rounds' generator state */
     kh_oph_update_fn *update; /* this CPU's kernel */
@@ -91,10 +77,10 @@ static int resolve_options(const knowhere_signature_options *options, sig_params
                          "options->shingle_kind is %u; it must be KNOWHERE_SHINGLE_WORDS (0) "
                          "or KNOWHERE_SHINGLE_CHARS (1)",
                          (unsigned)options->shingle_kind);
-    if (options->shingle_size < 1 || options->shingle_size > MAX_SHINGLE)
+    if (options->shingle_size < 1 || options->shingle_size > KH_MAX_SHINGLE)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
                          "options->shingle_size is %u; it must be 1..%u",
-                         (unsigned)options->shingle_size, MAX_SHINGLE);
+                         (unsigned)options->shingle_size, KH_MAX_SHINGLE);
     if (options->value_bytes != 4 && options->value_bytes != 8)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
                          "options->value_bytes is %u; it must be 4 or 8",
@@ -105,21 +91,28 @@ static int resolve_options(const knowhere_signature_options *options, sig_params
                          (unsigned)options->flags,
                          (unsigned)(options->flags & ~(uint32_t)KNOWN_FLAGS));
     p->k = options->num_hashes;
-    p->kind = options->shingle_kind;
-    p->n = options->shingle_size;
+    p->spec.kind = options->shingle_kind;
+    p->spec.n = options->shingle_size;
+    p->spec.keep_case = (options->flags & KNOWHERE_SIGNATURE_KEEP_CASE) != 0;
     p->value_bytes = options->value_bytes;
-    p->keep_case = (options->flags & KNOWHERE_SIGNATURE_KEEP_CASE) != 0;
     p->k_token = kh_mix64(options->seed + GOLDEN);
     p->k_round = kh_mix64(options->seed + 2 * GOLDEN);
     p->update = kh_oph_update_kernel(kh_cpu_level_get());
     return KNOWHERE_OK;
 }
 
+int kh_signature_options_spec(const knowhere_signature_options *options, kh_shingle_spec *spec,
+                              knowhere_error **err) {
+    sig_params p;
+    int status = resolve_options(options, &p, err);
+    if (status == KNOWHERE_OK) *spec = p.spec;
+    return status;
+}
+
 /* ---- scratch ---------------------------------------------------------------- */
 
 typedef struct {
-    uint8_t *norm; /* the normalised text */
-    size_t norm_cap;
+    kh_normalised text;
     uint64_t *set; /* distinct shingle hashes; 0 marks a free slot */
     size_t set_cap;
     /* K-sized: bin minima, occupancy, the densification's lists and flags */
@@ -128,8 +121,7 @@ typedef struct {
     uint64_t *pending;  /* bit i: bin i is empty and not filled yet */
     uint32_t *full_list, *empty_list;
     size_t k_cap;
-    /* Buffers not to free: a single-document call's, on its stack. */
-    const void *borrowed_norm, *borrowed_k;
+    const void *borrowed_k; /* a single-document call's, on its stack: not freed */
 } sig_scratch;
 
 /* The words of a K-sized block: mins[k], occupied and pending (a bit per
@@ -148,15 +140,13 @@ typedef struct {
 
 static void scratch_on_stack(sig_scratch *s, stack_scratch *stack) {
     memset(s, 0, sizeof *s);
-    s->norm = stack->norm;
-    s->norm_cap = sizeof stack->norm;
-    s->borrowed_norm = stack->norm;
+    kh_normalised_init(&s->text, stack->norm, sizeof stack->norm);
     s->borrowed_k = stack->k_block;
     s->mins = stack->k_block; /* laid out by scratch_reserve_k on first use */
 }
 
 static void scratch_free(sig_scratch *s) {
-    if (s->norm != s->borrowed_norm) free(s->norm);
+    kh_normalised_free(&s->text);
     if (s->mins != s->borrowed_k) free(s->mins);
     free(s->set);
     memset(s, 0, sizeof *s);
@@ -183,19 +173,6 @@ static bool scratch_reserve_k(sig_scratch *s, size_t k) {
     if (block == NULL) return false;
     if (s->mins != s->borrowed_k) free(s->mins);
     scratch_layout_k(s, block, k);
-    return true;
-}
-
-static bool scratch_reserve_norm(sig_scratch *s, size_t bytes) {
-    if (s->norm_cap >= bytes) return true;
-    size_t cap = bytes < 256 ? 256 : bytes;
-    if (s->norm_cap && cap < s->norm_cap * 2 && s->norm_cap * 2 > s->norm_cap)
-        cap = s->norm_cap * 2;
-    uint8_t *p = malloc(cap);
-    if (p == NULL) return false;
-    if (s->norm != s->borrowed_norm) free(s->norm);
-    s->norm = p;
-    s->norm_cap = cap;
     return true;
 }
 
@@ -438,210 +415,6 @@ static int finish(const sig_params *p, sig_scratch *s, oph *o, bool any, uint8_t
     return KNOWHERE_OK;
 }
 
-/* ---- 1. normalisation ----------------------------------------------------------- */
-
-/* Per ASCII byte: its lowercase (or itself), or SPACE for White_Space. */
-#define SPACE 0xFFu
-typedef struct {
-    uint8_t map[128];
-} ascii_table;
-
-static void ascii_table_init(ascii_table *t, bool keep_case) {
-    for (int c = 0; c < 128; ++c) {
-        uint8_t v = (uint8_t)c;
-        if (!keep_case && c >= 'A' && c <= 'Z') v = (uint8_t)(c + 32);
-        if (c == ' ' || (c >= 0x09 && c <= 0x0D)) v = SPACE;
-        t->map[c] = v;
-    }
-}
-
-static inline uint8_t *encode_utf8(uint8_t *o, uint32_t cp) {
-    if (cp < 0x80) {
-        *o++ = (uint8_t)cp;
-    } else if (cp < 0x800) {
-        *o++ = (uint8_t)(0xC0 | (cp >> 6));
-        *o++ = (uint8_t)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *o++ = (uint8_t)(0xE0 | (cp >> 12));
-        *o++ = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (uint8_t)(0x80 | (cp & 0x3F));
-    } else {
-        *o++ = (uint8_t)(0xF0 | (cp >> 18));
-        *o++ = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        *o++ = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (uint8_t)(0x80 | (cp & 0x3F));
-    }
-    return o;
-}
-
-/* Decodes one code point at in[0..len-1] (len >= 1, in[0] >= 0x80) by the
- * Unicode "maximal subpart" rule: an ill-formed sequence gives one U+FFFD
- * per maximal subpart (the longest prefix of a well-formed sequence, or one
- * byte). Returns the bytes consumed. */
-static inline size_t decode_utf8(const uint8_t *in, size_t len, uint32_t *cp) {
-    uint8_t b0 = in[0];
-    uint32_t need, c;
-    uint8_t lo = 0x80, hi = 0xBF; /* the range of the second byte */
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        need = 1;
-        c = b0 & 0x1F;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        need = 2;
-        c = b0 & 0x0F;
-        if (b0 == 0xE0) lo = 0xA0;
-        if (b0 == 0xED) hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        need = 3;
-        c = b0 & 0x07;
-        if (b0 == 0xF0) lo = 0x90;
-        if (b0 == 0xF4) hi = 0x8F;
-    } else {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    size_t i = 1;
-    for (; i <= need; ++i) {
-        if (i >= len || in[i] < lo || in[i] > hi) {
-            *cp = 0xFFFD;
-            return i;
-        }
-        c = (c << 6) | (in[i] & 0x3F);
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    *cp = c;
-    return i;
-}
-
-/* Before a non-space code point: the space that separates it from the
- * previous word, if whitespace came between; counts the word and the
- * code point. */
-static inline uint8_t *begin_char(uint8_t *o, const uint8_t *start, bool *pending,
-                                  size_t *words, size_t *chars) {
-    if (*pending) {
-        *o++ = ' ';
-        *chars += 1;
-        *pending = false;
-        *words += 1;
-    } else if (o == start) {
-        *words += 1;
-    }
-    *chars += 1;
-    return o;
-}
-
-typedef struct {
-    size_t len;      /* bytes of normalised text */
-    size_t words;    /* words */
-    size_t chars;    /* code points (spaces included) */
-    bool ascii;      /* every byte < 0x80 */
-} norm_info;
-
-/* The set bits of a 16-bit mask. By hand: without -mpopcnt (the library
- * is built for any x86-64), __builtin_popcount is a call into libgcc. */
-static inline size_t popcount16(unsigned x) {
-    x = x - ((x >> 1) & 0x5555u);
-    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-    x = (x + (x >> 4)) & 0x0F0Fu;
-    return (x + (x >> 8)) & 0x1Fu;
-}
-
-/* Normalises text[0..len-1] into s->norm. */
-static int normalise(const sig_params *p, const ascii_table *at, const uint8_t *text,
-                     size_t len, sig_scratch *s, norm_info *info, kh_job *job) {
-    /* An input byte becomes at most 3 output bytes (U+FFFD, or a 2-byte
-     * letter whose lowercase takes 3), plus one space. */
-    if (len > (SIZE_MAX - 16) / 3) return KNOWHERE_ERR_NO_MEMORY;
-    if (!scratch_reserve_norm(s, 3 * len + 16)) return KNOWHERE_ERR_NO_MEMORY;
-    uint8_t *const start = s->norm;
-    uint8_t *o = start;
-    bool pending = false; /* whitespace seen after the last word */
-    size_t words = 0, chars = 0, i = 0, next_poll = POLL_BYTES;
-    bool ascii = true;
-    while (i < len) {
-        if (i >= next_poll) {
-            next_poll = i + POLL_BYTES;
-            if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
-        }
-#if KH_SIG_SSE2
-        /* 16 ASCII bytes whose spaces are single U+0020s inside the text
-         * copy as they are, lowercased. */
-        if (!pending && len - i >= 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
-            unsigned high = (unsigned)_mm_movemask_epi8(v);
-            if (high == 0) {
-                __m128i ctl = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x08)),
-                                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x0E)));
-                unsigned sp = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
-                bool at_start = o == start;
-                if (_mm_movemask_epi8(ctl) == 0 && (sp & (sp >> 1)) == 0 && !(sp & 0x8000u) &&
-                    !(at_start && (sp & 1u))) {
-                    if (!p->keep_case) {
-                        __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
-                                                   _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
-                        v = _mm_or_si128(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
-                    }
-                    _mm_storeu_si128((__m128i *)(void *)o, v);
-                    o += 16;
-                    chars += 16;
-                    words += popcount16(sp) + (at_start ? 1 : 0);
-                    i += 16;
-                    continue;
-                }
-            }
-        }
-#endif
-        uint8_t b = text[i];
-        uint32_t cp;
-        if (b < 0x80) {
-            uint8_t mapped = at->map[b];
-            i++;
-            if (mapped == SPACE) {
-                pending = o != start;
-                continue;
-            }
-            o = begin_char(o, start, &pending, &words, &chars);
-            *o++ = mapped;
-            continue;
-        }
-        if (b >= 0xC2 && b <= 0xDF && i + 1 < len && (text[i + 1] & 0xC0) == 0x80) {
-            /* Two bytes (Latin, Greek, Cyrillic, ...): the common case. */
-            cp = ((uint32_t)(b & 0x1F) << 6) | (text[i + 1] & 0x3Fu);
-            i += 2;
-            if (cp == 0x85 || cp == 0xA0) { /* the White_Space among them */
-                pending = o != start;
-                continue;
-            }
-            o = begin_char(o, start, &pending, &words, &chars);
-            if (!p->keep_case) cp = kh_lower_2byte[cp - 0x80];
-            if (cp >= 0x80 && cp < 0x800) {
-                o[0] = (uint8_t)(0xC0 | (cp >> 6));
-                o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-                o += 2;
-                ascii = false;
-            } else {
-                ascii &= cp < 0x80;
-                o = encode_utf8(o, cp);
-            }
-            continue;
-        }
-        i += decode_utf8(text + i, len - i, &cp);
-        if (kh_unicode_is_space(cp)) {
-            pending = o != start;
-            continue;
-        }
-        o = begin_char(o, start, &pending, &words, &chars);
-        if (!p->keep_case) cp = kh_unicode_lower(cp);
-        if (cp >= 0x80) ascii = false;
-        o = encode_utf8(o, cp);
-    }
-    info->len = (size_t)(o - start);
-    info->words = words;
-    info->chars = chars;
-    info->ascii = ascii;
-    return KNOWHERE_OK;
-}
-
 /* ---- 2. shingles ------------------------------------------------------------------ */
 
 typedef struct {
@@ -673,109 +446,40 @@ static inline bool set_add(shingle_set *set, uint64_t x) {
     }
 }
 
-/* Shingles queue up and are hashed, counted and taken into the bins in
- * blocks: the hashes of a block are independent, so they overlap in the
- * CPU, and the OPH kernel gets whole blocks. */
-#define SHINGLE_BLOCK 64
-
+/* Where the hashes of a text's shingles go: the hash set first, when the
+ * caller asked for the count (then only new shingles go on; without it a
+ * repeated shingle goes on too, which changes no minimum), then the bins. */
 typedef struct {
-    shingle_set *set; /* slots NULL: the caller did not ask for the count */
+    shingle_set *set; /* slots NULL: no count asked for */
     oph *o;
-    size_t queued;
-    const uint8_t *bytes[SHINGLE_BLOCK];
-    size_t len[SHINGLE_BLOCK];
-} shingle_queue;
+} text_sink;
 
-static void shingles_flush(shingle_queue *q) {
-    uint64_t x[SHINGLE_BLOCK];
-    kh_xxh3_64_many(q->bytes, q->len, q->queued, x);
-    size_t n = q->queued;
-    if (q->set->slots != NULL) { /* only new shingles; without a set, a
-                                  * repeated one changes no minimum */
-        n = 0;
-        for (size_t i = 0; i < q->queued; ++i)
-            if (set_add(q->set, x[i])) x[n++] = x[i];
+static void take_shingles(void *ctx, const uint64_t *x, size_t n) {
+    text_sink *sink = ctx;
+    if (sink->set->slots == NULL) {
+        oph_add_all(sink->o, x, n);
+        return;
     }
-    oph_add_all(q->o, x, n);
-    q->queued = 0;
-}
-
-static inline void add_shingle(shingle_queue *q, const uint8_t *bytes, size_t len) {
-    q->bytes[q->queued] = bytes;
-    q->len[q->queued] = len;
-    if (++q->queued == SHINGLE_BLOCK) shingles_flush(q);
-}
-
-/* The bytes of the code point starting with lead byte b (valid UTF-8). */
-static inline size_t utf8_length(uint8_t b) {
-    return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-}
-
-/* The last n units (words or code points): starts[u % 64] is where unit u
- * begins; a shingle runs from the start of its first unit to the end of
- * its last. */
-typedef struct {
-    size_t starts[MAX_SHINGLE];
-    size_t n, u;
-} shingle_ring;
-
-/* Unit [pos, end) ends: adds the shingle it completes. False if the job
- * should stop (polled every POLL_STEPS units). */
-static inline bool ring_unit(shingle_ring *r, shingle_queue *q, const uint8_t *t,
-                             size_t pos, size_t end, kh_job *job) {
-    r->starts[r->u % MAX_SHINGLE] = pos;
-    if (r->u + 1 >= r->n) {
-        size_t first = r->starts[(r->u + 1 - r->n) % MAX_SHINGLE];
-        add_shingle(q, t + first, end - first);
-    }
-    r->u++;
-    return (r->u & (POLL_STEPS - 1)) != 0 || job == NULL || !kh_job_should_stop(job);
-}
-
-static inline unsigned count_trailing_zeros(uint64_t m) { /* m != 0 */
-#if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_ctzll(m);
-#else
-    unsigned z = 0;
-    while (!(m & 1)) m >>= 1, z++;
-    return z;
-#endif
-}
-
-/* Bit i: t[i] is a space, for i < len <= 64. */
-static inline uint64_t space_mask(const uint8_t *t, size_t len) {
-    uint64_t m = 0;
-#if KH_SIG_SSE2
-    if (len == 64) {
-        const __m128i sp = _mm_set1_epi8(' ');
-        for (int q = 0; q < 4; ++q) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + 16 * q));
-            m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp)) << (16 * q);
-        }
-        return m;
-    }
-#endif
-    for (size_t i = 0; i < len; ++i) m |= (uint64_t)(t[i] == ' ') << i;
-    return m;
+    uint64_t fresh[KH_SHINGLE_BLOCK];
+    size_t m = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (set_add(sink->set, x[i])) fresh[m++] = x[i];
+    oph_add_all(sink->o, fresh, m);
 }
 
 /* The signature of one text into out; *count (when count is not NULL)
  * receives the distinct shingles, which costs a hash-set insertion per
  * shingle. */
-static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *text,
-                     size_t len, sig_scratch *s, uint8_t *out, size_t *count, kh_job *job) {
-    norm_info info;
-    int status = normalise(p, at, text, len, s, &info, job);
+static int sign_text(const sig_params *p, const uint8_t *text, size_t len, sig_scratch *s,
+                     uint8_t *out, size_t *count, kh_job *job) {
+    int status = kh_normalise(&p->spec, text, len, &s->text, job);
     if (status != KNOWHERE_OK) return status;
-    const uint8_t *t = s->norm;
-    const size_t n = p->n;
-    size_t units = p->kind == KNOWHERE_SHINGLE_WORDS ? info.words : info.chars;
+    size_t shingles = kh_shingle_count(&p->spec, &s->text);
     if (count) *count = 0;
     oph o;
     if (!scratch_reserve_k(s, p->k)) return KNOWHERE_ERR_NO_MEMORY;
     oph_start(&o, s->mins, p);
-    if (units == 0) return finish(p, s, &o, false, out, job);
-    size_t shingles = units < n ? 1 : units - n + 1;
+    if (shingles == 0) return finish(p, s, &o, false, out, job);
     shingle_set set = {0};
     if (count) {
         size_t cap;
@@ -785,39 +489,9 @@ static int sign_text(const sig_params *p, const ascii_table *at, const uint8_t *
         set.shift = 64;
         while (((size_t)1 << (64 - set.shift)) < cap) set.shift--;
     }
-    shingle_queue queue = {.set = &set, .o = &o};
-    if (units <= n) {
-        add_shingle(&queue, t, info.len);
-    } else if (p->kind == KNOWHERE_SHINGLE_CHARS && info.ascii) {
-        for (size_t i = 0; i + n <= info.len; ++i) {
-            if ((i & (POLL_STEPS - 1)) == POLL_STEPS - 1 && job && kh_job_should_stop(job))
-                return KNOWHERE_ERR_INTERRUPTED;
-            add_shingle(&queue, t + i, n);
-        }
-    } else if (p->kind == KNOWHERE_SHINGLE_WORDS) {
-        /* Word ends are the spaces; found 64 bytes at a time as a bit mask,
-         * so word lengths cost no mispredicted branches. */
-        shingle_ring ring = {.n = n};
-        size_t pos = 0;
-        for (size_t base = 0; base < info.len; base += 64) {
-            uint64_t m = space_mask(t + base, info.len - base < 64 ? info.len - base : 64);
-            while (m) {
-                size_t e = base + (size_t)count_trailing_zeros(m);
-                m &= m - 1;
-                if (!ring_unit(&ring, &queue, t, pos, e, job)) return KNOWHERE_ERR_INTERRUPTED;
-                pos = e + 1;
-            }
-        }
-        if (!ring_unit(&ring, &queue, t, pos, info.len, job)) return KNOWHERE_ERR_INTERRUPTED;
-    } else {
-        shingle_ring ring = {.n = n};
-        for (size_t pos = 0; pos < info.len;) {
-            size_t end = pos + utf8_length(t[pos]);
-            if (!ring_unit(&ring, &queue, t, pos, end, job)) return KNOWHERE_ERR_INTERRUPTED;
-            pos = end;
-        }
-    }
-    shingles_flush(&queue);
+    text_sink sink = {.set = &set, .o = &o};
+    status = kh_shingles_hash(&p->spec, &s->text, take_shingles, &sink, job);
+    if (status != KNOWHERE_OK) return status;
     if (count) *count = set.count;
     return finish(p, s, &o, true, out, job);
 }
@@ -860,12 +534,10 @@ int knowhere_signature_from_text(const knowhere_signature_options *options, cons
                          text_len);
     status = check_out(&p, out, out_len, err);
     if (status != KNOWHERE_OK) return status;
-    ascii_table at;
-    ascii_table_init(&at, p.keep_case);
     stack_scratch stack;
     sig_scratch s;
     scratch_on_stack(&s, &stack);
-    status = sign_text(&p, &at, (const uint8_t *)text, text_len, &s, out, shingles, NULL);
+    status = sign_text(&p, (const uint8_t *)text, text_len, &s, out, shingles, NULL);
     scratch_free(&s);
     if (status != KNOWHERE_OK) return no_memory(err, "a text");
     return KNOWHERE_OK;
@@ -896,7 +568,6 @@ int knowhere_signature_from_hashes(const knowhere_signature_options *options,
 
 typedef struct {
     sig_params p;
-    ascii_table at;
     const uint8_t *texts;
     const uint64_t *offsets;
     size_t ndocs, docs_per_task, signature_bytes;
@@ -912,7 +583,7 @@ static int batch_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     for (size_t d = begin; d < end; ++d) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1], count = 0;
-        int status = sign_text(&w->p, &w->at, w->texts + from, to - from, &w->scratch[worker],
+        int status = sign_text(&w->p, w->texts + from, to - from, &w->scratch[worker],
                                w->out + d * w->signature_bytes, w->counts ? &count : NULL, job);
         if (status != KNOWHERE_OK) return status;
         if (w->counts) w->counts[d] = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
@@ -930,13 +601,6 @@ int knowhere_signature_batch_from_text_with_interrupt(
     memset(&w, 0, sizeof w);
     int status = resolve_options(options, &w.p, err);
     if (status != KNOWHERE_OK) return status;
-    if (texts == NULL && texts_len != 0)
-        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "texts is NULL but texts_len is %zu",
-                         texts_len);
-    if (offsets == NULL)
-        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                         "offsets is NULL (it needs ndocs + 1 = %llu entries)",
-                         (unsigned long long)ndocs + 1);
     w.signature_bytes = (size_t)w.p.k * w.p.value_bytes;
     if (ndocs > SIZE_MAX / w.signature_bytes)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
@@ -949,19 +613,8 @@ int knowhere_signature_batch_from_text_with_interrupt(
                          "out_len is %zu, less than ndocs * num_hashes * value_bytes = "
                          "%zu * %u * %u = %zu",
                          out_len, ndocs, (unsigned)w.p.k, (unsigned)w.p.value_bytes, need);
-    for (size_t d = 0; d < ndocs; ++d)
-        if (offsets[d + 1] < offsets[d])
-            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                             "offsets[%zu] = %llu is less than offsets[%zu] = %llu "
-                             "(document %zu would end before it starts)",
-                             d + 1, (unsigned long long)offsets[d + 1], d,
-                             (unsigned long long)offsets[d], d);
-    if (offsets[ndocs] > texts_len)
-        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                         "offsets[%zu] = %llu is beyond texts_len = %zu (document %zu ends "
-                         "past the text)",
-                         ndocs, (unsigned long long)offsets[ndocs], texts_len,
-                         ndocs ? ndocs - 1 : 0);
+    status = kh_check_text_batch(texts, texts_len, offsets, ndocs, err);
+    if (status != KNOWHERE_OK) return status;
     status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK)
         return kh_errorf(err, status, "signature batch %s before it started",
@@ -981,7 +634,6 @@ int knowhere_signature_batch_from_text_with_interrupt(
     w.ndocs = ndocs;
     w.out = out;
     w.counts = shingle_counts;
-    ascii_table_init(&w.at, w.p.keep_case);
     w.scratch = calloc(threads, sizeof *w.scratch);
     if (w.scratch == NULL) return no_memory(err, "a batch");
 

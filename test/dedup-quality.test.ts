@@ -171,8 +171,9 @@ describe('dedup quality at T = 0.8 against brute-force ground truth', function (
       record(corpus, 'knowhere-rs dedup --verify exact', verified);
       expect(verified.precision80, 'every verified pair is a true pair').to.equal(1);
       // Joined 3 standard deviations below T, then verified: pairs at 0.8
-      // are no longer lost to a low estimate.
-      expect(verified.recall80).to.be.at.least(Math.max(0.95, plain.recall80));
+      // are no longer lost to a low estimate. The targets: recall
+      // >= 0.98 and precision >= 0.99 with verification on.
+      expect(verified.recall80, 'recall at J >= 0.8').to.be.at.least(Math.max(0.98, plain.recall80));
       expect(verified.recall85).to.be.at.least(0.99);
     });
   }

@@ -1,0 +1,319 @@
+/* Exact similarity of shingle sets (knowhere_rs.h, "Exact similarity"):
+ * each document's shingles (shingles.c, the same as its signature's) as a
+ * sorted list of distinct XXH3-64 values, and a pair's Jaccard similarity
+ * by merging two lists.
+ *
+ * The pairs call shingles every document that appears in a pair once, in
+ * parallel, then runs the pairs in parallel; one progress count covers both
+ * (documents shingled, then pairs). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "parallel.h"
+#include "shingles.h"
+
+/* How many merge steps between interrupt polls. */
+#define POLL_MERGE 65536u
+
+/* ---- one document's shingle set ----------------------------------------------------- */
+
+typedef struct {
+    uint64_t *hashes; /* sorted, distinct */
+    size_t count;
+} hash_list;
+
+static void hash_list_free(hash_list *l) {
+    free(l->hashes);
+    memset(l, 0, sizeof *l);
+}
+
+static void append_hashes(void *ctx, const uint64_t *x, size_t n) {
+    hash_list *l = ctx; /* room for every shingle was reserved */
+    memcpy(l->hashes + l->count, x, n * sizeof *x);
+    l->count += n;
+}
+
+/* Sorts v[0..n-1] (through tmp[n]) and removes repeats; returns the
+ * distinct count. 8 passes of 8-bit counting sort, least significant byte
+ * first, skipping a pass where every value has the same byte: linear, where
+ * a comparison sort of 1000 shingles would cost more than hashing them. */
+static size_t sort_unique(uint64_t *v, uint64_t *tmp, size_t n) {
+    if (n < 2) return n;
+    uint64_t *a = v, *b = tmp; /* a holds the values, b receives a pass */
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; ++i) count[(a[i] >> shift) & 0xFF]++;
+        if (count[(a[0] >> shift) & 0xFF] == n) continue;
+        size_t at = 0;
+        for (size_t d = 0; d < 256; ++d) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; ++i) b[count[(a[i] >> shift) & 0xFF]++] = a[i];
+        uint64_t *swap = a;
+        a = b;
+        b = swap;
+    }
+    size_t m = 1; /* m <= i: safe when a is v */
+    v[0] = a[0];
+    for (size_t i = 1; i < n; ++i)
+        if (a[i] != v[m - 1]) v[m++] = a[i];
+    return m;
+}
+
+/* Scratch for shingling: the normalised text and the sort's buffer. */
+typedef struct {
+    kh_normalised text;
+    uint64_t *tmp;
+    size_t tmp_cap;
+} shingler;
+
+static void shingler_free(shingler *s) {
+    kh_normalised_free(&s->text);
+    free(s->tmp);
+    memset(s, 0, sizeof *s);
+}
+
+/* The sorted distinct shingle hashes of text[0..len-1] into a new list.
+ * KNOWHERE_OK, _INTERRUPTED or _NO_MEMORY (nothing allocated on error). */
+static int shingle_list(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
+                        shingler *s, hash_list *out, kh_job *job) {
+    memset(out, 0, sizeof *out);
+    int status = kh_normalise(spec, text, len, &s->text, job);
+    if (status != KNOWHERE_OK) return status;
+    size_t n = kh_shingle_count(spec, &s->text);
+    if (n == 0) return KNOWHERE_OK;
+    if (n > SIZE_MAX / sizeof(uint64_t)) return KNOWHERE_ERR_NO_MEMORY;
+    if (s->tmp_cap < n) {
+        uint64_t *tmp = malloc(n * sizeof *tmp);
+        if (tmp == NULL) return KNOWHERE_ERR_NO_MEMORY;
+        free(s->tmp);
+        s->tmp = tmp;
+        s->tmp_cap = n;
+    }
+    out->hashes = malloc(n * sizeof *out->hashes);
+    if (out->hashes == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    status = kh_shingles_hash(spec, &s->text, append_hashes, out, job);
+    if (status != KNOWHERE_OK) {
+        hash_list_free(out);
+        return status;
+    }
+    out->count = sort_unique(out->hashes, s->tmp, out->count);
+    return KNOWHERE_OK;
+}
+
+/* |a & b| / |a | b| of two sorted distinct lists (1 when both are empty).
+ * KNOWHERE_OK or _INTERRUPTED (job polled every POLL_MERGE steps). */
+static int jaccard_of(const hash_list *a, const hash_list *b, double *similarity, kh_job *job) {
+    size_t i = 0, j = 0, common = 0, next_poll = POLL_MERGE;
+    while (i < a->count && j < b->count) {
+        uint64_t x = a->hashes[i], y = b->hashes[j];
+        common += x == y;
+        i += x <= y;
+        j += y <= x;
+        if (i + j >= next_poll) {
+            next_poll = i + j + POLL_MERGE;
+            if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        }
+    }
+    size_t all = a->count + b->count - common;
+    *similarity = all == 0 ? 1.0 : (double)common / (double)all;
+    return KNOWHERE_OK;
+}
+
+static int no_memory(knowhere_error **err) {
+    return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory while shingling");
+}
+
+/* ---- public: two documents ---------------------------------------------------------- */
+
+int knowhere_shingle_jaccard(const knowhere_signature_options *options, const char *a,
+                             size_t a_len, const char *b, size_t b_len, double *similarity,
+                             knowhere_error **err) {
+    kh_clear_error(err);
+    kh_shingle_spec spec;
+    int status = kh_signature_options_spec(options, &spec, err);
+    if (status != KNOWHERE_OK) return status;
+    if (a == NULL && a_len != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "a is NULL but a_len is %zu", a_len);
+    if (b == NULL && b_len != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "b is NULL but b_len is %zu", b_len);
+    if (similarity == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "similarity is NULL");
+    shingler s = {0};
+    hash_list la, lb = {0};
+    status = shingle_list(&spec, (const uint8_t *)a, a_len, &s, &la, NULL);
+    if (status == KNOWHERE_OK)
+        status = shingle_list(&spec, (const uint8_t *)b, b_len, &s, &lb, NULL);
+    if (status == KNOWHERE_OK) status = jaccard_of(&la, &lb, similarity, NULL);
+    hash_list_free(&la);
+    hash_list_free(&lb);
+    shingler_free(&s);
+    return status == KNOWHERE_OK ? KNOWHERE_OK : no_memory(err);
+}
+
+/* ---- public: pairs of a batch ------------------------------------------------------- */
+
+#define NOT_NEEDED UINT32_MAX
+
+typedef struct {
+    kh_shingle_spec spec;
+    const uint8_t *texts;
+    const uint64_t *offsets;
+    const int64_t *left, *right;
+    double *similarities;
+    size_t npairs, pairs_per_task;
+    /* the documents in some pair: needed[k] is a document, list[k] its set */
+    size_t *needed;
+    size_t nneeded, docs_per_task;
+    uint32_t *slot; /* [ndocs]: k, or NOT_NEEDED */
+    hash_list *list;
+    shingler *scratch; /* [threads] */
+} pairs_work;
+
+static int shingle_task(kh_job *job, size_t task, size_t worker, void *ctx) {
+    pairs_work *w = ctx;
+    size_t begin = task * w->docs_per_task;
+    size_t end = begin + w->docs_per_task < w->nneeded ? begin + w->docs_per_task : w->nneeded;
+    for (size_t k = begin; k < end; ++k) {
+        if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t d = w->needed[k], from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1];
+        int status = shingle_list(&w->spec, w->texts + from, to - from, &w->scratch[worker],
+                                  &w->list[k], job);
+        if (status != KNOWHERE_OK) return status;
+    }
+    kh_job_advance(job, end - begin);
+    return KNOWHERE_OK;
+}
+
+static int pair_task(kh_job *job, size_t task, size_t worker, void *ctx) {
+    (void)worker;
+    pairs_work *w = ctx;
+    size_t begin = task * w->pairs_per_task;
+    size_t end = begin + w->pairs_per_task < w->npairs ? begin + w->pairs_per_task : w->npairs;
+    for (size_t i = begin; i < end; ++i) {
+        if ((i & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
+            return KNOWHERE_ERR_INTERRUPTED;
+        const hash_list *a = &w->list[w->slot[w->left[i]]], *b = &w->list[w->slot[w->right[i]]];
+        int status = jaccard_of(a, b, &w->similarities[i], job);
+        if (status != KNOWHERE_OK) return status;
+    }
+    kh_job_advance(job, end - begin);
+    return KNOWHERE_OK;
+}
+
+static size_t per_task(size_t items, size_t threads, size_t most) {
+    size_t per = items / (threads * 16); /* about 16 tasks per thread */
+    return per < 1 ? 1 : per > most ? most : per;
+}
+
+/* Marks the documents of the pairs; false if out of memory. */
+static bool find_needed(pairs_work *w, size_t ndocs) {
+    w->slot = malloc((ndocs ? ndocs : 1) * sizeof *w->slot);
+    if (w->slot == NULL) return false;
+    for (size_t d = 0; d < ndocs; ++d) w->slot[d] = NOT_NEEDED;
+    size_t n = 0;
+    for (size_t i = 0; i < w->npairs; ++i) {
+        n += w->slot[w->left[i]] == NOT_NEEDED;
+        w->slot[w->left[i]] = 0;
+        n += w->slot[w->right[i]] == NOT_NEEDED;
+        w->slot[w->right[i]] = 0;
+    }
+    w->needed = malloc(n * sizeof *w->needed);
+    w->list = calloc(n, sizeof *w->list);
+    if (w->needed == NULL || w->list == NULL) return false;
+    w->nneeded = 0;
+    for (size_t d = 0; d < ndocs; ++d) {
+        if (w->slot[d] == NOT_NEEDED) continue;
+        w->slot[d] = (uint32_t)w->nneeded;
+        w->needed[w->nneeded++] = d;
+    }
+    return true;
+}
+
+static void pairs_work_free(pairs_work *w, size_t threads) {
+    for (size_t k = 0; w->list && k < w->nneeded; ++k) hash_list_free(&w->list[k]);
+    for (size_t t = 0; w->scratch && t < threads; ++t) shingler_free(&w->scratch[t]);
+    free(w->list);
+    free(w->needed);
+    free(w->slot);
+    free(w->scratch);
+}
+
+static int check_pairs(const int64_t *left, const int64_t *right, size_t npairs,
+                       const double *similarities, size_t ndocs, knowhere_error **err) {
+    if (npairs == 0) return KNOWHERE_OK;
+    if (left == NULL || right == NULL || similarities == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "%s is NULL but npairs is %zu",
+                         left == NULL ? "left" : right == NULL ? "right" : "similarities", npairs);
+    if (ndocs >= NOT_NEEDED)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "ndocs is %zu; pairs can refer to at most %u documents", ndocs,
+                         (unsigned)NOT_NEEDED - 1);
+    for (size_t i = 0; i < npairs; ++i)
+        if (left[i] < 0 || (uint64_t)left[i] >= ndocs || right[i] < 0 ||
+            (uint64_t)right[i] >= ndocs)
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                             "pair %zu is (%lld, %lld); documents are 0..%lld", i,
+                             (long long)left[i], (long long)right[i], (long long)ndocs - 1);
+    return KNOWHERE_OK;
+}
+
+int knowhere_shingle_jaccard_pairs_with_interrupt(
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, size_t ndocs, const int64_t *left, const int64_t *right,
+    size_t npairs, double *similarities, size_t threads, CInterrupt interrupt,
+    knowhere_error **err) {
+    kh_clear_error(err);
+    pairs_work w;
+    memset(&w, 0, sizeof w);
+    int status = kh_signature_options_spec(options, &w.spec, err);
+    if (status != KNOWHERE_OK) return status;
+    status = kh_check_text_batch(texts, texts_len, offsets, ndocs, err);
+    if (status != KNOWHERE_OK) return status;
+    status = check_pairs(left, right, npairs, similarities, ndocs, err);
+    if (status != KNOWHERE_OK) return status;
+    status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK)
+        return kh_errorf(err, status, "shingle similarities %s before they started",
+                         status == KNOWHERE_ERR_TIMEOUT ? "timed out" : "interrupted");
+    if (npairs == 0) return KNOWHERE_OK;
+
+    w.texts = (const uint8_t *)texts;
+    w.offsets = offsets;
+    w.left = left;
+    w.right = right;
+    w.similarities = similarities;
+    w.npairs = npairs;
+    if (threads == 0) threads = kh_default_threads();
+    if (threads > 256) threads = 256;
+    w.scratch = calloc(threads, sizeof *w.scratch);
+    if (w.scratch == NULL || !find_needed(&w, ndocs)) {
+        pairs_work_free(&w, threads);
+        return no_memory(err);
+    }
+    w.docs_per_task = per_task(w.nneeded, threads, 256);
+    w.pairs_per_task = per_task(npairs, threads, 256); /* progress after each task */
+
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_VERIFY, w.nneeded + npairs);
+    status = kh_run_parallel(threads, (w.nneeded + w.docs_per_task - 1) / w.docs_per_task,
+                             shingle_task, &w, interrupt, &progress);
+    if (status == KNOWHERE_OK)
+        status = kh_run_parallel(threads, (npairs + w.pairs_per_task - 1) / w.pairs_per_task,
+                                 pair_task, &w, interrupt, &progress);
+    kh_progress_end(&progress, status);
+    pairs_work_free(&w, threads);
+    switch (status) {
+    case KNOWHERE_OK: return KNOWHERE_OK;
+    case KNOWHERE_ERR_INTERRUPTED:
+        return kh_errorf(err, status, "shingle similarities interrupted");
+    case KNOWHERE_ERR_TIMEOUT:
+        return kh_errorf(err, status, "shingle similarities timed out (deadline passed)");
+    case KNOWHERE_ERR_NO_MEMORY: return no_memory(err);
+    default: return kh_errorf(err, status, "shingle similarities failed");
+    }
+}
