@@ -23,6 +23,8 @@ export type {
   BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, TokenHashes, WithValueBytes4,
   WithValueBytes8,
 } from './signature.ts';
+export { shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity } from './shingle-similarity.ts';
+export type { ShingleSimilaritiesOptions } from './shingle-similarity.ts';
 export {
   RangeSearchResult, SelfJoinResult, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,
 } from './threshold.ts';

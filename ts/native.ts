@@ -97,6 +97,9 @@ export interface NativeSignatureOptions {
 /** The `size_t *shingles` out-parameter of knowhere_signature_from_text. */
 export type CountOut = [number | bigint];
 
+/** The `double *similarity` out-parameter of knowhere_shingle_jaccard. */
+export type SimilarityOut = [number];
+
 /** The three out-parameters of knowhere_lsh_choose_bands. */
 export interface ChooseBandsOut {
   readonly bands: [number | bigint];
@@ -136,6 +139,7 @@ export const Phase = {
   LOAD: 5,
   SIGN: 6,
   JOIN: 7,
+  VERIFY: 8,
 } as const;
 
 /** KNOWHERE_SHINGLE_* and KNOWHERE_SIGNATURE_* of knowhere_rs.h. */
@@ -226,6 +230,13 @@ export interface NativeLibrary {
     options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
     out: Bytes, outLen: number, shingleCounts: Uint32Array | null, threads: number, interrupt: InterruptPtr | null,
     err: ErrorOut): number;
+  shingleJaccard(
+    options: NativeSignatureOptions, a: Bytes, aLen: number, b: Bytes, bLen: number, similarity: SimilarityOut,
+    err: ErrorOut): number;
+  shingleJaccardPairsWithInterrupt(
+    options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
+    left: BigInt64Array, right: BigInt64Array, npairs: number, similarities: Float64Array, threads: number,
+    interrupt: InterruptPtr | null, err: ErrorOut): number;
 
   lshCandidateProbability(s: number, bands: number, rows: number): number;
   lshChooseBands(numHashes: number, threshold: number, target: number, out: ChooseBandsOut, err: ErrorOut): number;
@@ -272,6 +283,8 @@ export interface NativeAsync {
     ...args: Parameters<NativeLibrary['minhashLshDeserializeWithInterrupt']>): Promise<number>;
   signatureBatchFromTextWithInterrupt(
     ...args: Parameters<NativeLibrary['signatureBatchFromTextWithInterrupt']>): Promise<number>;
+  shingleJaccardPairsWithInterrupt(
+    ...args: Parameters<NativeLibrary['shingleJaccardPairsWithInterrupt']>): Promise<number>;
   minhashLshRangeSearchWithInterrupt(
     ...args: Parameters<NativeLibrary['minhashLshRangeSearchWithInterrupt']>): Promise<number>;
   minhashLshSelfJoinWithInterrupt(
@@ -529,6 +542,14 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     'int knowhere_signature_batch_from_text_with_interrupt(const knowhere_signature_options *options, ' +
     'const uint8_t *texts, size_t texts_len, const uint64_t *offsets, size_t ndocs, uint8_t *out, ' +
     'size_t out_len, uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, _Out_ knowhere_error **err)');
+  const shingleJaccard = f(
+    'int knowhere_shingle_jaccard(const knowhere_signature_options *options, const uint8_t *a, size_t a_len, ' +
+    'const uint8_t *b, size_t b_len, _Out_ double *similarity, _Out_ knowhere_error **err)');
+  const shingleJaccardPairs = f(
+    'int knowhere_shingle_jaccard_pairs_with_interrupt(const knowhere_signature_options *options, ' +
+    'const uint8_t *texts, size_t texts_len, const uint64_t *offsets, size_t ndocs, const int64_t *left, ' +
+    'const int64_t *right, size_t npairs, double *similarities, size_t threads, CInterrupt interrupt, ' +
+    '_Out_ knowhere_error **err)');
 
   // Thresholds. Result objects come back through `_Out_ T **` and are read
   // with their accessors (the arrays are copied out with koffi.view).
@@ -633,6 +654,8 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     signatureFromText: (...args) => signatureFromText(...args) as number,
     signatureFromHashes: (...args) => signatureFromHashes(...args) as number,
     signatureBatchFromTextWithInterrupt: (...args) => signatureBatch(...args) as number,
+    shingleJaccard: (...args) => shingleJaccard(...args) as number,
+    shingleJaccardPairsWithInterrupt: (...args) => shingleJaccardPairs(...args) as number,
 
     lshCandidateProbability: (s, bands, rows) => candidateProbability(s, bands, rows) as number,
     lshChooseBands: (numHashes, threshold, target, out, err) =>
@@ -674,6 +697,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
       minhashLshSerializeWithInterrupt: (...args) => callAsync(serializeWithInterrupt, args),
       minhashLshDeserializeWithInterrupt: (...args) => callAsync(deserializeWithInterrupt, args),
       signatureBatchFromTextWithInterrupt: (...args) => callAsync(signatureBatch, args),
+      shingleJaccardPairsWithInterrupt: (...args) => callAsync(shingleJaccardPairs, args),
       minhashLshRangeSearchWithInterrupt: (...args) => callAsync(rangeSearchWithInterrupt, args),
       minhashLshSelfJoinWithInterrupt: (...args) => callAsync(selfJoinWithInterrupt, args),
       clusterPairsWithInterrupt: (...args) => callAsync(clusterPairsWithInterrupt, args),

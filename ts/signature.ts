@@ -126,7 +126,7 @@ function seedOf(value: unknown): bigint {
 
 /** The C options struct for `options`: the library's defaults
  * (knowhere_signature_options_init) with what the caller set. */
-function nativeOptionsOf(options: unknown): NativeSignatureOptions {
+export function nativeOptionsOf(options: unknown): NativeSignatureOptions {
   if (options === undefined || options === null) return native.signatureOptionsInit();
   if (typeof options !== 'object') throw invalidArgument(`options must be an object, got ${describe(options)}`);
   const o = options as SignatureOptions;
@@ -162,7 +162,7 @@ function valuesOf(bytes: Uint8Array, valueBytes: number): SignatureValues {
 }
 
 /** A Uint8Array's bytes as they are; a string's as UTF-8. */
-function documentBytes(value: unknown, name: string): Uint8Array {
+export function documentBytes(value: unknown, name: string): Uint8Array {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (value instanceof Uint8Array) return value;
   throw invalidArgument(`${name} must be a string or a Uint8Array, got ${describe(value)}`);
@@ -222,21 +222,16 @@ function hashesOf(value: unknown): BigUint64Array {
 // Batches
 // ---------------------------------------------------------------------------
 
-interface BatchArguments {
-  readonly options: NativeSignatureOptions;
+/** Documents packed for the library's batch calls: every document in one
+ * buffer (UTF-8), document i at offsets[i] .. offsets[i + 1], so that a
+ * batch is one FFI call. */
+export interface PackedDocuments {
   readonly texts: Uint8Array;
   readonly offsets: BigUint64Array;
   readonly ndocs: number;
-  readonly out: Uint8Array;
-  readonly shingleCounts: Uint32Array;
-  readonly threads: number;
 }
 
-/** Every document in one buffer (UTF-8), document i at
- * offsets[i] .. offsets[i + 1]: one FFI call for the whole batch. */
-function batchArguments(documents: unknown, options: BatchSignatureOptions | undefined): BatchArguments {
-  const nativeOptions = nativeOptionsOf(options);
-  const threads = options?.threads === undefined ? 0 : countOf(options.threads, 'threads');
+export function packDocuments(documents: unknown): PackedDocuments {
   if (!Array.isArray(documents)) {
     throw invalidArgument(`texts must be an array of strings or Uint8Arrays, got ${describe(documents)}`);
   }
@@ -256,9 +251,28 @@ function batchArguments(documents: unknown, options: BatchSignatureOptions | und
     at += typeof doc === 'string' ? texts.write(doc, at, 'utf8') : (texts.set(doc, at), doc.byteLength);
     offsets[i + 1] = BigInt(at);
   }
+  return { texts, offsets, ndocs };
+}
+
+/** The `threads` option: 0 (one per core) when not given. */
+export function threadsOf(options: { readonly threads?: number | undefined } | undefined): number {
+  return options?.threads === undefined ? 0 : countOf(options.threads, 'threads');
+}
+
+interface BatchArguments extends PackedDocuments {
+  readonly options: NativeSignatureOptions;
+  readonly out: Uint8Array;
+  readonly shingleCounts: Uint32Array;
+  readonly threads: number;
+}
+
+function batchArguments(documents: unknown, options: BatchSignatureOptions | undefined): BatchArguments {
+  const nativeOptions = nativeOptionsOf(options);
+  const threads = threadsOf(options);
+  const packed = packDocuments(documents);
   const signatureBytes = signatureBytesOf(nativeOptions);
-  const out = allocate(`${ndocs} signatures`, () => new Uint8Array(ndocs * signatureBytes));
-  return { options: nativeOptions, texts, offsets, ndocs, out, shingleCounts: new Uint32Array(ndocs), threads };
+  const out = allocate(`${packed.ndocs} signatures`, () => new Uint8Array(packed.ndocs * signatureBytes));
+  return { ...packed, options: nativeOptions, out, shingleCounts: new Uint32Array(packed.ndocs), threads };
 }
 
 function batchOf(args: BatchArguments): SignatureBatch {

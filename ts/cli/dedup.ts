@@ -5,7 +5,7 @@
  *   hashing     MinHash signatures, multithreaded      (signaturesFromTextsAsync)
  *   indexing    the LSH index, with raw signatures     (MinHashLSHIndex.buildAsync)
  *   joining     every pair at similarity >= T          (MinHashLSHIndex.selfJoinAsync)
- *   verifying   exact Jaccard of shingle sets          (--verify exact; ts/cli/shingles.ts)
+ *   verifying   exact Jaccard of shingle sets          (--verify exact; shingleSimilaritiesAsync)
  *   clustering  connected components of the pairs      (clusterPairsAsync)
  *   writing     clusters / pairs / keep list           (ts/cli/output.ts)
  *
@@ -30,7 +30,7 @@ import type { DedupOptions } from './options.ts';
 import { AtomicFile, csvField } from './output.ts';
 import { Pacer } from './pacer.ts';
 import { formatBytes, formatSeconds, plural, type PhaseReporter } from './progress.ts';
-import { jaccard, shingleSet } from './shingles.ts';
+import { shingleSimilaritiesAsync } from '../shingle-similarity.ts';
 
 /** Bad input under --strict. */
 export class BadInputError extends Error {
@@ -230,52 +230,53 @@ async function joinPhase(ctx: DedupContext, index: MinHashLSHIndex): Promise<Pai
   };
 }
 
-/** Shingle sets, computed once per document that needs one. */
-class ShingleCache {
-  readonly #documents: readonly InputDocument[];
-  readonly #options: DedupOptions;
-  readonly #sets = new Map<number, Set<string>>();
-
-  constructor(documents: readonly InputDocument[], options: DedupOptions) {
-    this.#documents = documents;
-    this.#options = options;
-  }
-
-  get(id: number): Set<string> {
-    let set = this.#sets.get(id);
-    if (set === undefined) {
-      const { kind, size } = this.#options.shingle;
-      set = shingleSet(this.#documents[id]!.text, { kind, size });
-      this.#sets.set(id, set);
-    }
-    return set;
-  }
+/** The signatures' shingle options, for the exact similarities. */
+function shingleOptions(ctx: DedupContext): { shingle: 'words' | 'chars'; shingleSize: number; threads: number } {
+  return { shingle: ctx.options.shingle.kind, shingleSize: ctx.options.shingle.size, threads: ctx.options.threads };
 }
 
-async function verifyPhase(ctx: DedupContext, pairs: Pairs, shingles: ShingleCache): Promise<Pairs> {
+/** Keeps the pairs whose exact Jaccard similarity (in C: each document in a
+ * pair shingled once, the pairs merged on every thread) reaches T. */
+async function verifyPhase(ctx: DedupContext, documents: readonly InputDocument[], pairs: Pairs): Promise<Pairs> {
   const { reporter, options } = ctx;
-  reporter.start('verifying', 'pairs', pairs.count);
-  const pacer = new Pacer(ctx.signal);
+  reporter.start('verifying', 'documents and pairs', pairs.count);
+  const ids = (side: Int32Array): BigInt64Array => BigInt64Array.from(side.subarray(0, pairs.count), BigInt);
+  const exact = await shingleSimilaritiesAsync(documents.map((d) => d.text), ids(pairs.left), ids(pairs.right), {
+      ...shingleOptions(ctx),
+      signal: ctx.signal,
+      onProgress: (p) => { reporter.update(p.done, p.total); },
+    });
   const kept: Pairs = {
     left: new Int32Array(pairs.count), right: new Int32Array(pairs.count),
     similarity: new Float64Array(pairs.count), count: 0,
   };
   for (let i = 0; i < pairs.count; i++) {
-    const exact = jaccard(shingles.get(pairs.left[i]!), shingles.get(pairs.right[i]!));
-    if (exact >= options.threshold - EPSILON) {
-      kept.left[kept.count] = pairs.left[i]!;
-      kept.right[kept.count] = pairs.right[i]!;
-      kept.similarity[kept.count] = exact;
-      kept.count++;
-    }
-    if ((i & 63) === 63) {
-      reporter.update(i + 1, pairs.count);
-      await pacer.tick();
-    }
+    if (exact[i]! < options.threshold - EPSILON) continue;
+    kept.left[kept.count] = pairs.left[i]!;
+    kept.right[kept.count] = pairs.right[i]!;
+    kept.similarity[kept.count] = exact[i]!;
+    kept.count++;
   }
   reporter.end(`${kept.count} of ${plural(pairs.count, 'pair')} have an exact Jaccard similarity >= ` +
     `${options.threshold}`);
   return kept;
+}
+
+/** Each cluster member's exact similarity to its representative. */
+async function exactMemberSimilarities(ctx: DedupContext, documents: readonly InputDocument[],
+                                       clusters: readonly Cluster[]): Promise<Map<number, number>> {
+  const representatives: number[] = [];
+  const members: number[] = [];
+  for (const cluster of clusters) {
+    for (const m of cluster.members) {
+      if (m === cluster.representative) continue;
+      representatives.push(cluster.representative);
+      members.push(m);
+    }
+  }
+  const exact = await shingleSimilaritiesAsync(documents.map((d) => d.text), representatives, members,
+    { ...shingleOptions(ctx), signal: ctx.signal });
+  return new Map(members.map((m, i) => [m, exact[i]!]));
 }
 
 async function clusterPhase(ctx: DedupContext, n: number, pairs: Pairs): Promise<Cluster[]> {
@@ -433,13 +434,16 @@ export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
       index.close();
     }
   }
-  const shingles = new ShingleCache(documents, options);
-  if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, pairs, shingles);
+  if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, documents, pairs);
   const clusters = await clusterPhase(ctx, n, pairs);
 
+  // A member's similarity to its representative: exact with --verify, else
+  // the signature estimate. (Without signatures, n < 2: no clusters.)
   const signatures = batch;
-  const similarity = options.verify === 'exact' || signatures === null
-    ? (a: number, b: number): number => jaccard(shingles.get(a), shingles.get(b))
+  const exact = options.verify === 'exact' && options.format !== 'pairs-csv'
+    ? await exactMemberSimilarities(ctx, documents, clusters) : null;
+  const similarity = exact !== null || signatures === null
+    ? (_: number, member: number): number => exact?.get(member) ?? 1
     : (a: number, b: number): number => estimateSimilarity(signatures.row(a), signatures.row(b));
   const content = options.demo && options.output === null ? null
     : options.format === 'pairs-csv' ? pairLines(pairs, documents) : clusterLines(clusters, documents, similarity);

@@ -1,0 +1,94 @@
+/**
+ * Exact similarity of documents (knowhere_shingle_jaccard*): the Jaccard
+ * similarity |A ∩ B| / |A ∪ B| of two documents' shingle sets, the quantity
+ * that comparing their signatures estimates. For verifying candidate pairs:
+ *
+ *   const join = index.selfJoin(0.7);                  // estimates, low bar
+ *   const exact = await shingleSimilaritiesAsync(texts, join.left, join.right);
+ *
+ * The shingles are the signatures' own (the library's normalisation and
+ * shingling, docs/signatures.md; the shingle options apply, numHashes,
+ * valueBytes and seed do not), each taken as its 64-bit XXH3, so two
+ * different shingles count as one with probability about S² / 2^65 for S
+ * shingles. Two documents without shingles have similarity 1, one without
+ * against one with 0.
+ */
+import { type ProgressOptions, idsOf, runAsync } from './async-call.ts';
+import { invalidArgument, throwIfFailed } from './errors.ts';
+import { native, newErrorOut, type NativeSignatureOptions, type SimilarityOut } from './native.ts';
+import {
+  type Document, type PackedDocuments, type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments,
+  threadsOf,
+} from './signature.ts';
+import type { PairIds } from './threshold.ts';
+
+export interface ShingleSimilaritiesOptions extends SignatureOptions, ProgressOptions {
+  /** Threads; 0 (default) is one per core. */
+  readonly threads?: number | undefined;
+}
+
+/** The exact Jaccard similarity of the shingle sets of two documents. */
+export function shingleSimilarity(a: Document, b: Document, options?: SignatureOptions): number {
+  const nativeOptions = nativeOptionsOf(options);
+  const x = documentBytes(a, 'a');
+  const y = documentBytes(b, 'b');
+  const similarity: SimilarityOut = [0];
+  const err = newErrorOut();
+  throwIfFailed(native.shingleJaccard(nativeOptions, x, x.byteLength, y, y.byteLength, similarity, err), err);
+  return similarity[0];
+}
+
+interface PairArguments extends PackedDocuments {
+  readonly options: NativeSignatureOptions;
+  readonly left: BigInt64Array;
+  readonly right: BigInt64Array;
+  readonly similarities: Float64Array;
+  readonly threads: number;
+}
+
+function pairArguments(texts: unknown, left: unknown, right: unknown,
+                       options: ShingleSimilaritiesOptions | undefined): PairArguments {
+  const nativeOptions = nativeOptionsOf(options);
+  const threads = threadsOf(options);
+  const l = idsOf(left, 'left');
+  const r = idsOf(right, 'right');
+  if (l.length !== r.length) {
+    throw invalidArgument(`left and right must have the same length, got ${l.length} and ${r.length}`);
+  }
+  return {
+    ...packDocuments(texts), options: nativeOptions, left: l, right: r,
+    similarities: new Float64Array(l.length), threads,
+  };
+}
+
+/**
+ * The exact similarities of pairs of documents of `texts`: element i is
+ * that of texts[left[i]] and texts[right[i]]. Each document in a pair is
+ * shingled once, on the library's threads (this thread waits: use
+ * shingleSimilaritiesAsync to keep the event loop free). An id outside the
+ * texts is KnowhereError INVALID_ARG naming the pair.
+ */
+export function shingleSimilarities(texts: readonly Document[], left: PairIds, right: PairIds,
+                                    options?: ShingleSimilaritiesOptions): Float64Array {
+  const args = pairArguments(texts, left, right, options);
+  const err = newErrorOut();
+  throwIfFailed(native.shingleJaccardPairsWithInterrupt(
+    args.options, args.texts, args.texts.byteLength, args.offsets, args.ndocs, args.left, args.right,
+    args.left.length, args.similarities, args.threads, null, err), err);
+  return args.similarities;
+}
+
+/**
+ * shingleSimilarities on the thread pool: cancellable with `signal` /
+ * `interrupt` (InterruptedError, or TimeoutError for a deadline), with
+ * `onProgress` in phase 'verify' (units: documents shingled, then pairs).
+ */
+export async function shingleSimilaritiesAsync(texts: readonly Document[], left: PairIds, right: PairIds,
+                                               options?: ShingleSimilaritiesOptions): Promise<Float64Array> {
+  const args = pairArguments(texts, left, right, options);
+  await runAsync(options ?? {}, [args.texts, args.offsets, args.left, args.right, args.similarities],
+    (interrupt, err) => native.async.shingleJaccardPairsWithInterrupt(
+      args.options, args.texts, args.texts.byteLength, args.offsets, args.ndocs, args.left, args.right,
+      args.left.length, args.similarities, args.threads, interrupt, err), { phase: 'verify' });
+  return args.similarities;
+}
