@@ -251,26 +251,43 @@ int kh_normalise(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
 
 /* Shingles queue up and are hashed in blocks: the hashes of a block are
  * independent, so they overlap in the CPU, and the sink gets whole blocks
- * (for signatures, the OPH kernel). */
+ * (for signatures, the OPH kernel). The queue holds byte ranges; a ring
+ * holds where the last n units (words or code points) start: starts[u % 64]
+ * for unit u. Only arrays live here: the loops keep the queue length and
+ * the unit count in registers (as fields of a struct whose address reaches
+ * the sink they went through memory on every unit). */
 typedef struct {
     kh_shingle_sink *sink;
     void *ctx;
-    size_t queued;
     const uint8_t *bytes[KH_SHINGLE_BLOCK];
     size_t len[KH_SHINGLE_BLOCK];
-} shingle_queue;
+    size_t starts[KH_MAX_SHINGLE];
+} shingle_buffers;
 
-static void flush(shingle_queue *q) {
+/* Hashes the `queued` shingles and hands them on; the queue is then empty. */
+static size_t flush(shingle_buffers *b, size_t queued) {
     uint64_t x[KH_SHINGLE_BLOCK];
-    kh_xxh3_64_many(q->bytes, q->len, q->queued, x);
-    if (q->queued) q->sink(q->ctx, x, q->queued);
-    q->queued = 0;
+    kh_xxh3_64_many(b->bytes, b->len, queued, x);
+    if (queued) b->sink(b->ctx, x, queued);
+    return 0;
 }
 
-static inline void add_shingle(shingle_queue *q, const uint8_t *bytes, size_t len) {
-    q->bytes[q->queued] = bytes;
-    q->len[q->queued] = len;
-    if (++q->queued == KH_SHINGLE_BLOCK) flush(q);
+static inline size_t queue_shingle(shingle_buffers *b, size_t queued, const uint8_t *bytes,
+                                   size_t len) {
+    b->bytes[queued] = bytes;
+    b->len[queued] = len;
+    return ++queued == KH_SHINGLE_BLOCK ? flush(b, queued) : queued;
+}
+
+/* Unit u, t[pos .. end - 1], ends: queues the n-unit shingle it completes
+ * (from the start of its first unit to the end of this one). Returns the
+ * queue length. */
+static inline size_t unit_ends(shingle_buffers *b, size_t queued, size_t u, size_t n,
+                               const uint8_t *t, size_t pos, size_t end) {
+    b->starts[u % KH_MAX_SHINGLE] = pos;
+    if (u + 1 < n) return queued;
+    size_t first = b->starts[(u + 1 - n) % KH_MAX_SHINGLE];
+    return queue_shingle(b, queued, t + first, end - first);
 }
 
 /* The bytes of the code point starting with lead byte b (valid UTF-8). */
@@ -278,25 +295,9 @@ static inline size_t utf8_length(uint8_t b) {
     return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
 }
 
-/* The last n units (words or code points): starts[u % 64] is where unit u
- * begins; a shingle runs from the start of its first unit to the end of
- * its last. */
-typedef struct {
-    size_t starts[KH_MAX_SHINGLE];
-    size_t n, u;
-} shingle_ring;
-
-/* Unit [pos, end) ends: adds the shingle it completes. False if the job
- * should stop (polled every POLL_UNITS units). */
-static inline bool ring_unit(shingle_ring *r, shingle_queue *q, const uint8_t *t,
-                             size_t pos, size_t end, kh_job *job) {
-    r->starts[r->u % KH_MAX_SHINGLE] = pos;
-    if (r->u + 1 >= r->n) {
-        size_t first = r->starts[(r->u + 1 - r->n) % KH_MAX_SHINGLE];
-        add_shingle(q, t + first, end - first);
-    }
-    r->u++;
-    return (r->u & (POLL_UNITS - 1)) != 0 || job == NULL || !kh_job_should_stop(job);
+/* Whether to stop after `units` units (polled every POLL_UNITS). */
+static inline bool stop_after(size_t units, kh_job *job) {
+    return (units & (POLL_UNITS - 1)) == 0 && job != NULL && kh_job_should_stop(job);
 }
 
 static inline unsigned count_trailing_zeros(uint64_t m) { /* m != 0 */
@@ -340,39 +341,39 @@ int kh_shingles_hash(const kh_shingle_spec *spec, const kh_normalised *nt,
     const size_t n = spec->n, len = nt->len;
     size_t units = spec->kind == KNOWHERE_SHINGLE_WORDS ? nt->words : nt->chars;
     if (units == 0) return KNOWHERE_OK;
-    shingle_queue queue = {.sink = sink, .ctx = ctx};
+    shingle_buffers b = {.sink = sink, .ctx = ctx};
+    size_t queued = 0, u = 0;
     if (units <= n) {
-        add_shingle(&queue, t, len);
+        queued = queue_shingle(&b, queued, t, len);
     } else if (spec->kind == KNOWHERE_SHINGLE_CHARS && nt->ascii) {
         for (size_t i = 0; i + n <= len; ++i) {
-            if ((i & (POLL_UNITS - 1)) == POLL_UNITS - 1 && job && kh_job_should_stop(job))
-                return KNOWHERE_ERR_INTERRUPTED;
-            add_shingle(&queue, t + i, n);
+            queued = queue_shingle(&b, queued, t + i, n);
+            if (stop_after(i + 1, job)) return KNOWHERE_ERR_INTERRUPTED;
         }
     } else if (spec->kind == KNOWHERE_SHINGLE_WORDS) {
         /* Word ends are the spaces; found 64 bytes at a time as a bit mask,
          * so word lengths cost no mispredicted branches. */
-        shingle_ring ring = {.n = n};
         size_t pos = 0;
         for (size_t base = 0; base < len; base += 64) {
             uint64_t m = space_mask(t + base, len - base < 64 ? len - base : 64);
             while (m) {
                 size_t e = base + (size_t)count_trailing_zeros(m);
                 m &= m - 1;
-                if (!ring_unit(&ring, &queue, t, pos, e, job)) return KNOWHERE_ERR_INTERRUPTED;
+                queued = unit_ends(&b, queued, u, n, t, pos, e);
+                if (stop_after(++u, job)) return KNOWHERE_ERR_INTERRUPTED;
                 pos = e + 1;
             }
         }
-        if (!ring_unit(&ring, &queue, t, pos, len, job)) return KNOWHERE_ERR_INTERRUPTED;
+        queued = unit_ends(&b, queued, u, n, t, pos, len);
     } else {
-        shingle_ring ring = {.n = n};
         for (size_t pos = 0; pos < len;) {
             size_t end = pos + utf8_length(t[pos]);
-            if (!ring_unit(&ring, &queue, t, pos, end, job)) return KNOWHERE_ERR_INTERRUPTED;
+            queued = unit_ends(&b, queued, u, n, t, pos, end);
+            if (stop_after(++u, job)) return KNOWHERE_ERR_INTERRUPTED;
             pos = end;
         }
     }
-    flush(&queue);
+    flush(&b, queued);
     return KNOWHERE_OK;
 }
 
