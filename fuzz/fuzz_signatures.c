@@ -1,7 +1,9 @@
 /* libFuzzer target: arbitrary bytes as text (and as token hashes) through
  * the signature API, with options taken from the first bytes. Any input
  * must give a status, and the same text must always give the same
- * signature, single or in a batch. */
+ * signature, single or in a batch. The exact shingle similarity of the
+ * text's two halves must be symmetric, in [0, 1], 1 for a text with
+ * itself, and the same from the pairs call. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +50,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     require(knowhere_signature_from_hashes(&options, hashes, nhashes, one, sig, NULL) ==
             KNOWHERE_OK);
     free(hashes);
+
+    size_t half = text_len / 2;
+    double ab = -1, ba = -1, aa = -1;
+    require(knowhere_shingle_jaccard(&options, text, half, text + half, text_len - half, &ab,
+                                     NULL) == KNOWHERE_OK);
+    require(knowhere_shingle_jaccard(&options, text + half, text_len - half, text, half, &ba,
+                                     NULL) == KNOWHERE_OK);
+    require(knowhere_shingle_jaccard(&options, text, half, text, half, &aa, NULL) == KNOWHERE_OK);
+    require(ab == ba && ab >= 0 && ab <= 1 && aa == 1);
+    uint64_t halves[3] = {0, half, text_len};
+    int64_t left[3] = {0, 1, 0}, right[3] = {1, 0, 0};
+    double pairs[3];
+    require(knowhere_shingle_jaccard_pairs_with_interrupt(&options, text, text_len, halves, 2, left,
+                                                          right, 3, pairs, 1 + size % 3, NULL,
+                                                          NULL) == KNOWHERE_OK);
+    require(pairs[0] == ab && pairs[1] == ab && pairs[2] == 1);
 done:
     free(one);
     free(batch);
