@@ -65,9 +65,9 @@ extern "C" {
 /* ------------------------------------------------------------------------- */
 
 #define KNOWHERE_RS_VERSION_MAJOR 0
-#define KNOWHERE_RS_VERSION_MINOR 2
+#define KNOWHERE_RS_VERSION_MINOR 3
 #define KNOWHERE_RS_VERSION_PATCH 0
-#define KNOWHERE_RS_VERSION_STRING "0.2.0"
+#define KNOWHERE_RS_VERSION_STRING "0.3.0"
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as knowhere_version_number() returns. */
 #define KNOWHERE_RS_VERSION_NUMBER                                             \
     (KNOWHERE_RS_VERSION_MAJOR * 10000 + KNOWHERE_RS_VERSION_MINOR * 100 +     \
@@ -76,7 +76,7 @@ extern "C" {
  * binding must refuse a library whose knowhere_abi_version() differs. */
 #define KNOWHERE_RS_ABI_VERSION 1
 
-/* The library's version string, e.g. "0.2.0" (static storage). Compare with
+/* The library's version string, e.g. "0.3.0" (static storage). Compare with
  * KNOWHERE_RS_VERSION_STRING to detect a header/library mismatch. */
 KNOWHERE_API const char *knowhere_version(void);
 /* The library's KNOWHERE_RS_VERSION_NUMBER. */

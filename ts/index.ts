@@ -30,7 +30,7 @@ export {
 } from './threshold.ts';
 export type { BandChoice, PairIds } from './threshold.ts';
 
-/** The native library's version string, e.g. "0.2.0". */
+/** The native library's version string, e.g. "0.3.0". */
 export function version(): string {
   return native.version();
 }
