@@ -617,10 +617,9 @@ KNOWHERE_API void knowhere_range_result_free(knowhere_range_result *result);
  * Candidates are exactly search's (with raw data, a band equal byte for
  * byte), so the first k results of a query are what search returns with k.
  * threshold is in 0..1 (NaN or outside: KNOWHERE_ERR_INVALID_ARG) and is
- * compared with the similarity as reported, score * (1 / denominator) in
- * float, which for some denominators is one ulp below the exact fraction
- * (41 of 41 equal values reports 0.99999994): to select exact duplicates
- * for any signature length use a threshold a little below 1. Arguments as
+ * compared with the similarity as reported: the fraction score /
+ * denominator rounded once to float, so an identical signature is exactly
+ * 1 and threshold 1 selects exact duplicates. Arguments as
  * for batch search: nq >= 1, queries_len = nq * signature size, result not
  * NULL, an nq whose lims array overflows is KNOWHERE_ERR_INVALID_ARG. On an
  * index never built: nq empty result lists (lims all 0), KNOWHERE_OK.

@@ -47,9 +47,12 @@ static inline size_t kh_max_score(const kh_lsh_state *s) {
     return s->raw ? s->length : s->bands;
 }
 
-/* The similarity every search reports for a score (larger is closer). */
+/* The similarity every search reports for a score (larger is closer): the
+ * fraction score / kh_max_score(s) rounded once to float, so an identical
+ * row is exactly 1 (score * (1 / max) could be one step below: 41 * (1 /
+ * 41) is 0.99999994 in float). */
 static inline float kh_similarity(const kh_lsh_state *s, uint32_t score) {
-    return (float)score * (1.0f / (float)kh_max_score(s));
+    return (float)score / (float)kh_max_score(s);
 }
 
 /* The smallest score whose similarity (as kh_similarity gives it) is at

@@ -38,8 +38,9 @@ typedef struct {
 
 /* Counting sort on the score of n candidates in id order, keeping the
  * first k places. `slots` has room for max_score + 2 counters. */
-static void place_by_counting(const candidate *c, size_t n, size_t max_score, float scale,
-                              uint32_t *slots, size_t k, int64_t *ids, float *distances) {
+static void place_by_counting(const kh_lsh_state *s, const candidate *c, size_t n,
+                              size_t max_score, uint32_t *slots, size_t k, int64_t *ids,
+                              float *distances) {
     memset(slots, 0, (max_score + 2) * sizeof *slots);
     for (size_t i = 0; i < n; ++i) slots[max_score - c[i].score + 1]++;
     for (size_t r = 0; r <= max_score; ++r) slots[r + 1] += slots[r];
@@ -47,7 +48,7 @@ static void place_by_counting(const candidate *c, size_t n, size_t max_score, fl
         size_t slot = slots[max_score - c[i].score]++;
         if (slot < k) {
             ids[slot] = c[i].id;
-            distances[slot] = (float)c[i].score * scale;
+            distances[slot] = kh_similarity(s, c[i].score);
         }
     }
 }
@@ -70,16 +71,15 @@ enum { FEW_CANDIDATES = 48 };
  * through a counting sort on the score, which is linear. */
 static void write_row(const kh_lsh_state *s, candidate *c, size_t n, uint32_t *slots,
                       size_t k, int64_t *ids, float *distances) {
-    size_t max_score = s->raw ? s->length : s->bands;
-    float scale = 1.0f / (float)max_score;
+    size_t max_score = kh_max_score(s);
     if (n <= FEW_CANDIDATES) {
         sort_few_by_score(c, n);
         for (size_t slot = 0; slot < n && slot < k; ++slot) {
             ids[slot] = c[slot].id;
-            distances[slot] = (float)c[slot].score * scale;
+            distances[slot] = kh_similarity(s, c[slot].score);
         }
     } else {
-        place_by_counting(c, n, max_score, scale, slots, k, ids, distances);
+        place_by_counting(s, c, n, max_score, slots, k, ids, distances);
     }
     for (size_t slot = n; slot < k; ++slot) {
         ids[slot] = -1;

@@ -125,11 +125,10 @@ static int copy_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     size_t at = (size_t)w->lims[begin], count = (size_t)w->lims[end] - at;
     if (count == 0) return KNOWHERE_OK;
     const kh_candidate *src = w->workers[w->blocks[task].worker].out + w->blocks[task].offset;
-    float scale = 1.0f / (float)kh_max_score(w->state);
     for (size_t i = 0; i < count; ++i) {
         if ((i & 0xffff) == 0xffff && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         w->ids[at + i] = src[i].id;
-        w->distances[at + i] = (float)src[i].score * scale;
+        w->distances[at + i] = kh_similarity(w->state, src[i].score);
     }
     return KNOWHERE_OK;
 }

@@ -156,12 +156,11 @@ static int copy_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     if (block->count == 0) return KNOWHERE_OK;
     const join_pair *src = w->workers[block->worker].out + block->offset;
     knowhere_pairs *r = w->result;
-    float scale = 1.0f / (float)kh_max_score(w->state);
     for (size_t k = 0; k < block->count; ++k) {
         if ((k & 0xffff) == 0xffff && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         r->left[block->dest + k] = src[k].left;
         r->right[block->dest + k] = src[k].right;
-        r->similarity[block->dest + k] = (float)src[k].score * scale;
+        r->similarity[block->dest + k] = kh_similarity(w->state, src[k].score);
     }
     return KNOWHERE_OK;
 }

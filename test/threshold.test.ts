@@ -52,7 +52,7 @@ interface Scored {
  * as knowhere_rs.h defines them: a candidate shares at least one band
  * (values [k*r, (k+1)*r) for band k, r = floor(length / bands)) byte for
  * byte; its similarity is the fraction of equal values with raw data, else
- * the fraction of equal bands; reported as a float32 (score * (1 / d)).
+ * the fraction of equal bands; reported as a float32 (score / d, rounded once).
  */
 function referenceCandidates(data: Uint8Array, n: number, shape: Shape, query: Uint8Array, rawData: boolean): Scored[] {
   const rows = Math.floor(shape.length / shape.bands);
@@ -75,7 +75,7 @@ function referenceCandidates(data: Uint8Array, n: number, shape: Shape, query: U
       }
       denominator = shape.length;
     }
-    out.push({ id, similarity: Math.fround(score * Math.fround(1 / denominator)) });
+    out.push({ id, similarity: Math.fround(score / denominator) });
   }
   return out;
 }

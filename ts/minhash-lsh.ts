@@ -369,8 +369,8 @@ export class MinHashLSHIndex implements Disposable {
    * end to end) whose similarity, as search computes it, is >= threshold
    * (0..1), sorted by similarity descending then id ascending. On the
    * library's threads; this thread waits. The similarity is compared as
-   * reported (a float, sometimes one ulp below the exact fraction): to
-   * select exact duplicates use a threshold a little below 1.
+   * reported: the exact fraction rounded once to float, so an identical
+   * signature is exactly 1 and threshold 1 selects exact duplicates.
    */
   rangeSearch(queries: SignatureData, nq: number, threshold: number,
               options: RangeSearchOptions = {}): RangeSearchResult {

@@ -55,7 +55,7 @@ static inline long ref_score(const reference *ref, const uint8_t *query, const u
 
 static inline float ref_similarity(const reference *ref, long score) {
     size_t denominator = ref->raw ? ref->length : ref->bands;
-    return (float)score * (1.0f / (float)denominator);
+    return (float)score / (float)denominator; /* the fraction, rounded once */
 }
 
 /* n signatures in clusters of ten: a random base and mutations of it at

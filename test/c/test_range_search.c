@@ -220,6 +220,43 @@ static void test_agrees_with_search(void) {
     free(data);
 }
 
+/* Identical signatures have similarity exactly 1 for any length (41 * (1 /
+ * 41) would be 0.99999994 in float), so threshold 1 selects exact
+ * duplicates in search, range search and self-join. */
+static void test_identical_is_exactly_one(void) {
+    const size_t lengths[] = {41, 49, 97, 100, 127};
+    for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; ++t) {
+        const size_t length = lengths[t], sig = length * 4, n = 200;
+        test_rng rng = {length};
+        uint8_t *data = clustered_signatures(&rng, n, length, 4);
+        memcpy(data + 7 * sig, data + 3 * sig, sig); /* row 7 = row 3 */
+        knowhere_minhash_lsh *index = build_index(data, n, length, 4, 8, true);
+        int64_t ids[2];
+        float d[2];
+        REQUIRE(knowhere_minhash_lsh_search(index, data + 3 * sig, sig, 2, NULL, 0, ids, d, NULL) ==
+                KNOWHERE_OK);
+        CHECK(ids[0] == 3 && ids[1] == 7 && d[0] == 1.0f && d[1] == 1.0f);
+        knowhere_range_result *r = range(index, data + 3 * sig, 1, sig, 1.0f, NULL, 0);
+        const uint64_t *lims = knowhere_range_result_lims(r);
+        bool pair_found = false;
+        for (uint64_t i = lims[0]; i < lims[1]; ++i) pair_found |= knowhere_range_result_ids(r)[i] == 7;
+        CHECK(pair_found);
+        knowhere_range_result_free(r);
+        knowhere_pairs *pairs = NULL;
+        REQUIRE(knowhere_minhash_lsh_self_join_with_interrupt(index, 1.0f, &pairs, NULL, NULL) ==
+                KNOWHERE_OK);
+        pair_found = false;
+        for (size_t i = 0; i < knowhere_pairs_count(pairs); ++i) {
+            pair_found |= knowhere_pairs_left(pairs)[i] == 3 && knowhere_pairs_right(pairs)[i] == 7;
+            CHECK(knowhere_pairs_similarity(pairs)[i] == 1.0f);
+        }
+        CHECK(pair_found);
+        knowhere_pairs_free(pairs);
+        knowhere_minhash_lsh_free(index);
+        free(data);
+    }
+}
+
 static void test_never_built_and_accessors(void) {
     knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
     REQUIRE(index != NULL);
@@ -338,6 +375,7 @@ int main(void) {
     RUN(test_many_results_per_query);
     RUN(test_batch_equals_single_on_any_threads);
     RUN(test_agrees_with_search);
+    RUN(test_identical_is_exactly_one);
     RUN(test_never_built_and_accessors);
     RUN(test_bad_input);
     RUN(test_interrupts_deadline_and_progress);
