@@ -106,8 +106,8 @@ static int search_one(const search_work *w, size_t q, search_scratch *sc, kh_job
 
 static int search_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     search_work *w = ctx;
-    size_t begin = task * w->queries_per_task;
-    size_t end = begin + w->queries_per_task < w->nq ? begin + w->queries_per_task : w->nq;
+    size_t begin, end;
+    kh_task_items(task, w->queries_per_task, w->nq, &begin, &end);
     for (size_t q = begin; q < end; ++q) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         int status = search_one(w, q, &w->scratch[worker], job);
@@ -175,17 +175,16 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
                            queries_len, nq, s->signature_bytes);
     } else {
         if (threads > nq) threads = nq;
-        size_t per_task = nq / (threads * 8);
         search_work w = {
             .state = s, .queries = queries, .nq = nq, .k = k,
-            .queries_per_task = per_task < 1 ? 1 : per_task > 64 ? 64 : per_task,
+            .queries_per_task = kh_items_per_task(nq, threads, 8, 64),
             .bitset = bitset, .bitset_bits = bitset_bits, .ids = ids, .distances = distances,
             .scratch = calloc(threads, sizeof(search_scratch)),
         };
         if (w.scratch == NULL) {
             status = kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory in %s", what);
         } else {
-            size_t tasks = (nq + w.queries_per_task - 1) / w.queries_per_task;
+            size_t tasks = kh_task_count(nq, w.queries_per_task);
             /* Batches report progress; a single search is too short to. */
             kh_progress progress;
             if (nq > 1) kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SEARCH, nq);

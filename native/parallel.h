@@ -35,6 +35,25 @@ bool kh_job_should_stop(kh_job *job);
 /* The default thread count: the number of online processors (at least 1). */
 size_t kh_default_threads(void);
 
+/* Items per task when `items` items are cut into about `tasks_per_thread`
+ * tasks per thread (small tasks balance uneven items; each task costs a
+ * hand-out and a progress report): at least 1, at most `most`. */
+static inline size_t kh_items_per_task(size_t items, size_t threads, size_t tasks_per_thread,
+                                       size_t most) {
+    size_t per = items / ((threads ? threads : 1) * tasks_per_thread);
+    return per < 1 ? 1 : per > most ? most : per;
+}
+
+/* The number of tasks for `items` items at `per` per task. */
+static inline size_t kh_task_count(size_t items, size_t per) { return (items + per - 1) / per; }
+
+/* The items [*begin, *end) of task `task` at `per` per task. */
+static inline void kh_task_items(size_t task, size_t per, size_t items, size_t *begin,
+                                 size_t *end) {
+    *begin = task * per;
+    *end = *begin + per < items ? *begin + per : items;
+}
+
 /* How often inner loops poll kh_job_should_stop: a power of two minus one,
  * used as `(i & KH_STOP_POLL_MASK) == 0`. */
 #define KH_STOP_POLL_MASK 1023u

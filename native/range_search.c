@@ -52,12 +52,15 @@ typedef struct {
 } range_work;
 
 static size_t task_begin(const range_work *w, size_t task) {
-    return task * w->queries_per_task;
+    size_t begin, end;
+    kh_task_items(task, w->queries_per_task, w->nq, &begin, &end);
+    return begin;
 }
 
 static size_t task_end(const range_work *w, size_t task) {
-    size_t end = (task + 1) * w->queries_per_task;
-    return end < w->nq ? end : w->nq;
+    size_t begin, end;
+    kh_task_items(task, w->queries_per_task, w->nq, &begin, &end);
+    return end;
 }
 
 /* Orders c[0..n-1] (ascending ids) by score descending, id ascending, into
@@ -174,7 +177,7 @@ static knowhere_range_result *new_result(size_t nq, size_t count) {
 /* Runs both passes on a built index; *out receives the result. */
 static int run_range(range_work *w, size_t threads,
                      CInterrupt interrupt, knowhere_range_result **out) {
-    size_t tasks = (w->nq + w->queries_per_task - 1) / w->queries_per_task;
+    size_t tasks = kh_task_count(w->nq, w->queries_per_task);
     knowhere_range_result *r = NULL;
     kh_garbage *bag = kh_garbage_new();
     w->workers = calloc(threads, sizeof *w->workers);
@@ -246,10 +249,9 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
     } else {
         size_t threads = kh_minhash_lsh_threads(index);
         if (threads > nq) threads = nq;
-        size_t per_task = nq / (threads * 8);
         range_work w = {
             .state = s, .queries = queries, .nq = nq,
-            .queries_per_task = per_task < 1 ? 1 : per_task > 64 ? 64 : per_task,
+            .queries_per_task = kh_items_per_task(nq, threads, 8, 64),
             .bitset = bitset, .bitset_bits = bitset_bits,
             .min_score = kh_min_score(s, threshold),
         };

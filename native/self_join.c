@@ -61,11 +61,16 @@ typedef struct {
     knowhere_pairs *result;
 } join_work;
 
-static size_t task_begin(const join_work *w, size_t task) { return task * w->rows_per_task; }
+static size_t task_begin(const join_work *w, size_t task) {
+    size_t begin, end;
+    kh_task_items(task, w->rows_per_task, w->n, &begin, &end);
+    return begin;
+}
 
 static size_t task_end(const join_work *w, size_t task) {
-    size_t end = (task + 1) * w->rows_per_task;
-    return end < w->n ? end : w->n;
+    size_t begin, end;
+    kh_task_items(task, w->rows_per_task, w->n, &begin, &end);
+    return end;
 }
 
 /* ---- without raw data: runs from the tables ------------------------------------- */
@@ -194,7 +199,7 @@ static knowhere_pairs *new_pairs(size_t count) {
 
 static int run_join(join_work *w, size_t threads, CInterrupt interrupt, knowhere_pairs **out) {
     const kh_lsh_state *s = w->state;
-    size_t tasks = (w->n + w->rows_per_task - 1) / w->rows_per_task;
+    size_t tasks = kh_task_count(w->n, w->rows_per_task);
     kh_garbage *bag = kh_garbage_new();
     w->workers = calloc(threads, sizeof *w->workers);
     w->blocks = calloc(tasks, sizeof *w->blocks);
@@ -263,10 +268,9 @@ int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *co
             status = kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory in self-join");
     } else {
         size_t threads = kh_minhash_lsh_threads(index);
-        size_t per_task = s->count / (threads * 32);
         join_work w = {
             .state = s, .n = s->count,
-            .rows_per_task = per_task < 1 ? 1 : per_task > 1024 ? 1024 : per_task,
+            .rows_per_task = kh_items_per_task(s->count, threads, 32, 1024),
             .min_score = kh_min_score(s, threshold),
         };
         status = run_join(&w, threads, interrupt, pairs);

@@ -175,8 +175,8 @@ typedef struct {
 
 static int shingle_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     pairs_work *w = ctx;
-    size_t begin = task * w->docs_per_task;
-    size_t end = begin + w->docs_per_task < w->nneeded ? begin + w->docs_per_task : w->nneeded;
+    size_t begin, end;
+    kh_task_items(task, w->docs_per_task, w->nneeded, &begin, &end);
     for (size_t k = begin; k < end; ++k) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t d = w->needed[k], from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1];
@@ -191,8 +191,8 @@ static int shingle_task(kh_job *job, size_t task, size_t worker, void *ctx) {
 static int pair_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     (void)worker;
     pairs_work *w = ctx;
-    size_t begin = task * w->pairs_per_task;
-    size_t end = begin + w->pairs_per_task < w->npairs ? begin + w->pairs_per_task : w->npairs;
+    size_t begin, end;
+    kh_task_items(task, w->pairs_per_task, w->npairs, &begin, &end);
     for (size_t i = begin; i < end; ++i) {
         if ((i & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
             return KNOWHERE_ERR_INTERRUPTED;
@@ -202,11 +202,6 @@ static int pair_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     }
     kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
-}
-
-static size_t per_task(size_t items, size_t threads, size_t most) {
-    size_t per = items / (threads * 16); /* about 16 tasks per thread */
-    return per < 1 ? 1 : per > most ? most : per;
 }
 
 /* Marks the documents of the pairs; false if out of memory. */
@@ -295,16 +290,16 @@ int knowhere_shingle_jaccard_pairs_with_interrupt(
         pairs_work_free(&w, threads);
         return no_memory(err);
     }
-    w.docs_per_task = per_task(w.nneeded, threads, 256);
-    w.pairs_per_task = per_task(npairs, threads, 256); /* progress after each task */
+    w.docs_per_task = kh_items_per_task(w.nneeded, threads, 16, 256);
+    w.pairs_per_task = kh_items_per_task(npairs, threads, 16, 256); /* progress after each */
 
     kh_progress progress;
     kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_VERIFY, w.nneeded + npairs);
-    status = kh_run_parallel(threads, (w.nneeded + w.docs_per_task - 1) / w.docs_per_task,
-                             shingle_task, &w, interrupt, &progress);
+    status = kh_run_parallel(threads, kh_task_count(w.nneeded, w.docs_per_task), shingle_task,
+                             &w, interrupt, &progress);
     if (status == KNOWHERE_OK)
-        status = kh_run_parallel(threads, (npairs + w.pairs_per_task - 1) / w.pairs_per_task,
-                                 pair_task, &w, interrupt, &progress);
+        status = kh_run_parallel(threads, kh_task_count(npairs, w.pairs_per_task), pair_task, &w,
+                                 interrupt, &progress);
     kh_progress_end(&progress, status);
     pairs_work_free(&w, threads);
     switch (status) {

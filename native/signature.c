@@ -578,8 +578,8 @@ typedef struct {
 
 static int batch_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     batch_work *w = ctx;
-    size_t begin = task * w->docs_per_task;
-    size_t end = begin + w->docs_per_task < w->ndocs ? begin + w->docs_per_task : w->ndocs;
+    size_t begin, end;
+    kh_task_items(task, w->docs_per_task, w->ndocs, &begin, &end);
     for (size_t d = begin; d < end; ++d) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1], count = 0;
@@ -623,11 +623,8 @@ int knowhere_signature_batch_from_text_with_interrupt(
 
     if (threads == 0) threads = kh_default_threads();
     if (threads > 256) threads = 256;
-    /* Chunks small enough to balance uneven documents (about 16 per thread),
-     * large enough that progress and task hand-out cost nothing. */
-    size_t per = ndocs / (threads * 16);
-    w.docs_per_task = per < 1 ? 1 : per > 1024 ? 1024 : per;
-    size_t tasks = (ndocs + w.docs_per_task - 1) / w.docs_per_task;
+    w.docs_per_task = kh_items_per_task(ndocs, threads, 16, 1024);
+    size_t tasks = kh_task_count(ndocs, w.docs_per_task);
     if (threads > tasks) threads = tasks;
     w.texts = (const uint8_t *)texts;
     w.offsets = offsets;
