@@ -353,6 +353,22 @@ KNOWHERE_API int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index,
                                           const uint8_t *data, size_t data_len,
                                           knowhere_error **err);
 
+/* Removes signatures: ids[0..n-1] no longer appear in any search, batch,
+ * range search or self-join result, and get_vector_by_ids refuses them.
+ * The other ids do not change (ids are row numbers, as in knowhere), count
+ * still counts removed rows (knowhere_minhash_lsh_removed_count says how
+ * many are), and their memory stays until the next build. Repeated and
+ * already removed ids are fine; *removed (may be NULL) receives how many
+ * were newly removed. An id outside 0..count-1 is KNOWHERE_ERR_INVALID_ARG
+ * naming it, and nothing changes; on an index never built:
+ * KNOWHERE_ERR_EMPTY_INDEX. A writer, like add (KNOWHERE_ERR_BUSY while a
+ * search, save or another writer runs); it takes O(n) time plus, at the
+ * first removal, a bitset of count / 8 bytes. Save and load keep the
+ * removals; add keeps them (the new rows are not removed); build clears
+ * them. */
+KNOWHERE_API int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids,
+                                             size_t n, size_t *removed, knowhere_error **err);
+
 /* The k best matches of one query (query_len bytes, one signature) into
  * ids[0..k-1] and distances[0..k-1]. k >= 1. On an index that is empty or
  * never built, fills -1 / 0 and returns KNOWHERE_OK. A query_len other than
@@ -383,7 +399,7 @@ KNOWHERE_API int knowhere_minhash_lsh_batch_search(
 
 /* Copies the raw signatures of ids[0..n-1] into out (out_len >= n *
  * signature size), in order. Needs an index built with raw data, else
- * KNOWHERE_ERR_INVALID_ARG; an id outside 0..count-1 is
+ * KNOWHERE_ERR_INVALID_ARG; an id outside 0..count-1, or removed, is
  * KNOWHERE_ERR_INVALID_ARG naming it, and nothing is copied. */
 KNOWHERE_API int knowhere_minhash_lsh_get_vector_by_ids(
     const knowhere_minhash_lsh *index, const int64_t *ids, size_t n,
@@ -397,6 +413,8 @@ KNOWHERE_API size_t knowhere_minhash_lsh_element_size(const knowhere_minhash_lsh
 KNOWHERE_API size_t knowhere_minhash_lsh_bands(const knowhere_minhash_lsh *index);
 KNOWHERE_API size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index);
 KNOWHERE_API bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index);
+/* How many of the count signatures are removed (knowhere_minhash_lsh_remove). */
+KNOWHERE_API size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_lsh *index);
 /* Bytes of memory the index holds (tables, raw data, bookkeeping). */
 KNOWHERE_API size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index);
 

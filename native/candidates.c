@@ -139,7 +139,7 @@ static int gather_ids(const kh_lsh_state *s, const size_t *runs, const uint8_t *
             if ((++polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
                 return KNOWHERE_ERR_INTERRUPTED;
             uint32_t id = entries[e].id;
-            if (!excluded(bitset, bitset_bits, id)) ids[m++] = id;
+            if (!excluded(bitset, bitset_bits, id) && !kh_is_removed(s, id)) ids[m++] = id;
         }
     }
     *count = m;

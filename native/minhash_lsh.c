@@ -80,6 +80,7 @@ static void discard_state(kh_garbage *bag, kh_lsh_state *s, size_t keep_raw) {
     for (size_t i = keep_raw; i < s->raw_segments; ++i)
         kh_garbage_add(bag, s->raw[i].data, s->raw[i].rows * s->signature_bytes);
     kh_garbage_add(bag, s->raw, 0);
+    kh_garbage_add(bag, s->removed, s->removed ? (s->count + 7) / 8 : 0);
     kh_garbage_add(bag, s, 0);
 }
 
@@ -93,6 +94,7 @@ size_t kh_lsh_state_memory(const kh_lsh_state *s) {
     size_t bytes = sizeof *s + s->bands * (sizeof *s->tables +
                                            kh_lsh_table_bytes(s->count, s->prefix_bits));
     if (s->raw) bytes += s->raw_segments * sizeof *s->raw + s->count * s->signature_bytes;
+    if (s->removed) bytes += (s->count + 7) / 8;
     return bytes;
 }
 
@@ -223,6 +225,7 @@ void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next,
     atomic_store(&sum->rows_per_band, next->rows_per_band);
     atomic_store(&sum->memory_bytes, next->memory_bytes);
     atomic_store(&sum->has_raw, next->raw != NULL);
+    atomic_store(&sum->removed_count, next->removed_count);
     kh_lsh_state_release(prev, shared_raw);
 }
 
@@ -298,6 +301,7 @@ knowhere_minhash_lsh *knowhere_minhash_lsh_create(void) {
     atomic_init(&sum->rows_per_band, 0);
     atomic_init(&sum->memory_bytes, 0);
     atomic_init(&sum->has_raw, false);
+    atomic_init(&sum->removed_count, 0);
     atomic_init(&index->threads, 0);
     atomic_init(&index->readers, 0);
     atomic_init(&index->writer, false);
@@ -400,6 +404,12 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
     next->raw_segments = 0;
     table_work work = {.next = next, .prev = prev, .data = data, .rows = rows};
     status = next->tables ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
+    next->removed = NULL; /* prev's removals, for the longer id range */
+    if (status == KNOWHERE_OK && prev->removed) {
+        next->removed = calloc((next->count + 7) / 8, 1);
+        if (next->removed) memcpy(next->removed, prev->removed, (prev->count + 7) / 8);
+        else status = KNOWHERE_ERR_NO_MEMORY;
+    }
     if (status == KNOWHERE_OK && prev->raw) {
         next->raw = malloc((prev->raw_segments + 1) * sizeof *next->raw);
         work.raw_copy = malloc(rows * prev->signature_bytes);
@@ -421,6 +431,66 @@ int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index, const uint8_t *data,
     return knowhere_minhash_lsh_add_with_interrupt(index, data, data_len, NULL, err);
 }
 
+/* ---- remove ------------------------------------------------------------------ */
+
+/* Checks every id before anything changes. */
+static int check_ids(const kh_lsh_state *s, const int64_t *ids, size_t n, knowhere_error **err) {
+    for (size_t i = 0; i < n; ++i)
+        if (ids[i] < 0 || (uint64_t)ids[i] >= s->count)
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                             "id %lld (at position %zu) is not in 0..%zu",
+                             (long long)ids[i], i, s->count - 1);
+    return KNOWHERE_OK;
+}
+
+/* Sets the removed bits of ids (checked) in s, in place; *fresh receives
+ * how many were not set. */
+static int remove_ids(kh_lsh_state *s, const int64_t *ids, size_t n, size_t *fresh) {
+    *fresh = 0;
+    if (n == 0) return KNOWHERE_OK;
+    if (s->removed == NULL) {
+        s->removed = calloc((s->count + 7) / 8, 1);
+        if (s->removed == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        size_t id = (size_t)ids[i];
+        uint8_t bit = (uint8_t)(1u << (id & 7));
+        *fresh += (s->removed[id >> 3] & bit) == 0;
+        s->removed[id >> 3] |= bit;
+    }
+    s->removed_count += *fresh;
+    s->memory_bytes = kh_lsh_state_memory(s);
+    return KNOWHERE_OK;
+}
+
+int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids, size_t n,
+                                size_t *removed, knowhere_error **err) {
+    kh_clear_error(err);
+    if (removed) *removed = 0;
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (ids == NULL && n != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "ids is NULL but n is %zu", n);
+    int status = kh_minhash_lsh_enter_writer(index, err);
+    if (status != KNOWHERE_OK) return status;
+    kh_lsh_state *s = index->state;
+    size_t fresh = 0;
+    if (s == NULL)
+        status = kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX, "remove needs a built index");
+    else
+        status = check_ids(s, ids, n, err);
+    if (status == KNOWHERE_OK && remove_ids(s, ids, n, &fresh) != KNOWHERE_OK)
+        status = kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during remove");
+    if (status == KNOWHERE_OK) {
+        atomic_store(&index->summary.removed_count, s->removed_count);
+        atomic_store(&index->summary.memory_bytes, s->memory_bytes);
+        if (removed) *removed = fresh;
+    }
+    kh_minhash_lsh_leave_writer(index);
+    return status;
+}
+
+/* ---- get_vector_by_ids ----------------------------------------------------------- */
+
 /* The body of get_vector_by_ids, under the reader guard. */
 static int copy_vectors(const kh_lsh_state *s, const int64_t *ids, size_t n, uint8_t *out,
                         size_t out_len, knowhere_error **err) {
@@ -436,11 +506,12 @@ static int copy_vectors(const kh_lsh_state *s, const int64_t *ids, size_t n, uin
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
                          "out_len %zu is smaller than %zu ids * %zu bytes", out_len, n,
                          s->signature_bytes);
+    int status = check_ids(s, ids, n, err);
+    if (status != KNOWHERE_OK) return status;
     for (size_t i = 0; i < n; ++i)
-        if (ids[i] < 0 || (uint64_t)ids[i] >= s->count)
-            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                             "id %lld (at position %zu) is not in 0..%zu",
-                             (long long)ids[i], i, s->count - 1);
+        if (kh_is_removed(s, (size_t)ids[i]))
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "id %lld (at position %zu) was removed",
+                             (long long)ids[i], i);
     for (size_t i = 0; i < n; ++i)
         memcpy(out + i * s->signature_bytes, kh_raw_row(s, (size_t)ids[i]),
                s->signature_bytes);
@@ -482,6 +553,9 @@ size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index) {
 }
 bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index) {
     return SUMMARY(index, has_raw);
+}
+size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_lsh *index) {
+    return SUMMARY(index, removed_count);
 }
 size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index) {
     if (index == NULL) return 0;

@@ -30,13 +30,24 @@ typedef struct {
     kh_lsh_table *tables;        /* [bands] */
     kh_raw_segment *raw;         /* [raw_segments]; NULL without raw data */
     size_t raw_segments;
+    /* Bit id set: id was removed. NULL while none is; else (count + 7) / 8
+     * bytes. The one part a writer changes in place (remove): the guard
+     * keeps readers out meanwhile. */
+    uint8_t *removed;
+    size_t removed_count;
     size_t memory_bytes;
 } kh_lsh_state;
+
+/* Whether row id was removed. */
+static inline bool kh_is_removed(const kh_lsh_state *s, size_t id) {
+    return s->removed != NULL && ((s->removed[id >> 3] >> (id & 7)) & 1);
+}
 
 /* What the accessors report, copied out of the state when it is published
  * so that reading them never touches a state a writer may be freeing. */
 typedef struct {
     atomic_size_t count, length, element_size, bands, rows_per_band, memory_bytes;
+    atomic_size_t removed_count;
     atomic_bool has_raw;
 } kh_lsh_summary;
 

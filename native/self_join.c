@@ -112,6 +112,7 @@ static size_t run_end_after(const kh_lsh_state *s, size_t band, size_t e) {
 
 static int join_row(const join_work *w, size_t i, join_worker *wk, kh_job *job) {
     const kh_lsh_state *s = w->state;
+    if (kh_is_removed(s, i)) return KNOWHERE_OK; /* its candidates skip removed rows too */
     kh_candidate_scratch *sc = &wk->found;
     size_t n = 0;
     int status;

@@ -39,6 +39,8 @@
 enum {
     FORMAT_VERSION = 1,
     FLAG_RAW = 1u,
+    FLAG_REMOVED = 2u, /* a bitset of removed rows follows the raw data */
+    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED,
     FIXED_HEADER = 64, /* bytes before the section lengths */
     MAX_PREFIX_BITS = 28,
 };
@@ -110,28 +112,48 @@ static size_t min_size(uint64_t a, size_t b) { return a < b ? (size_t)a : b; }
 /* ---- layout ----------------------------------------------------------------- */
 
 /* Everything the header says, and the sizes it implies. Sections are
- * numbered 0..sections-1: 2b is band b's directory, 2b + 1 its entries, and
- * 2 * bands the raw signatures when present. */
+ * numbered 0..sections-1: 2b is band b's directory, 2b + 1 its entries,
+ * then the raw signatures and the removed rows' bitset when present. */
 typedef struct {
     uint64_t count, length, element_size, bands, rows_per_band;
     uint32_t flags, prefix_bits, sections;
-    uint64_t dir_bytes, entries_bytes, raw_bytes; /* each section's length */
+    uint64_t dir_bytes, entries_bytes, raw_bytes, removed_bytes; /* each section's length */
     uint64_t header_bytes;                        /* FIXED_HEADER + 8 * sections */
     uint64_t body_bytes;                          /* all sections */
     uint64_t trailer_bytes;                       /* 8 * sections + 8 */
     uint64_t file_bytes;
 } layout;
 
+/* The sections after the band tables. */
+typedef enum { SECTION_TABLE, SECTION_RAW, SECTION_REMOVED } section_kind;
+
+static section_kind kind_of(const layout *L, size_t i) {
+    if (i < 2 * L->bands) return SECTION_TABLE;
+    return i == 2 * L->bands && (L->flags & FLAG_RAW) ? SECTION_RAW : SECTION_REMOVED;
+}
+
+/* 2 * bands, plus one for each flag. */
+static uint64_t sections_for(uint64_t bands, uint32_t flags) {
+    return 2 * (bands < UINT32_MAX ? bands : UINT32_MAX) + (flags & FLAG_RAW ? 1 : 0) +
+           (flags & FLAG_REMOVED ? 1 : 0);
+}
+
 static uint64_t section_bytes_of(const layout *L, size_t i) {
-    if (i < 2 * L->bands) return i % 2 ? L->entries_bytes : L->dir_bytes;
-    return L->raw_bytes;
+    switch (kind_of(L, i)) {
+    case SECTION_TABLE: return i % 2 ? L->entries_bytes : L->dir_bytes;
+    case SECTION_RAW: return L->raw_bytes;
+    default: return L->removed_bytes;
+    }
 }
 
 static void section_name(const layout *L, size_t i, char *buf, size_t cap) {
-    if (i < 2 * L->bands)
+    switch (kind_of(L, i)) {
+    case SECTION_TABLE:
         snprintf(buf, cap, "band %zu %s", i / 2, i % 2 ? "entries" : "directory");
-    else
-        snprintf(buf, cap, "raw data");
+        break;
+    case SECTION_RAW: snprintf(buf, cap, "raw data"); break;
+    default: snprintf(buf, cap, "removed rows"); break;
+    }
 }
 
 /* The number of chunk hashes the largest hashed range needs. */
@@ -140,6 +162,7 @@ static size_t max_chunks(const layout *L) {
     if (L->dir_bytes > largest) largest = L->dir_bytes;
     if (L->entries_bytes > largest) largest = L->entries_bytes;
     if (L->raw_bytes > largest) largest = L->raw_bytes;
+    if (L->removed_bytes > largest) largest = L->removed_bytes;
     return (size_t)(largest / CHUNK + 1);
 }
 
@@ -151,11 +174,13 @@ static bool layout_sizes(layout *L, uint64_t signature_bytes) {
     L->raw_bytes = 0;
     if ((L->flags & FLAG_RAW) && !mul_ok(L->count, signature_bytes, &L->raw_bytes))
         return false;
+    L->removed_bytes = L->flags & FLAG_REMOVED ? (L->count + 7) / 8 : 0;
     L->header_bytes = FIXED_HEADER + 8 * (uint64_t)L->sections;
     L->trailer_bytes = 8 * (uint64_t)L->sections + 8;
     return add_ok(L->dir_bytes, L->entries_bytes, &band_bytes) &&
            mul_ok(band_bytes, L->bands, &L->body_bytes) &&
            add_ok(L->body_bytes, L->raw_bytes, &L->body_bytes) &&
+           add_ok(L->body_bytes, L->removed_bytes, &L->body_bytes) &&
            add_ok(L->header_bytes, L->trailer_bytes, &trailer) &&
            add_ok(trailer, L->body_bytes, &L->file_bytes);
 }
@@ -219,9 +244,10 @@ static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
     *L = (layout){
         .count = s->count, .length = s->length, .element_size = s->element_size,
         .bands = s->bands, .rows_per_band = s->rows_per_band,
-        .flags = s->raw ? FLAG_RAW : 0, .prefix_bits = s->prefix_bits,
-        .sections = (uint32_t)(2 * s->bands + (s->raw ? 1 : 0)),
+        .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0),
+        .prefix_bits = s->prefix_bits,
     };
+    L->sections = (uint32_t)sections_for(s->bands, L->flags);
     if (!layout_sizes(L, s->signature_bytes) || L->file_bytes > SIZE_MAX)
         return kh_errorf(err, KNOWHERE_ERR_OVERFLOW, "the serialized size overflows");
     w->meta = malloc((size_t)(L->header_bytes + L->trailer_bytes));
@@ -315,7 +341,11 @@ static const uint8_t *raw_range(const kh_lsh_state *s, size_t off, size_t n, uin
 /* Bytes [off, off + n) of section i as the file holds them. */
 static const uint8_t *section_range(const writer *w, size_t i, uint64_t off, size_t n) {
     const kh_lsh_state *s = w->s;
-    if (i >= 2 * s->bands) return raw_range(s, (size_t)off, n, w->staging);
+    switch (kind_of(&w->L, i)) {
+    case SECTION_RAW: return raw_range(s, (size_t)off, n, w->staging);
+    case SECTION_REMOVED: return s->removed + off;
+    case SECTION_TABLE: break;
+    }
     const kh_lsh_table *t = &s->tables[i / 2];
     const uint8_t *p = (i % 2 ? (const uint8_t *)t->entries : (const uint8_t *)t->dir) + off;
     if (host_is_little_endian()) return p;
@@ -599,14 +629,14 @@ static int parse_fixed_header(reader *r, const uint8_t *h, layout *L) {
     L->flags = get_u32(h + 12);
     L->prefix_bits = get_u32(h + 56);
     L->sections = get_u32(h + 60);
-    if (L->flags & ~(uint32_t)FLAG_RAW)
+    if (L->flags & ~(uint32_t)KNOWN_FLAGS)
         return CORRUPT(r, "unknown flags 0x%x in the header", (unsigned)L->flags);
-    uint64_t expected = 2 * (L->bands < UINT32_MAX ? L->bands : UINT32_MAX) +
-                        (L->flags & FLAG_RAW ? 1 : 0);
+    uint64_t expected = sections_for(L->bands, L->flags);
     if (L->sections != expected)
-        return CORRUPT(r, "the header lists %u sections, but %llu bands%s need %llu",
+        return CORRUPT(r, "the header lists %u sections, but %llu bands%s%s need %llu",
                        (unsigned)L->sections, (unsigned long long)L->bands,
                        L->flags & FLAG_RAW ? " and raw data" : "",
+                       L->flags & FLAG_REMOVED ? " and removed rows" : "",
                        (unsigned long long)expected);
     L->header_bytes = FIXED_HEADER + 8 * (uint64_t)L->sections;
     L->trailer_bytes = 8 * (uint64_t)L->sections + 8;
@@ -831,13 +861,32 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
         s->raw[0] = (kh_raw_segment){malloc((size_t)L->raw_bytes), 0, s->count};
         if (s->raw[0].data == NULL) return KNOWHERE_ERR_NO_MEMORY;
     }
+    if (L->flags & FLAG_REMOVED) {
+        s->removed = malloc((size_t)L->removed_bytes);
+        if (s->removed == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    }
     return KNOWHERE_OK;
 }
 
-static uint8_t *section_target(kh_lsh_state *s, size_t i) {
-    if (i >= 2 * s->bands) return s->raw[0].data;
+static uint8_t *section_target(kh_lsh_state *s, const layout *L, size_t i) {
+    if (kind_of(L, i) == SECTION_RAW) return s->raw[0].data;
+    if (kind_of(L, i) == SECTION_REMOVED) return s->removed;
     kh_lsh_table *t = &s->tables[i / 2];
     return i % 2 ? (uint8_t *)t->entries : (uint8_t *)t->dir;
+}
+
+/* The removed rows' bitset, once read: no bit at count or beyond, and at
+ * least one set (a writer sets the flag only then). Sets removed_count. */
+static int check_removed(reader *r, kh_lsh_state *s) {
+    static const uint8_t ones_in_nibble[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+    size_t bytes = (s->count + 7) / 8, ones = 0;
+    for (size_t i = 0; i < bytes; ++i)
+        ones += ones_in_nibble[s->removed[i] & 15] + ones_in_nibble[s->removed[i] >> 4];
+    if (s->count % 8 && (s->removed[bytes - 1] >> (s->count % 8)) != 0)
+        return CORRUPT(r, "the removed rows' bitset marks rows beyond count %zu", s->count);
+    if (ones == 0) return CORRUPT(r, "the removed-rows flag is set but no row is removed");
+    s->removed_count = ones;
+    return KNOWHERE_OK;
 }
 
 /* Reads section i (at `off`) into its array, hashing and validating as it
@@ -845,9 +894,9 @@ static uint8_t *section_target(kh_lsh_state *s, size_t i) {
 static int read_section(reader *r, kh_lsh_state *s, const layout *L, size_t i, uint64_t off,
                         uint64_t expected_sum, uint8_t *hashes, validator *v) {
     uint64_t len = section_bytes_of(L, i);
-    uint8_t *dst = section_target(s, i);
+    uint8_t *dst = section_target(s, L, i);
     size_t chunks = 0, band = i / 2;
-    bool is_table = i < 2 * L->bands;
+    bool is_table = kind_of(L, i) == SECTION_TABLE;
     v->problem[0] = '\0';
     for (uint64_t done = 0; done < len; done += CHUNK) {
         if (knowhere_interrupt_is_interrupted(r->interrupt)) return KNOWHERE_ERR_INTERRUPTED;
@@ -874,7 +923,7 @@ static int read_section(reader *r, kh_lsh_state *s, const layout *L, size_t i, u
         return CORRUPT(r, "checksum mismatch in section '%s'", name);
     }
     if (v->problem[0] != '\0') return CORRUPT(r, "%s", v->problem);
-    return KNOWHERE_OK;
+    return kind_of(L, i) == SECTION_REMOVED ? check_removed(r, s) : KNOWHERE_OK;
 }
 
 /* Reads, checks and builds the state of a whole input. On success *out is a
