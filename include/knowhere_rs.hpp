@@ -121,6 +121,14 @@ class MinHashLSH {
             interrupt ? interrupt->get() : nullptr, &err);
         check(status, err);
     }
+    /* Removes rows (knowhere_minhash_lsh_remove); returns how many were
+     * newly removed. */
+    size_t remove(const int64_t *ids, size_t n) {
+        knowhere_error *err = nullptr;
+        size_t removed = 0;
+        check(knowhere_minhash_lsh_remove(index_, ids, n, &removed, &err), err);
+        return removed;
+    }
     /* nq queries laid end to end (nq = 1: a single search). */
     SearchResult search(const void *queries, size_t queries_len, size_t k, size_t nq = 1,
                         const uint8_t *bitset = nullptr, size_t bitset_bits = 0,
@@ -139,6 +147,7 @@ class MinHashLSH {
         return result;
     }
     size_t count() const noexcept { return knowhere_minhash_lsh_count(index_); }
+    size_t removed_count() const noexcept { return knowhere_minhash_lsh_removed_count(index_); }
     size_t bands() const noexcept { return knowhere_minhash_lsh_bands(index_); }
     size_t memory_usage() const noexcept { return knowhere_minhash_lsh_memory_usage(index_); }
     /* The C handle, still owned by this object. */

@@ -354,6 +354,64 @@ describe('MinHashLSHIndex: filter bitsets', () => {
   });
 });
 
+describe('MinHashLSHIndex: remove', () => {
+  const shape: Shape = { length: 32, elementSize: 2, bands: 8 };
+  const n = 300;
+  const data = clusteredSignatures(n, shape, 6, 0.3, 99);
+  const queries = clusteredSignatures(40, shape, 6, 0.3, 99);
+  const removedIds = Array.from({ length: n }, (_, id) => id).filter((id) => id % 5 === 2 || id < 12);
+
+  it('removed ids leave every result: search equals brute force with them filtered out', () => {
+    using index = new MinHashLSHIndex();
+    index.build(data, shape.length, shape.elementSize, shape.bands, true);
+    expect(index.remove(removedIds)).to.equal(removedIds.length);
+    expect(index.remove(BigInt64Array.of(2n, 7n))).to.equal(0); /* already removed */
+    expect(index.removedCount).to.equal(removedIds.length);
+    expect(index.count).to.equal(n);
+    const removed = new Set(removedIds);
+    let found = 0;
+    for (let q = 0; q < 40; q++) {
+      const query = rowOf(queries, shape, q);
+      const result = index.search(query, 10);
+      expectResult(result, bruteForce(data, shape, query, 10, true, (id) => removed.has(id)), `query ${q}`);
+      found += result.ids.filter((id) => id >= 0n).length;
+    }
+    expect(found, 'the queries find rows that are not removed').to.be.above(40);
+    const join = index.selfJoin(0.3);
+    expect(join.count).to.be.above(0);
+    for (let p = 0; p < join.count; p++) {
+      expect(removed.has(Number(join.left[p])) || removed.has(Number(join.right[p]))).to.equal(false);
+    }
+    expectKnowhereError(thrown(() => index.getVectorByIds([2])), Status.INVALID_ARG, /id 2 \(at position 0\) was removed/);
+  });
+
+  it('serialize and deserialize keep the removals; add keeps them; build clears them', () => {
+    using index = new MinHashLSHIndex();
+    index.build(data, shape.length, shape.elementSize, shape.bands, true);
+    index.remove(removedIds);
+    using copy = MinHashLSHIndex.deserialize(index.serialize());
+    expect(copy.removedCount).to.equal(removedIds.length);
+    const query = rowOf(data, shape, 2); /* a removed row: not found, even exactly */
+    expect([...copy.search(query, 10).ids]).to.not.include(2n);
+    expect(copy.search(query, 10)).to.deep.equal(index.search(query, 10));
+    index.add(rowOf(data, shape, 2)); /* the same signature again, as a new row */
+    expect(index.removedCount).to.equal(removedIds.length);
+    expect(index.search(query, 1).ids[0]).to.equal(BigInt(n));
+    index.build(data, shape.length, shape.elementSize, shape.bands, true);
+    expect(index.removedCount).to.equal(0);
+    expect(index.search(query, 1).ids[0]).to.equal(2n);
+  });
+
+  it('bad ids are INVALID_ARG and change nothing; a never-built index is EMPTY_INDEX', () => {
+    using index = new MinHashLSHIndex();
+    expectKnowhereError(thrown(() => index.remove([0])), Status.EMPTY_INDEX, /remove needs a built index/);
+    index.build(data, shape.length, shape.elementSize, shape.bands, true);
+    expectKnowhereError(thrown(() => index.remove([3, n])), Status.INVALID_ARG, /id 300 \(at position 1\) is not in 0\.\.299/);
+    expectKnowhereError(thrown(() => index.remove([1.5])), Status.INVALID_ARG, /ids\[0\] must be an integer/);
+    expect(index.removedCount).to.equal(0);
+  });
+});
+
 describe('MinHashLSHIndex: batch search', () => {
   const shape: Shape = { length: 24, elementSize: 4, bands: 6 };
   const data = clusteredSignatures(500, shape, 20, 0.25, 3);

@@ -21,8 +21,8 @@ import {
 import { checkRow, invalidArgument, KnowhereError, Status, throwIfFailed, throwIfStatus } from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';
 import {
-  native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type ErrorOut,
-  type IndexPtr, type InterruptPtr, type LengthOut, type PairsOut, type RangeResultOut,
+  native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type CountOut,
+  type ErrorOut, type IndexPtr, type InterruptPtr, type LengthOut, type PairsOut, type RangeResultOut,
 } from './native.ts';
 import { RangeSearchResult, SelfJoinResult } from './threshold.ts';
 
@@ -463,8 +463,29 @@ export class MinHashLSHIndex implements Disposable {
     }
   }
 
+  /**
+   * Removes signatures: they no longer appear in any search, range search or
+   * self-join, and getVectorByIds refuses them. Other ids do not change
+   * (ids are row numbers), `count` still counts removed rows and
+   * `removedCount` says how many are. Repeated and already removed ids are
+   * fine; returns how many were newly removed. An id outside 0..count-1 is
+   * KnowhereError INVALID_ARG naming it (nothing changes); EMPTY_INDEX on
+   * an index never built. save / serialize keep the removals, add keeps
+   * them, build clears them. Fast (a bitset), so there is no async form; it
+   * is a writer like add (BUSY during an async search, save or build).
+   */
+  remove(ids: BigInt64Array | readonly (number | bigint)[]): number {
+    const handle = this.#live();
+    const checkedIds = idsOf(ids);
+    this.#claim('write', 'remove');
+    const removed: CountOut = [0];
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshRemove(handle, checkedIds, checkedIds.length, removed, err), err);
+    return Number(removed[0]);
+  }
+
   /** The raw signatures of `ids`, in order, laid end to end (needs an index
-   * built with raw data). */
+   * built with raw data; removed ids are INVALID_ARG). */
   getVectorByIds(ids: BigInt64Array | readonly number[]): Uint8Array {
     const handle = this.#live();
     const checkedIds = idsOf(ids);
@@ -596,8 +617,10 @@ export class MinHashLSHIndex implements Disposable {
 
   // --- accessors (0 / false before the first build) ------------------------
 
-  /** Signatures in the index. */
+  /** Signatures in the index (removed ones included: ids are row numbers). */
   get count(): number { return native.minhashLshCount(this.#live()); }
+  /** How many of `count` are removed (remove()). */
+  get removedCount(): number { return native.minhashLshRemovedCount(this.#live()); }
   /** Values per signature. */
   get mhVecLength(): number { return native.minhashLshMhVecLength(this.#live()); }
   /** Bytes per value. */

@@ -197,6 +197,8 @@ export interface NativeLibrary {
     err: ErrorOut): number;
   minhashLshGetVectorByIds(
     index: IndexPtr, ids: BigInt64Array, n: number, out: Bytes, outLen: number, err: ErrorOut): number;
+  minhashLshRemove(index: IndexPtr, ids: BigInt64Array, n: number, removed: CountOut, err: ErrorOut): number;
+  minhashLshRemovedCount(index: IndexPtr): number;
   minhashLshCount(index: IndexPtr): number;
   minhashLshMhVecLength(index: IndexPtr): number;
   minhashLshElementSize(index: IndexPtr): number;
@@ -494,6 +496,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const getVectorByIds = f(
     'int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index, const int64_t *ids, ' +
     'size_t n, uint8_t *out, size_t out_len, _Out_ knowhere_error **err)');
+  const remove = f(
+    'int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids, size_t n, ' +
+    '_Out_ size_t *removed, _Out_ knowhere_error **err)');
+  const removedCount = f('size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_lsh *index)');
   const count = f('size_t knowhere_minhash_lsh_count(const knowhere_minhash_lsh *index)');
   const mhVecLength = f('size_t knowhere_minhash_lsh_mh_vec_length(const knowhere_minhash_lsh *index)');
   const elementSize = f('size_t knowhere_minhash_lsh_element_size(const knowhere_minhash_lsh *index)');
@@ -628,6 +634,8 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshSearchWithInterrupt: (...args) => searchWithInterrupt(...args) as number,
     minhashLshBatchSearchWithInterrupt: (...args) => batchSearchWithInterrupt(...args) as number,
     minhashLshGetVectorByIds: (...args) => getVectorByIds(...args) as number,
+    minhashLshRemove: (...args) => remove(...args) as number,
+    minhashLshRemovedCount: (index) => removedCount(index) as number,
     minhashLshCount: (index) => count(index) as number,
     minhashLshMhVecLength: (index) => mhVecLength(index) as number,
     minhashLshElementSize: (index) => elementSize(index) as number,

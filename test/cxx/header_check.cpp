@@ -75,5 +75,15 @@ int main() {
         status = e.status();
     }
     EXPECT(status == KNOWHERE_ERR_INVALID_ARG);
+    const int64_t seven = 7, out_of_range = 64;
+    EXPECT(index.remove(&seven, 1) == 1 && index.removed_count() == 1);
+    EXPECT(index.search(&signatures[16 * 7], 16 * 4, 1).ids[0] == -1);
+    status = 0;
+    try {
+        index.remove(&out_of_range, 1);
+    } catch (const knowhere_rs::Error &e) {
+        status = e.status();
+    }
+    EXPECT(status == KNOWHERE_ERR_INVALID_ARG);
     return failures == 0 ? 0 : 1;
 }
