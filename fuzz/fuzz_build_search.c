@@ -1,7 +1,7 @@
 /* libFuzzer target: bytes decoded into parameters (length, element size,
  * bands, k, bitset length, raw-data flag, threads) plus data and queries,
- * driving build, add, search, batch search, get_vector_by_ids and a
- * serialize round trip. Invalid combinations must give a status; valid
+ * driving build, add, search, batch search, get_vector_by_ids, remove and
+ * a serialize round trip. Invalid combinations must give a status; valid
  * ones must give well-formed results (ids in range, sorted by similarity,
  * batch equal to single). */
 #include <math.h>
@@ -103,6 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 KNOWHERE_OK);
         require(memcmp(out + sig, rest + want[1] * sig, sig) == 0);
         free(out);
+    }
+    if (n > 0 && k > 0 && (split & 1)) { /* a removed row is found no more */
+        int64_t gone = (int64_t)(split % n);
+        size_t removed = 0;
+        require(knowhere_minhash_lsh_remove(index, &gone, 1, &removed, NULL) == KNOWHERE_OK);
+        require(removed == 1 && knowhere_minhash_lsh_removed_count(index) == 1);
+        require(knowhere_minhash_lsh_search(index, rest + (size_t)gone * sig, sig, k, NULL, 0, ids,
+                                            d, NULL) == KNOWHERE_OK);
+        check_row(ids, d, k, n);
+        for (size_t j = 0; j < k; ++j) require(ids[j] != gone);
     }
     if (n > 0) { /* a serialize round trip answers the same */
         uint8_t *bytes = NULL;
