@@ -126,7 +126,8 @@ class MinHashLSH {
     size_t remove(const int64_t *ids, size_t n) {
         knowhere_error *err = nullptr;
         size_t removed = 0;
-        check(knowhere_minhash_lsh_remove(index_, ids, n, &removed, &err), err);
+        int status = knowhere_minhash_lsh_remove(index_, ids, n, &removed, &err);
+        check(status, err); /* err after the call: argument order is unspecified */
         return removed;
     }
     /* nq queries laid end to end (nq = 1: a single search). */
