@@ -1,7 +1,9 @@
 /* Signature speed (part of `npm run bench`): microseconds per document for
  * K = 128 on one core, from token hashes and from text, at 100 and 1000
- * tokens, and documents per second for a batch on every core. Medians of
- * several repetitions; the machine is shared, so compare runs, not digits. */
+ * tokens, and documents per second for a batch on every core; then the
+ * exact shingle similarity of neighbouring documents (the pairs call on one
+ * core: each document shingled once, then merged). Medians of several
+ * repetitions; the machine is shared, so compare runs, not digits. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,32 @@ static char *make_texts(size_t words, uint64_t *offsets) {
     return texts;
 }
 
+/* Exact similarity of documents (d, d + 1), one core: microseconds per pair. */
+static double bench_exact(const knowhere_signature_options *options, const char *texts,
+                          const uint64_t *offsets) {
+    enum { PAIRS = DOCS - 1 };
+    int64_t *left = malloc(PAIRS * sizeof *left), *right = malloc(PAIRS * sizeof *right);
+    double *similarity = malloc(PAIRS * sizeof *similarity);
+    if (!left || !right || !similarity) exit(1);
+    for (size_t i = 0; i < PAIRS; ++i) {
+        left[i] = (int64_t)i;
+        right[i] = (int64_t)i + 1;
+    }
+    double runs[REPS];
+    for (int r = 0; r < REPS; ++r) {
+        double t = now_us();
+        if (knowhere_shingle_jaccard_pairs_with_interrupt(options, texts, offsets[DOCS], offsets,
+                                                          DOCS, left, right, PAIRS, similarity, 1,
+                                                          NULL, NULL) != KNOWHERE_OK)
+            exit(1);
+        runs[r] = (now_us() - t) / PAIRS;
+    }
+    free(left);
+    free(right);
+    free(similarity);
+    return median(runs, REPS);
+}
+
 static void bench(size_t tokens, const knowhere_signature_options *options) {
     uint64_t *offsets = malloc((DOCS + 1) * sizeof *offsets);
     uint64_t *hashes = malloc(DOCS * tokens * sizeof *hashes);
@@ -74,9 +102,9 @@ static void bench(size_t tokens, const knowhere_signature_options *options) {
             exit(1);
         batch[r] = (now_us() - t) / DOCS;
     }
-    printf("| %5zu tokens | %6.2f us | %6.2f us | %6.2f us (%.0f docs/s) |\n", tokens,
+    printf("| %5zu tokens | %6.2f us | %6.2f us | %6.2f us (%.0f docs/s) | %6.2f us |\n", tokens,
            median(from_hashes, REPS), median(from_text, REPS), median(batch, REPS),
-           1e6 / median(batch, REPS));
+           1e6 / median(batch, REPS), bench_exact(options, texts, offsets));
     free(texts);
     free(offsets);
     free(hashes);
@@ -89,8 +117,9 @@ int main(void) {
     const char *simd = getenv("KNOWHERE_SIMD");
     printf("signatures, K = 128, word 3-shingles, per document (median of %d x %d docs), "
            "KNOWHERE_SIMD=%s\n", REPS, DOCS, simd ? simd : "(unset: this CPU's best)");
-    printf("| document | from hashes, 1 core | from text, 1 core | batch from text, all cores |\n");
-    printf("|---|---|---|---|\n");
+    printf("| document | from hashes, 1 core | from text, 1 core | batch from text, all cores | "
+           "exact similarity per pair, 1 core |\n");
+    printf("|---|---|---|---|---|\n");
     bench(100, &options);
     bench(1000, &options);
     return 0;
