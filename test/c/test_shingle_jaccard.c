@@ -64,6 +64,25 @@ static void test_hand_computed(void) {
     CHECK(j == 0.5);
 }
 
+/* 250 000 distinct words: about 61 shingles per sort bucket, so the buckets
+ * take the radix-sort path; the prefix of 249 000 words shares all of its
+ * 248 998 shingles with the whole's 249 998. */
+static void test_large_documents(void) {
+    enum { WORDS = 250000, PREFIX = 249000 };
+    char *text = malloc((size_t)WORDS * 9);
+    REQUIRE(text != NULL);
+    size_t len = 0, prefix_len = 0;
+    for (size_t w = 0; w < WORDS; ++w) {
+        if (w == PREFIX) prefix_len = len - 1; /* without its trailing space */
+        len += (size_t)sprintf(text + len, "w%zu ", w);
+    }
+    knowhere_signature_options o = words(3);
+    double j = -1;
+    CHECK_EQ(knowhere_shingle_jaccard(&o, text, len, text, prefix_len, &j, NULL), KNOWHERE_OK);
+    CHECK(j == (double)(PREFIX - 2) / (double)(WORDS - 2));
+    free(text);
+}
+
 /* ---- brute force ------------------------------------------------------------------- */
 
 static uint64_t next_random(uint64_t *s) {
@@ -376,6 +395,7 @@ static void test_interrupts(void) {
 
 int main(void) {
     RUN(test_hand_computed);
+    RUN(test_large_documents);
     RUN(test_against_brute_force);
     RUN(test_pairs_equal_single);
     RUN(test_invalid_arguments);
