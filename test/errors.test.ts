@@ -10,7 +10,7 @@ import {
   InterruptedError, KnowhereError, Status, TimeoutError, abiVersion, version, versionNumber,
 } from '../ts/index.ts';
 import { errorForStatus, statusCode, throwIfFailed } from '../ts/errors.ts';
-import { BINDING_ABI_VERSION, native, newErrorOut } from '../ts/native.ts';
+import { BINDING_ABI_VERSION, native, newErrorOut, type ErrorPtr } from '../ts/native.ts';
 
 const header = readFileSync(new URL('../knowhere_rs.h', import.meta.url), 'utf8');
 
@@ -129,7 +129,7 @@ describe('errors: C error objects become exceptions', () => {
     const err = newErrorOut();
     expect(native.errorSet(err, Status.INTERNAL, 'something broke at row 7')).to.equal(Status.INTERNAL);
     expect(err[0]).to.be.a('bigint');
-    expect(native.errorCode(err[0])).to.equal(Status.INTERNAL);
+    expect(native.errorCode(err[0] as ErrorPtr)).to.equal(Status.INTERNAL);
     let caught: unknown;
     try {
       throwIfFailed(Status.INTERNAL, err);
@@ -139,7 +139,7 @@ describe('errors: C error objects become exceptions', () => {
     expect(caught).to.be.instanceOf(KnowhereError);
     expect((caught as KnowhereError).status).to.equal(Status.INTERNAL);
     expect((caught as KnowhereError).message).to.equal('something broke at row 7');
-    expect(err[0]).to.equal(null); // freed and forgotten: cannot be freed twice
+    expect(err[0]).to.equal(0n); // freed and forgotten: cannot be freed twice
   });
 
   it('throwIfFailed without an error object uses the status text', () => {

@@ -7,7 +7,7 @@
  *                 └─ TimeoutError (TIMEOUT: a deadline passed, or an
  *                                   AbortSignal.timeout() fired)
  */
-import { native, type ErrorOut, type ErrorPtr } from './native.ts';
+import { native, takeError, type ErrorOut, type ErrorPtr } from './native.ts';
 
 /** The KNOWHERE_OK / KNOWHERE_ERR_* numbers of knowhere_rs.h. */
 export const Status = {
@@ -134,8 +134,7 @@ export interface FailureContext {
  * text.
  */
 export function throwIfFailed(status: number, err: ErrorOut, context?: FailureContext): void {
-  const error: ErrorPtr | null = err[0];
-  err[0] = null;
+  const error: ErrorPtr | null = takeError(err);
   let message = '';
   if (error !== null) {
     message = native.errorMessage(error);
@@ -158,8 +157,7 @@ export function throwIfFailed(status: number, err: ErrorOut, context?: FailureCo
 /** Reads and frees the C error object, if any, without throwing: for a call
  * whose failure is superseded by another error. */
 export function discardError(err: ErrorOut): void {
-  const error: ErrorPtr | null = err[0];
-  err[0] = null;
+  const error: ErrorPtr | null = takeError(err);
   if (error !== null) native.errorFree(error);
 }
 

@@ -24,7 +24,7 @@ import {
 } from './async-call.ts';
 import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import {
-  Shingle, SignatureFlag, native, newErrorOut, type CountOut, type NativeSignatureOptions,
+  Shingle, SignatureFlag, native, newErrorOut, type NativeSignatureOptions,
 } from './native.ts';
 
 /** One signature's values, or a batch's end to end. */
@@ -181,10 +181,8 @@ export function signatureFromText(text: Document, options?: SignatureOptions): S
   const nativeOptions = nativeOptionsOf(options);
   const bytes = documentBytes(text, 'text');
   const out = new Uint8Array(signatureBytesOf(nativeOptions));
-  const shingles: CountOut = [0];
   const err = newErrorOut();
-  throwIfFailed(native.signatureFromText(nativeOptions, bytes, bytes.byteLength, out, out.byteLength, shingles, err),
-    err);
+  throwIfFailed(native.signatureFromText(nativeOptions, bytes, bytes.byteLength, out, out.byteLength, null, err), err);
   return valuesOf(out, nativeOptions.value_bytes);
 }
 
