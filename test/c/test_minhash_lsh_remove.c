@@ -100,13 +100,18 @@ static void check_self_join(const knowhere_minhash_lsh *a, const knowhere_minhas
     knowhere_pairs_free(pb);
 }
 
+/* QUERIES queries: rows 0, stride, 2 stride, ... of data (cyclically). */
+static uint8_t *rows_as_queries(const uint8_t *data, size_t stride) {
+    uint8_t *queries = malloc(QUERIES * SIG);
+    REQUIRE(queries != NULL);
+    for (size_t q = 0; q < QUERIES; ++q) memcpy(queries + q * SIG, data + ((q * stride) % N) * SIG, SIG);
+    return queries;
+}
+
 static void test_removed_rows_are_never_found(void) {
     test_rng rng = {77};
     uint8_t *data = clustered_signatures(&rng, N, LENGTH, ES);
-    uint8_t *queries = malloc(QUERIES * SIG);
-    REQUIRE(queries != NULL);
-    for (size_t q = 0; q < QUERIES; ++q) /* mostly rows near removed ones */
-        memcpy(queries + q * SIG, data + ((q * 7) % N) * SIG, SIG);
+    uint8_t *queries = rows_as_queries(data, 7); /* in clusters with removed rows */
     int64_t ids[N];
     uint8_t bitset[(N + 7) / 8];
     size_t n = removed_ids(ids, bitset);
@@ -196,9 +201,7 @@ static uint8_t *serialize(const knowhere_minhash_lsh *index, size_t *len) {
 static void test_serialize_keeps_removals(void) {
     test_rng rng = {80};
     uint8_t *data = clustered_signatures(&rng, N, LENGTH, ES);
-    uint8_t *queries = malloc(QUERIES * SIG);
-    REQUIRE(queries != NULL);
-    for (size_t q = 0; q < QUERIES; ++q) memcpy(queries + q * SIG, data + q * 3 * SIG, SIG);
+    uint8_t *queries = rows_as_queries(data, 3);
     int64_t ids[N];
     uint8_t bitset[(N + 7) / 8];
     size_t n = removed_ids(ids, bitset);
