@@ -306,13 +306,17 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * An interrupted batch search leaves every result row either complete (as a
  * single search would give it) or untouched: no row is half written.
  *
- * Threads. Searches (single and batch), get_vector_by_ids, save and
- * serialize read the index and may run concurrently from any number of
- * threads. Build, add, load and deserialize change it and must not overlap
- * each other or a reader: when they would, the later call returns
- * KNOWHERE_ERR_BUSY and changes nothing (a guard, not a lock: nothing
- * waits). The accessors (count, bands, memory_usage, ...) are safe at any
- * time, during a build or add too (they report the contents before it).
+ * Threads. Searches (single, batch, range, self-join), get_vector_by_ids,
+ * save and serialize read the index and may run concurrently from any
+ * number of threads. Build, load and deserialize replace its contents:
+ * they may run while readers do (a reader reads the contents it started
+ * with to its end, and the replaced contents are freed by the last reader),
+ * but not while another writer does. Add and remove change the contents
+ * readers read, so they overlap nothing. When calls would overlap in a way
+ * not allowed, the later one returns KNOWHERE_ERR_BUSY and changes nothing
+ * (a guard, not a lock: nothing waits). The accessors (count, bands,
+ * memory_usage, ...) are safe at any time, during a writer too (they report
+ * the contents before it).
  * Freeing an index while another call uses it is the caller's error.
  * Batch search and build use up to knowhere_minhash_lsh_num_threads()
  * threads, the calling thread among them.
@@ -443,8 +447,9 @@ KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh 
  * `path` when complete, so a failed or interrupted save never leaves a
  * partial file at `path` (nor the temporary one). Load and deserialize
  * replace the index's contents only on success; on any error the index is
- * as it was. These take the same guard as build (KNOWHERE_ERR_BUSY) for
- * load/deserialize, and the search guard for save/serialize.
+ * as it was. Load and deserialize are writers like build (they replace the
+ * contents while searches go on), save and serialize readers like search
+ * (see "Threads" above for KNOWHERE_ERR_BUSY).
  */
 
 /* Writes the index to `path`. KNOWHERE_ERR_EMPTY_INDEX for an index never
@@ -643,8 +648,9 @@ KNOWHERE_API void knowhere_range_result_free(knowhere_range_result *result);
  * index never built: nq empty result lists (lims all 0), KNOWHERE_OK.
  * Interruptible (TIMEOUT after a deadline); with nq > 1 reports progress
  * (KNOWHERE_PHASE_SEARCH, units = queries). A reader: runs concurrently with
- * searches, and makes a concurrent build, add or load return
- * KNOWHERE_ERR_BUSY (and vice versa). Memory: 8 to 16 bytes per result
+ * searches and with a build or load (reading the contents it started with),
+ * and makes a concurrent add or remove return KNOWHERE_ERR_BUSY (and vice
+ * versa). Memory: 8 to 16 bytes per result
  * while searching (buffers grow by doubling) plus 12 in the result object,
  * both at the end; KNOWHERE_ERR_NO_MEMORY, everything freed, when that
  * cannot be had. */

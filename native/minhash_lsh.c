@@ -17,12 +17,16 @@ enum { RAW_COPY_CHUNK = 4u << 20 };
 
 /* ---- guard -------------------------------------------------------------- */
 
-int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, knowhere_error **err) {
+int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, bool exclusive,
+                                knowhere_error **err) {
     bool expected = false;
     if (!atomic_compare_exchange_strong(&index->writer, &expected, true))
         return kh_errorf(err, KNOWHERE_ERR_BUSY,
-                         "index is busy: another build, add or load is changing it");
+                         "index is busy: another build, add, remove or load is changing it");
+    if (!exclusive) return KNOWHERE_OK;
+    atomic_store(&index->exclusive, true);
     if (atomic_load(&index->readers) != 0) {
+        atomic_store(&index->exclusive, false);
         atomic_store(&index->writer, false);
         return kh_errorf(err, KNOWHERE_ERR_BUSY,
                          "index is busy: a search or save is reading it");
@@ -31,20 +35,35 @@ int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, knowhere_error **er
 }
 
 void kh_minhash_lsh_leave_writer(knowhere_minhash_lsh *index) {
+    atomic_store(&index->exclusive, false);
     atomic_store(&index->writer, false);
 }
 
-int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, knowhere_error **err) {
+int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, const kh_lsh_state **state,
+                                knowhere_error **err) {
+    *state = NULL;
     atomic_fetch_add(&index->readers, 1);
-    if (atomic_load(&index->writer)) {
+    if (atomic_load(&index->exclusive)) {
         atomic_fetch_sub(&index->readers, 1);
         return kh_errorf(err, KNOWHERE_ERR_BUSY,
-                         "index is busy: a build, add or load is changing it");
+                         "index is busy: an add or remove is changing it");
     }
+    pthread_mutex_lock(&index->lock);
+    kh_lsh_state *s = index->state;
+    if (s) s->refs++;
+    pthread_mutex_unlock(&index->lock);
+    *state = s;
     return KNOWHERE_OK;
 }
 
-void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index) {
+void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index, const kh_lsh_state *state) {
+    if (state) {
+        kh_lsh_state *s = (kh_lsh_state *)state;
+        pthread_mutex_lock(&index->lock);
+        bool last = --s->refs == 0 && s->retired;
+        pthread_mutex_unlock(&index->lock);
+        if (last) kh_lsh_state_release(s, 0); /* replaced by a build or load meanwhile */
+    }
     atomic_fetch_sub(&index->readers, 1);
 }
 
@@ -214,9 +233,13 @@ static int run_table_work(knowhere_minhash_lsh *index, table_work *w, int phase,
 
 void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next,
                             size_t shared_raw) {
-    kh_lsh_state *prev = index->state;
     next->memory_bytes = kh_lsh_state_memory(next);
+    pthread_mutex_lock(&index->lock);
+    kh_lsh_state *prev = index->state;
     index->state = next;
+    bool in_use = prev != NULL && prev->refs > 0;
+    if (in_use) prev->retired = true; /* the last reader frees it */
+    pthread_mutex_unlock(&index->lock);
     kh_lsh_summary *sum = &index->summary;
     atomic_store(&sum->count, next->count);
     atomic_store(&sum->length, next->length);
@@ -226,7 +249,7 @@ void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next,
     atomic_store(&sum->memory_bytes, next->memory_bytes);
     atomic_store(&sum->has_raw, next->raw != NULL);
     atomic_store(&sum->removed_count, next->removed_count);
-    kh_lsh_state_release(prev, shared_raw);
+    if (!in_use) kh_lsh_state_release(prev, shared_raw);
 }
 
 /* Finishes a build or add: swaps in `next` on success, or discards it.
@@ -293,6 +316,10 @@ static int check_build_params(size_t length, size_t element_size, size_t bands,
 knowhere_minhash_lsh *knowhere_minhash_lsh_create(void) {
     knowhere_minhash_lsh *index = calloc(1, sizeof *index);
     if (index == NULL) return NULL;
+    if (pthread_mutex_init(&index->lock, NULL) != 0) {
+        free(index);
+        return NULL;
+    }
     kh_lsh_summary *sum = &index->summary;
     atomic_init(&sum->count, 0);
     atomic_init(&sum->length, 0);
@@ -305,12 +332,14 @@ knowhere_minhash_lsh *knowhere_minhash_lsh_create(void) {
     atomic_init(&index->threads, 0);
     atomic_init(&index->readers, 0);
     atomic_init(&index->writer, false);
+    atomic_init(&index->exclusive, false);
     return index;
 }
 
 void knowhere_minhash_lsh_free(knowhere_minhash_lsh *index) {
     if (index == NULL) return;
     kh_lsh_state_release(index->state, 0);
+    pthread_mutex_destroy(&index->lock);
     free(index);
 }
 
@@ -328,7 +357,7 @@ int knowhere_minhash_lsh_build_with_interrupt(
     if (status != KNOWHERE_OK) return status;
     status = knowhere_interrupt_check(interrupt, err, "build interrupted");
     if (status != KNOWHERE_OK) return status;
-    status = kh_minhash_lsh_enter_writer(index, err);
+    status = kh_minhash_lsh_enter_writer(index, false, err);
     if (status != KNOWHERE_OK) return status;
 
     kh_lsh_state *next = calloc(1, sizeof *next);
@@ -376,7 +405,7 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
                                             CInterrupt interrupt, knowhere_error **err) {
     kh_clear_error(err);
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
-    int status = kh_minhash_lsh_enter_writer(index, err);
+    int status = kh_minhash_lsh_enter_writer(index, true, err);
     if (status != KNOWHERE_OK) return status;
     const kh_lsh_state *prev = index->state;
     size_t rows = 0;
@@ -398,6 +427,8 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
         return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during add");
     }
     *next = *prev;
+    next->refs = 0;
+    next->retired = false;
     next->count = prev->count + rows;
     next->tables = calloc(prev->bands, sizeof *next->tables);
     next->raw = NULL;
@@ -470,7 +501,7 @@ int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids,
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
     if (ids == NULL && n != 0)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "ids is NULL but n is %zu", n);
-    int status = kh_minhash_lsh_enter_writer(index, err);
+    int status = kh_minhash_lsh_enter_writer(index, true, err);
     if (status != KNOWHERE_OK) return status;
     kh_lsh_state *s = index->state;
     size_t fresh = 0;
@@ -525,10 +556,11 @@ int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index,
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
     /* The guard counters are the only thing a reader writes in the index. */
     knowhere_minhash_lsh *reading = (knowhere_minhash_lsh *)index;
-    int status = kh_minhash_lsh_enter_reader(reading, err);
+    const kh_lsh_state *s = NULL;
+    int status = kh_minhash_lsh_enter_reader(reading, &s, err);
     if (status != KNOWHERE_OK) return status;
-    status = copy_vectors(reading->state, ids, n, out, out_len, err);
-    kh_minhash_lsh_leave_reader(reading);
+    status = copy_vectors(s, ids, n, out, out_len, err);
+    kh_minhash_lsh_leave_reader(reading, s);
     return status;
 }
 

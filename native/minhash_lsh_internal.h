@@ -3,6 +3,7 @@
 #ifndef KNOWHERE_MINHASH_LSH_INTERNAL_H
 #define KNOWHERE_MINHASH_LSH_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +37,10 @@ typedef struct {
     uint8_t *removed;
     size_t removed_count;
     size_t memory_bytes;
+    /* Under the index's lock: the readers using this state, and whether a
+     * build or load replaced it (then the last of them frees it). */
+    size_t refs;
+    bool retired;
 } kh_lsh_state;
 
 /* Whether row id was removed. */
@@ -53,28 +58,43 @@ typedef struct {
 
 struct knowhere_minhash_lsh {
     kh_lsh_state *state;         /* NULL until the first successful build */
+    /* Taken only for a few instructions (never while waiting or working):
+     * guards `state` and the states' refs / retired. */
+    pthread_mutex_t lock;
     kh_lsh_summary summary;
     atomic_size_t threads;       /* 0: one per online processor */
-    /* A non-blocking guard: searches count themselves in `readers`; build
-     * add and load raise `writer`. Each side backs off with KNOWHERE_ERR_BUSY if
-     * it sees the other (sequentially consistent, so one always does). */
+    /* A non-blocking guard. Readers (searches, saves) count themselves in
+     * `readers` and hold a reference to the state they read. Writers raise
+     * `writer` (one at a time). A build or load makes a new state on the
+     * side and swaps it in while readers go on with the old one; add and
+     * remove change what readers read (remove in place, add shares raw
+     * segments with the old state), so they also raise `exclusive`, and
+     * they and readers back off from each other with KNOWHERE_ERR_BUSY
+     * (sequentially consistent, so one side always sees the other). */
     atomic_uint readers;
     atomic_bool writer;
+    atomic_bool exclusive;
 };
 
 size_t kh_minhash_lsh_threads(const knowhere_minhash_lsh *index);
 
-/* The guard. enter_* returns
- * KNOWHERE_OK or KNOWHERE_ERR_BUSY (with a message in *err); a successful
- * enter_* is paired with its leave_*. */
-int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, knowhere_error **err);
+/* The guard. enter_* returns KNOWHERE_OK or KNOWHERE_ERR_BUSY (with a
+ * message in *err); a successful enter_* is paired with its leave_*.
+ * `exclusive`: the writer changes the current state (add, remove) rather
+ * than replacing it (build, load). A reader gets the state to read (NULL:
+ * never built), which stays valid until it leaves. */
+int kh_minhash_lsh_enter_writer(knowhere_minhash_lsh *index, bool exclusive,
+                                knowhere_error **err);
 void kh_minhash_lsh_leave_writer(knowhere_minhash_lsh *index);
-int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, knowhere_error **err);
-void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index);
+int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, const kh_lsh_state **state,
+                                knowhere_error **err);
+void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index, const kh_lsh_state *state);
 
 /* Under the writer guard: makes `next` the index's state (computing its
  * memory), updates the accessors' summary, and releases the previous state
- * except its first `shared_raw` raw segments (which `next` took over). */
+ * except its first `shared_raw` raw segments (which `next` took over; only
+ * an exclusive writer shares, so no reader holds the previous state then).
+ * A previous state readers still hold is freed by the last of them. */
 void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next,
                             size_t shared_raw);
 

@@ -162,10 +162,10 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
     if (status != KNOWHERE_OK) return kh_errorf(err, status, "%s interrupted", what);
     /* The guard counters are the only thing a search writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
-    status = kh_minhash_lsh_enter_reader(index, err);
+    const kh_lsh_state *s = NULL;
+    status = kh_minhash_lsh_enter_reader(index, &s, err);
     if (status != KNOWHERE_OK) return status;
 
-    const kh_lsh_state *s = index->state;
     if (s == NULL) {
         fill_empty(ids, distances, nq * k);
     } else if (nq > SIZE_MAX / s->signature_bytes ||
@@ -198,7 +198,7 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
                 kh_errorf(err, status, "%s failed: %s", what, knowhere_status_string(status));
         }
     }
-    kh_minhash_lsh_leave_reader(index);
+    kh_minhash_lsh_leave_reader(index, s);
     return status;
 }
 

@@ -234,10 +234,10 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
                                                                      : "range search interrupted");
     /* The guard counters are the only thing a search writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
-    status = kh_minhash_lsh_enter_reader(index, err);
+    const kh_lsh_state *s = NULL;
+    status = kh_minhash_lsh_enter_reader(index, &s, err);
     if (status != KNOWHERE_OK) return status;
 
-    const kh_lsh_state *s = index->state;
     if (s == NULL) {
         *result = new_result(nq, 0); /* never built: every query has no result */
         if (*result == NULL)
@@ -265,7 +265,7 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
         else if (status != KNOWHERE_OK)
             kh_errorf(err, status, "range search failed: %s", knowhere_status_string(status));
     }
-    kh_minhash_lsh_leave_reader(index);
+    kh_minhash_lsh_leave_reader(index, s);
     return status;
 }
 

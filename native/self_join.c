@@ -259,10 +259,10 @@ int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *co
                                                                      : "self-join interrupted");
     /* The guard counters are the only thing a reader writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
-    status = kh_minhash_lsh_enter_reader(index, err);
+    const kh_lsh_state *s = NULL;
+    status = kh_minhash_lsh_enter_reader(index, &s, err);
     if (status != KNOWHERE_OK) return status;
 
-    const kh_lsh_state *s = index->state;
     if (s == NULL || s->count == 0) {
         *pairs = new_pairs(0); /* never built: no pairs */
         if (*pairs == NULL)
@@ -284,7 +284,7 @@ int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *co
         else if (status != KNOWHERE_OK)
             kh_errorf(err, status, "self-join failed: %s", knowhere_status_string(status));
     }
-    kh_minhash_lsh_leave_reader(index);
+    kh_minhash_lsh_leave_reader(index, s);
     return status;
 }
 

@@ -387,11 +387,10 @@ static int begin_save(const knowhere_minhash_lsh *const_index, CInterrupt interr
     if (status != KNOWHERE_OK) return stopped(interrupt, err, "save");
     /* The guard counters are the only thing a save writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
-    status = kh_minhash_lsh_enter_reader(index, err);
+    status = kh_minhash_lsh_enter_reader(index, state, err);
     if (status != KNOWHERE_OK) return status;
-    *state = index->state;
     if (*state == NULL) {
-        kh_minhash_lsh_leave_reader(index);
+        kh_minhash_lsh_leave_reader(index, NULL);
         return kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX,
                          "cannot save an index that has not been built");
     }
@@ -498,7 +497,7 @@ int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
     status = writer_init(&w, s, interrupt, err);
     if (status == KNOWHERE_OK) status = save_file(&w, path, err);
     writer_free(&w);
-    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index);
+    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "save");
     return status;
 }
@@ -543,7 +542,7 @@ int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *in
         kh_garbage_release(bag);
     }
     writer_free(&w);
-    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index);
+    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "serialize");
     return status;
 }
@@ -987,7 +986,7 @@ int knowhere_minhash_lsh_load_with_interrupt(knowhere_minhash_lsh *index, const 
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "path is NULL or empty");
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK) return stopped(interrupt, err, "load");
-    status = kh_minhash_lsh_enter_writer(index, err);
+    status = kh_minhash_lsh_enter_writer(index, false, err);
     if (status != KNOWHERE_OK) return status;
 
     kh_lsh_state *next = NULL;
@@ -1028,7 +1027,7 @@ int knowhere_minhash_lsh_deserialize_with_interrupt(knowhere_minhash_lsh *index,
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "data is NULL");
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK) return stopped(interrupt, err, "deserialize");
-    status = kh_minhash_lsh_enter_writer(index, err);
+    status = kh_minhash_lsh_enter_writer(index, false, err);
     if (status != KNOWHERE_OK) return status;
     kh_lsh_state *next = NULL;
     reader r = {.fd = -1, .mem = data, .size = data_len, .what = "cannot deserialize",

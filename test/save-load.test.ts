@@ -533,13 +533,13 @@ describe('MinHashLSHIndex: async save and load of a large index', function () {
     expect(copy.search(probe(99), 1).ids[0]).to.equal(99n);
   });
 
-  it('while a saveAsync runs: close, build and add are BUSY, searches and serialize are not', async () => {
+  it('while a saveAsync runs: close, add and remove are BUSY, searches and serialize are not', async () => {
     const file = path.join(dir, 'busy.khrs');
     const saving = index.saveAsync(file);
     try {
       expectKnowhereError(thrown(() => index.close()), Status.BUSY, /busy/);
-      expectKnowhereError(thrown(() => index.build(smallData, 16, 4, 4, true)), Status.BUSY);
       expectKnowhereError(thrown(() => index.add(probe(0))), Status.BUSY);
+      expectKnowhereError(thrown(() => index.remove([0])), Status.BUSY);
       expect(index.search(probe(5), 1).ids[0]).to.equal(5n);
       expect(await index.searchAsync(probe(6), 1)).to.have.property('ids');
     } finally {

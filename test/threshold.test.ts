@@ -349,9 +349,10 @@ describe('thresholds: self-join', () => {
       const controller = new AbortController();
       const started = performance.now();
       const pending = big.selfJoinAsync(0.5, { signal: controller.signal });
-      // A read: allowed while the join (a read) runs; a build is BUSY.
+      // A read: allowed while the join (a read) runs; an add, which would
+      // change the state the join reads, is BUSY.
       expect(big.search(data.subarray(0, bigShape.length), 1).ids[0]).to.equal(0n);
-      expectKnowhereError(thrown(() => { big.build(data, bigShape.length, 4, 8, false); }), Status.BUSY);
+      expectKnowhereError(thrown(() => { big.add(data.subarray(0, bigShape.length)); }), Status.BUSY);
       setTimeout(() => { controller.abort(); }, 20);
       const error = await rejection(pending);
       expect(error).to.be.instanceOf(InterruptedError);

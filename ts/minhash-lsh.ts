@@ -218,13 +218,24 @@ function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32A
 
 const finalizer = new FinalizationRegistry<IndexPtr>((handle) => native.minhashLshFree(handle));
 
-type Access = 'write' | 'read';
+/**
+ * What a call does to the index, for the busy rules (the C guard's, checked
+ * here first so that a call that would be BUSY fails before any work):
+ * - 'read': searches, saves, getVectorByIds: any number at once, and while
+ *   a build replaces the index (they keep reading the state they started
+ *   with);
+ * - 'replace': build: one writer at a time, not waiting for readers;
+ * - 'write': add, remove, close: they change what readers read, so nothing
+ *   else may be in flight.
+ */
+type Access = 'read' | 'replace' | 'write';
 
 export class MinHashLSHIndex implements Disposable {
   #handle: IndexPtr | null;
-  /** Async build/add calls in flight (at most one). */
+  /** Async build / add calls in flight (at most one of them). */
+  #asyncReplaces = 0;
   #asyncWrites = 0;
-  /** Async searches in flight (any number). */
+  /** Async searches and saves in flight (any number). */
   #asyncReads = 0;
 
   /** A new, empty index. */
@@ -250,7 +261,7 @@ export class MinHashLSHIndex implements Disposable {
     const handle = this.#live();
     const args = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
     const checkedInterrupt = interruptOf(interrupt);
-    this.#claim('write', 'build');
+    this.#claim('replace', 'build');
     const err = newErrorOut();
     throwIfFailed(native.minhashLshBuildWithInterrupt(
       handle, args.bytes, args.bytes.byteLength, args.mhVecLength, args.elementSize, args.bands,
@@ -276,7 +287,7 @@ export class MinHashLSHIndex implements Disposable {
                    withRawData: boolean, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
     const args = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
-    await this.#runAsync('write', 'build', options, [args.bytes], (interrupt, err) =>
+    await this.#runAsync('replace', 'build', options, [args.bytes], (interrupt, err) =>
       native.async.minhashLshBuildWithInterrupt(
         handle, args.bytes, args.bytes.byteLength, args.mhVecLength, args.elementSize, args.bands,
         args.withRawData, interrupt, err), { phase: 'build' });
@@ -472,7 +483,7 @@ export class MinHashLSHIndex implements Disposable {
    * KnowhereError INVALID_ARG naming it (nothing changes); EMPTY_INDEX on
    * an index never built. save / serialize keep the removals, add keeps
    * them, build clears them. Fast (a bitset), so there is no async form; it
-   * is a writer like add (BUSY during an async search, save or build).
+   * is a writer like add (BUSY during any async call on the index).
    */
   remove(ids: BigInt64Array | readonly (number | bigint)[]): number {
     const handle = this.#live();
@@ -504,7 +515,7 @@ export class MinHashLSHIndex implements Disposable {
    * directory, renamed over `path` when complete: a failed save leaves
    * neither a partial file nor the temporary one). EMPTY_INDEX for an index
    * never built, FILE when the file cannot be written. Allowed while
-   * searches run, BUSY during an async build/add. */
+   * searches or an async build run, BUSY during an async add. */
   save(path: PathLike): void {
     const handle = this.#live();
     const bytes = pathOf(path);
@@ -606,7 +617,7 @@ export class MinHashLSHIndex implements Disposable {
     const index = new MinHashLSHIndex();
     const handle = index.#live();
     try {
-      await index.#runAsync('write', what, options, buffers, (interrupt, err) => start(handle, interrupt, err),
+      await index.#runAsync('replace', what, options, buffers, (interrupt, err) => start(handle, interrupt, err),
         { phase: 'load' });
       return index;
     } catch (error) {
@@ -671,12 +682,14 @@ export class MinHashLSHIndex implements Disposable {
   }
 
   /** The binding's side of the C busy guard, made deterministic: C only sees
-   * an async call once a pool thread has started it. Writes (and close) need
-   * no async call in flight; reads need no async write in flight. */
+   * an async call once a pool thread has started it. See Access for the
+   * rules. */
   #claim(access: Access, what: string): void {
-    const inFlight = access === 'write' ? this.#asyncWrites + this.#asyncReads : this.#asyncWrites;
+    const writers = this.#asyncReplaces + this.#asyncWrites;
+    const inFlight = access === 'read' ? this.#asyncWrites
+      : access === 'replace' ? writers : writers + this.#asyncReads;
     if (inFlight === 0) return;
-    const kinds = access === 'write' ? 'async operation' : 'async build/add';
+    const kinds = access === 'read' ? 'async add' : access === 'replace' ? 'async build/add' : 'async operation';
     throw new KnowhereError(Status.BUSY,
       `the MinHashLSHIndex is busy: cannot ${what} while ${inFlight} ${kinds}${inFlight === 1 ? ' is' : 's are'} ` +
       'in flight on it; await it first (or abort it with its signal/interrupt)');
@@ -692,10 +705,12 @@ export class MinHashLSHIndex implements Disposable {
       claim: () => { this.#claim(access, what); },
       enter: () => {
         if (access === 'write') this.#asyncWrites++;
+        else if (access === 'replace') this.#asyncReplaces++;
         else this.#asyncReads++;
       },
       leave: () => {
         if (access === 'write') this.#asyncWrites--;
+        else if (access === 'replace') this.#asyncReplaces--;
         else this.#asyncReads--;
       },
     });

@@ -1068,47 +1068,57 @@ static void test_interrupted_load_leaves_index_unchanged(void) {
 
 typedef struct {
     knowhere_minhash_lsh *index;
-    const char *path;
-    int load_status, deserialize_status, save_status;
-    const uint8_t *bytes;
-    size_t len;
+    const char *path, *other_path;
+    int load_status, deserialize_status, save_status, add_status, remove_status;
+    const uint8_t *bytes, *row;
+    size_t len, row_len;
 } guard_probe;
 
-/* Runs at the end of a batch search, inside its search guard. (The header
+/* Runs at the end of a batch search, inside its reader guard. (The header
  * asks callbacks not to call back into the index; the guard makes it safe,
  * and it is the one deterministic way to meet a running search.) */
 static int probe_during_search(void *user, uint64_t done, uint64_t total) {
     guard_probe *g = user;
     if (done == total) {
+        int64_t id = 0;
         g->load_status = knowhere_minhash_lsh_load(g->index, g->path, NULL);
+        g->add_status = knowhere_minhash_lsh_add(g->index, g->row, g->row_len, NULL);
+        g->remove_status = knowhere_minhash_lsh_remove(g->index, &id, 1, NULL, NULL);
+        g->save_status = knowhere_minhash_lsh_save(g->index, g->other_path, NULL);
         g->deserialize_status = knowhere_minhash_lsh_deserialize(g->index, g->bytes, g->len, NULL);
-        g->save_status = knowhere_minhash_lsh_save(g->index, g->path, NULL);
     }
     return 0;
 }
 
-/* Runs at the end of a load, inside its writer guard. */
+/* Runs at the end of a load, inside its writer guard (the state it loaded
+ * is not yet swapped in). */
 static int probe_during_load(void *user, uint64_t done, uint64_t total) {
     guard_probe *g = user;
     if (done == total) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        g->save_status = knowhere_minhash_lsh_save(g->index, g->path, NULL);
-        g->load_status = knowhere_minhash_lsh_serialize(g->index, &buf, &len, NULL);
-        knowhere_buffer_free(buf);
+        int64_t id = 0;
+        g->save_status = knowhere_minhash_lsh_save(g->index, g->other_path, NULL);
+        g->load_status = knowhere_minhash_lsh_load(g->index, g->path, NULL);
+        g->add_status = knowhere_minhash_lsh_add(g->index, g->row, g->row_len, NULL);
+        g->remove_status = knowhere_minhash_lsh_remove(g->index, &id, 1, NULL, NULL);
     }
     return 0;
 }
 
+/* A build, load or deserialize replaces the index while searches and saves
+ * go on with the state they started with (freed by the last of them); add
+ * and remove, which change that state, are BUSY against them, and writers
+ * are BUSY against each other. */
 static void test_guard(void) {
     target t = make_target();
-    char path[256];
+    char path[256], other[256];
     path_in_dir(path, sizeof path, "guard.bin");
+    path_in_dir(other, sizeof other, "guard-other.bin");
     REQUIRE(knowhere_minhash_lsh_save(t.index, path, NULL) == KNOWHERE_OK);
     size_t len = 0;
     uint8_t *bytes = small_serialized(&len, NULL);
 
-    guard_probe g = {.index = t.index, .path = path, .bytes = bytes, .len = len};
+    guard_probe g = {.index = t.index, .path = path, .other_path = other, .bytes = bytes,
+                     .len = len, .row = t.data, .row_len = 24};
     CInterrupt h = knowhere_interrupt_create();
     knowhere_interrupt_set_progress(h, probe_during_search, &g);
     int64_t ids[5 * 5];
@@ -1116,21 +1126,37 @@ static void test_guard(void) {
     CHECK_EQ(knowhere_minhash_lsh_batch_search_with_interrupt(t.index, t.data, 5 * 24, 5, 5, NULL,
                                                               0, ids, distances, h, NULL),
              KNOWHERE_OK);
-    CHECK_EQ(g.load_status, KNOWHERE_ERR_BUSY);
-    CHECK_EQ(g.deserialize_status, KNOWHERE_ERR_BUSY);
-    CHECK_EQ(g.save_status, KNOWHERE_OK); /* save shares the search guard */
-    CHECK(target_unchanged(&t));
+    CHECK_EQ(g.load_status, KNOWHERE_OK);
+    CHECK_EQ(g.add_status, KNOWHERE_ERR_BUSY);
+    CHECK_EQ(g.remove_status, KNOWHERE_ERR_BUSY);
+    CHECK_EQ(g.save_status, KNOWHERE_OK);
+    CHECK_EQ(g.deserialize_status, KNOWHERE_OK);
+    /* the search answered from the state it started with */
+    CHECK(memcmp(ids, t.ids, sizeof ids) == 0 && memcmp(distances, t.distances, sizeof distances) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_count(t.index), 20); /* the deserialized small index */
+    knowhere_minhash_lsh *saved = knowhere_minhash_lsh_create(); /* what the save saw: the load's */
+    REQUIRE(saved && knowhere_minhash_lsh_load(saved, other, NULL) == KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_count(saved), 30);
+    knowhere_minhash_lsh_free(saved);
 
-    g = (guard_probe){.index = t.index, .path = path};
+    g = (guard_probe){.index = t.index, .path = path, .other_path = other, .row = bytes,
+                      .row_len = 16};
     knowhere_interrupt_set_progress(h, probe_during_load, &g);
     CHECK_EQ(knowhere_minhash_lsh_load_with_interrupt(t.index, path, h, NULL), KNOWHERE_OK);
-    CHECK_EQ(g.save_status, KNOWHERE_ERR_BUSY);
+    CHECK_EQ(g.save_status, KNOWHERE_OK); /* saved the state before the load: the small one */
     CHECK_EQ(g.load_status, KNOWHERE_ERR_BUSY);
-    CHECK(target_unchanged(&t));
+    CHECK_EQ(g.add_status, KNOWHERE_ERR_BUSY);
+    CHECK_EQ(g.remove_status, KNOWHERE_ERR_BUSY);
+    CHECK(target_unchanged(&t)); /* the loaded target */
+    saved = knowhere_minhash_lsh_create();
+    REQUIRE(saved && knowhere_minhash_lsh_load(saved, other, NULL) == KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_count(saved), 20);
+    knowhere_minhash_lsh_free(saved);
     knowhere_interrupt_free(h);
 
     knowhere_buffer_free(bytes);
     unlink(path);
+    unlink(other);
     free_target(&t);
 }
 
