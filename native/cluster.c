@@ -22,8 +22,7 @@ static int64_t find_root(int64_t *parent, int64_t v) {
 static int stopped(CInterrupt interrupt, knowhere_error **err) {
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status == KNOWHERE_OK) return KNOWHERE_OK;
-    return kh_errorf(err, status, status == KNOWHERE_ERR_TIMEOUT ? "clustering timed out"
-                                                                 : "clustering interrupted");
+    return kh_stopped_error(err, status, "clustering", "");
 }
 
 static int check_pairs(size_t n, const int64_t *left, const int64_t *right, size_t npairs,

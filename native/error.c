@@ -73,6 +73,11 @@ int kh_errorf(knowhere_error **err, int code, const char *format, ...) {
     return knowhere_error_set(err, code, message);
 }
 
+int kh_stopped_error(knowhere_error **err, int status, const char *what, const char *detail) {
+    return kh_errorf(err, status, "%s %s%s", what,
+                     status == KNOWHERE_ERR_TIMEOUT ? "timed out" : "interrupted", detail);
+}
+
 void kh_clear_error(knowhere_error **err) {
     if (err != NULL) *err = NULL;
 }

@@ -21,6 +21,10 @@
 int kh_errorf(knowhere_error **err, int code, const char *format, ...)
     KH_PRINTF(3, 4);
 
+/* The error of an operation its interrupt stopped: "<what> interrupted<detail>"
+ * or, for KNOWHERE_ERR_TIMEOUT, "<what> timed out<detail>". Returns status. */
+int kh_stopped_error(knowhere_error **err, int status, const char *what, const char *detail);
+
 /* Sets *err to NULL (when err is not NULL): the start of every fallible call. */
 void kh_clear_error(knowhere_error **err);
 

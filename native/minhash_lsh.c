@@ -265,9 +265,7 @@ static int finish(knowhere_minhash_lsh *index, kh_lsh_state *next, size_t shared
     case KNOWHERE_ERR_NO_MEMORY:
         return kh_errorf(err, status, "out of memory during %s", what);
     case KNOWHERE_ERR_INTERRUPTED:
-        return kh_errorf(err, status, "%s interrupted", what);
-    case KNOWHERE_ERR_TIMEOUT:
-        return kh_errorf(err, status, "%s timed out", what);
+    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, what, "");
     default:
         return kh_errorf(err, status, "%s failed: %s", what, knowhere_status_string(status));
     }

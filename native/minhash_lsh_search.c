@@ -159,7 +159,7 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
     int status = check_search_args(const_index, queries, nq, k, ids, distances, err);
     if (status != KNOWHERE_OK) return status;
     status = knowhere_interrupt_check(interrupt, NULL, NULL);
-    if (status != KNOWHERE_OK) return kh_errorf(err, status, "%s interrupted", what);
+    if (status != KNOWHERE_OK) return kh_stopped_error(err, status, what, "");
     /* The guard counters are the only thing a search writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
     const kh_lsh_state *s = NULL;
@@ -193,7 +193,7 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
             if (nq > 1) kh_progress_end(&progress, status);
             release_scratch(w.scratch, threads);
             if (status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_ERR_TIMEOUT)
-                kh_errorf(err, status, "%s interrupted", what);
+                kh_stopped_error(err, status, what, "");
             else if (status != KNOWHERE_OK)
                 kh_errorf(err, status, "%s failed: %s", what, knowhere_status_string(status));
         }

@@ -230,8 +230,7 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
                          nq);
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK)
-        return kh_errorf(err, status, status == KNOWHERE_ERR_TIMEOUT ? "range search timed out"
-                                                                     : "range search interrupted");
+        return kh_stopped_error(err, status, "range search", "");
     /* The guard counters are the only thing a search writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
     const kh_lsh_state *s = NULL;
@@ -256,10 +255,8 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
             .min_score = kh_min_score(s, threshold),
         };
         status = run_range(&w, threads, interrupt, result);
-        if (status == KNOWHERE_ERR_INTERRUPTED)
-            kh_errorf(err, status, "range search interrupted");
-        else if (status == KNOWHERE_ERR_TIMEOUT)
-            kh_errorf(err, status, "range search timed out");
+        if (status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_ERR_TIMEOUT)
+            kh_stopped_error(err, status, "range search", "");
         else if (status == KNOWHERE_ERR_NO_MEMORY)
             kh_errorf(err, status, "out of memory in range search");
         else if (status != KNOWHERE_OK)

@@ -255,8 +255,7 @@ int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *co
                          (double)threshold);
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK)
-        return kh_errorf(err, status, status == KNOWHERE_ERR_TIMEOUT ? "self-join timed out"
-                                                                     : "self-join interrupted");
+        return kh_stopped_error(err, status, "self-join", "");
     /* The guard counters are the only thing a reader writes in the index. */
     knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
     const kh_lsh_state *s = NULL;
@@ -275,10 +274,8 @@ int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *co
             .min_score = kh_min_score(s, threshold),
         };
         status = run_join(&w, threads, interrupt, pairs);
-        if (status == KNOWHERE_ERR_INTERRUPTED)
-            kh_errorf(err, status, "self-join interrupted");
-        else if (status == KNOWHERE_ERR_TIMEOUT)
-            kh_errorf(err, status, "self-join timed out");
+        if (status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_ERR_TIMEOUT)
+            kh_stopped_error(err, status, "self-join", "");
         else if (status == KNOWHERE_ERR_NO_MEMORY)
             kh_errorf(err, status, "out of memory in self-join");
         else if (status != KNOWHERE_OK)

@@ -206,8 +206,7 @@ static int chunked_hash(const uint8_t *p, uint64_t len, uint8_t *hashes, CInterr
 static int stopped(CInterrupt interrupt, knowhere_error **err, const char *what) {
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status == KNOWHERE_OK) status = KNOWHERE_ERR_INTERRUPTED; /* reset since */
-    return kh_errorf(err, status, "%s %s", what,
-                     status == KNOWHERE_ERR_TIMEOUT ? "timed out" : "interrupted");
+    return kh_stopped_error(err, status, what, "");
 }
 
 static void describe_errno(int errnum, char *buf, size_t cap) {

@@ -308,8 +308,7 @@ int knowhere_shingle_jaccard_pairs_with_interrupt(
     if (status != KNOWHERE_OK) return status;
     status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK)
-        return kh_errorf(err, status, "shingle similarities %s before they started",
-                         status == KNOWHERE_ERR_TIMEOUT ? "timed out" : "interrupted");
+        return kh_stopped_error(err, status, "shingle similarities", " before they started");
     if (npairs == 0) return KNOWHERE_OK;
 
     w.texts = (const uint8_t *)texts;
@@ -340,9 +339,7 @@ int knowhere_shingle_jaccard_pairs_with_interrupt(
     switch (status) {
     case KNOWHERE_OK: return KNOWHERE_OK;
     case KNOWHERE_ERR_INTERRUPTED:
-        return kh_errorf(err, status, "shingle similarities interrupted");
-    case KNOWHERE_ERR_TIMEOUT:
-        return kh_errorf(err, status, "shingle similarities timed out (deadline passed)");
+    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, "shingle similarities", "");
     case KNOWHERE_ERR_NO_MEMORY: return no_memory(err);
     default: return kh_errorf(err, status, "shingle similarities failed");
     }

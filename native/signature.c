@@ -617,8 +617,7 @@ int knowhere_signature_batch_from_text_with_interrupt(
     if (status != KNOWHERE_OK) return status;
     status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK)
-        return kh_errorf(err, status, "signature batch %s before it started",
-                         status == KNOWHERE_ERR_TIMEOUT ? "timed out" : "interrupted");
+        return kh_stopped_error(err, status, "signature batch", " before it started");
     if (ndocs == 0) return KNOWHERE_OK;
 
     if (threads == 0) threads = kh_default_threads();
@@ -643,9 +642,7 @@ int knowhere_signature_batch_from_text_with_interrupt(
     switch (status) {
     case KNOWHERE_OK: return KNOWHERE_OK;
     case KNOWHERE_ERR_INTERRUPTED:
-        return kh_errorf(err, status, "signature batch interrupted");
-    case KNOWHERE_ERR_TIMEOUT:
-        return kh_errorf(err, status, "signature batch timed out (deadline passed)");
+    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, "signature batch", "");
     case KNOWHERE_ERR_NO_MEMORY: return no_memory(err, "a batch");
     default: return kh_errorf(err, status, "signature batch failed");
     }
