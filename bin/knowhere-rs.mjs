@@ -1,24 +1,15 @@
 #!/usr/bin/env node
-// The knowhere-rs command. The package ships TypeScript (ts/), so this
-// launcher registers tsx's ESM loader in this same process (no child
-// process: signals such as Ctrl-C reach the command directly) and runs
-// ts/cli/main.ts. tsx is found from this file's package, so it works from
-// `npm start`, `npx knowhere-rs` and `node bin/knowhere-rs.mjs` in any
-// directory of a clone where `npm install` has run.
-let register;
-try {
-  ({ register } = await import('tsx/esm/api'));
-} catch (error) {
-  process.stderr.write(`knowhere-rs: cannot load tsx (run \`npm install\` in the package): ${error.message}\n`);
-  process.exit(1);
-}
-register();
-
+// The knowhere-rs command: runs the compiled CLI (dist/cli/main.js) in this
+// process, so signals such as Ctrl-C reach it directly.
 let main;
 try {
-  ({ main } = await import('../ts/cli/main.ts'));
+  ({ main } = await import('../dist/cli/main.js'));
 } catch (error) {
-  // Typically the native library is not built: its message says what to do.
+  if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/cli/main.js')) {
+    process.stderr.write('knowhere-rs: dist/ is not built; in a clone, run `npm install` or `npm run build:ts`\n');
+    process.exit(1);
+  }
+  // Typically the native library cannot be loaded: its message says what to do.
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`${message.startsWith('knowhere-rs:') ? '' : 'knowhere-rs: '}${message}\n`);
   process.exit(1);

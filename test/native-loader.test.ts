@@ -4,7 +4,7 @@
  * library it already loaded.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,11 +53,11 @@ function findCompiler(): string | null {
 describe('native loader: finding the library', function () {
   this.timeout(60_000);
 
-  it('loads <root>/build/Release/libknowhere_rs.so by absolute path, whatever the working directory', function () {
+  it('loads <root>/build/libknowhere_rs.so by absolute path, whatever the working directory', function () {
     if (process.platform !== 'linux') this.skip();
     const outcome = loadInChild({ KNOWHERE_RS_LIB: undefined });
     expect(outcome.message).to.equal('');
-    expect(outcome.loaded?.path).to.equal(path.join(packageRoot, 'build', 'Release', 'libknowhere_rs.so'));
+    expect(outcome.loaded?.path).to.equal(path.join(packageRoot, 'build', 'libknowhere_rs.so'));
     expect(outcome.loaded?.abi).to.equal(1);
   });
 
@@ -88,6 +88,49 @@ describe('native loader: finding the library', function () {
     // "<path>: <koffi's reason>", the reason being more than the path.
     expect(line!.trim().length).to.be.above(notALibrary.length + 10);
     expect(line).to.not.contain('file not found');
+  });
+
+  it('without a source build, loads the prebuilt library of this platform, passing over a wrong ABI', function () {
+    const compiler = findCompiler();
+    if (compiler === null || process.platform !== 'linux') this.skip();
+    // A package as npm installs it: package.json, dist/ and prebuilds/<key>/.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'knowhere-rs-prebuilt-'));
+    try {
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'knowhere-rs', type: 'module' }));
+      cpSync(path.join(packageRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
+      symlinkSync(path.join(packageRoot, 'node_modules'), path.join(dir, 'node_modules'));
+      const key = `${process.platform}-${process.arch}`;
+      const prebuilt = path.join(dir, 'prebuilds', key, 'libknowhere_rs.so');
+      mkdirSync(path.dirname(prebuilt), { recursive: true });
+      cpSync(path.join(packageRoot, 'build', 'libknowhere_rs.so'), prebuilt, { dereference: true });
+      const entry = pathToFileURL(path.join(dir, 'dist', 'index.js')).href;
+      const load = () => spawnSync(process.execPath, ['--input-type=module', '-e',
+        `const m = await import(${JSON.stringify(entry)}); process.stdout.write(m.libraryPath());`],
+      { cwd: os.tmpdir(), encoding: 'utf8', env: { ...process.env, KNOWHERE_RS_LIB: '' } });
+
+      let child = load();
+      expect(child.stderr).to.equal('');
+      expect(child.stdout).to.equal(prebuilt);
+
+      // A stale source build of another ABI comes first, is refused, and the prebuilt serves.
+      mkdirSync(path.join(dir, 'build'));
+      const stale = path.join(dir, 'build', 'libknowhere_rs.so');
+      writeFileSync(path.join(dir, 'abi.c'), 'unsigned knowhere_abi_version(void) { return 0; }\n');
+      expect(spawnSync(compiler!, ['-shared', '-fPIC', '-o', stale, path.join(dir, 'abi.c')]).status).to.equal(0);
+      child = load();
+      expect(child.stderr).to.equal('');
+      expect(child.stdout).to.equal(prebuilt);
+
+      // Neither loads: the error lists both paths, their reasons, and how to build from source.
+      rmSync(prebuilt);
+      child = load();
+      expect(child.status).to.not.equal(0);
+      expect(child.stderr).to.contain(`${stale}: ABI version 0`);
+      expect(child.stderr).to.contain(`${prebuilt}: file not found`);
+      expect(child.stderr).to.contain(`node ${path.join(dir, 'scripts', 'install.mjs')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a library whose ABI version differs, naming both versions', function () {

@@ -45,3 +45,10 @@ export function versionNumber(): number {
 export function abiVersion(): number {
   return native.abiVersion();
 }
+
+/** The absolute path of the native library this process loaded (a build
+ * from source in the package's build/, the prebuilt library of this
+ * platform, or KNOWHERE_RS_LIB). */
+export function libraryPath(): string {
+  return native.path;
+}

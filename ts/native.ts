@@ -10,9 +10,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+
+import { findPackageRoot, libraryCandidates, platformKey } from './library-path.ts';
 
 /** The KNOWHERE_RS_ABI_VERSION this binding was written against. */
 export const BINDING_ABI_VERSION = 1;
@@ -309,57 +310,27 @@ export interface NativeAsync {
 }
 
 // ---------------------------------------------------------------------------
-// Locating the library
+// Loading the library
 // ---------------------------------------------------------------------------
 
-const PACKAGE_NAME = 'knowhere-rs';
-
-/** The directory holding our package.json, found by walking up from this file
- * (its depth differs between ts/ and a compiled dist/). */
-export function findPackageRoot(start: string = path.dirname(fileURLToPath(import.meta.url))): string | null {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    try {
-      const parsed: unknown = JSON.parse(fs.readFileSync(manifest, 'utf8'));
-      if (typeof parsed === 'object' && parsed !== null && (parsed as { name?: unknown }).name === PACKAGE_NAME) {
-        return dir;
-      }
-    } catch {
-      // No (readable, valid) package.json here: keep walking up.
-    }
-    if (path.dirname(dir) === dir) return null;
+/** The reason a loaded file cannot serve as our library, or null: a
+ * mismatched ABI would pass wrong arguments and crash instead of failing
+ * cleanly. */
+function abiProblem(lib: LibraryHandle): string | null {
+  let abiVersion: KoffiFunction;
+  try {
+    abiVersion = lib.func('uint32_t knowhere_abi_version(void)');
+  } catch (error) {
+    return `not a knowhere-rs library (no knowhere_abi_version: ${error instanceof Error ? error.message : String(error)})`;
   }
+  const found = abiVersion() as number;
+  return found === BINDING_ABI_VERSION
+    ? null
+    : `ABI version ${found}, but this binding was written for ABI version ${BINDING_ABI_VERSION}`;
 }
 
-function libraryFileNames(): string[] {
-  switch (process.platform) {
-    case 'win32': return ['knowhere_rs.dll', 'libknowhere_rs.dll'];
-    case 'darwin': return ['libknowhere_rs.dylib'];
-    default: return ['libknowhere_rs.so'];
-  }
-}
-
-/** Candidate paths in order: KNOWHERE_RS_LIB alone when set, else the build
- * outputs under the package root. `problem` explains an empty list. */
-export function libraryCandidates(env: NodeJS.ProcessEnv = process.env): { candidates: string[]; source: string } {
-  const override = env['KNOWHERE_RS_LIB'];
-  if (override !== undefined && override !== '') {
-    return { candidates: [path.resolve(override)], source: 'KNOWHERE_RS_LIB' };
-  }
-  const root = findPackageRoot();
-  if (root === null) {
-    return {
-      candidates: [],
-      source: `the package root (no package.json named "${PACKAGE_NAME}" above ${fileURLToPath(import.meta.url)})`,
-    };
-  }
-  const candidates: string[] = [];
-  for (const dir of [path.join(root, 'build', 'Release'), path.join(root, 'build')]) {
-    for (const name of libraryFileNames()) candidates.push(path.join(dir, name));
-  }
-  return { candidates, source: `the package root ${root}` };
-}
-
+/** The first candidate that loads and has our ABI; otherwise an error that
+ * lists every path tried and why each failed. */
 function loadFirstCandidate(): { lib: LibraryHandle; path: string } {
   const { candidates, source } = libraryCandidates();
   const failures: string[] = [];
@@ -368,18 +339,27 @@ function loadFirstCandidate(): { lib: LibraryHandle; path: string } {
       failures.push(`  ${candidate}: file not found`);
       continue;
     }
+    let lib: LibraryHandle;
     try {
-      return { lib: koffi.load(candidate), path: candidate };
+      lib = koffi.load(candidate);
     } catch (error) {
       // koffi's message does not name the file; we do.
       failures.push(`  ${candidate}: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
     }
+    const problem = abiProblem(lib);
+    if (problem === null) return { lib, path: candidate };
+    failures.push(`  ${candidate}: ${problem}`);
   }
+  const root = findPackageRoot();
+  const installScript = root === null ? 'scripts/install.mjs' : path.join(root, 'scripts', 'install.mjs');
   throw new Error([
     'knowhere-rs: cannot load the native library.',
     `Paths tried (from ${source}):`,
     ...(failures.length > 0 ? failures : ['  (none)']),
-    'Build it with `npm run build`, or set KNOWHERE_RS_LIB to the path of the library.',
+    `No prebuilt library fits this platform (${platformKey()}). Build one from source with`,
+    `\`node ${installScript}\` (needs CMake >= 3.16 and a C compiler), or set KNOWHERE_RS_LIB`,
+    'to the path of a libknowhere_rs you built.',
   ].join('\n'));
 }
 
@@ -732,28 +712,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   };
 }
 
-/** Refuses a library built from an incompatible header: a mismatched ABI
- * would pass wrong arguments and crash instead of failing cleanly. */
-function checkAbi(lib: LibraryHandle, libraryPath: string): void {
-  let abiVersion: KoffiFunction;
-  try {
-    abiVersion = lib.func('uint32_t knowhere_abi_version(void)');
-  } catch (error) {
-    throw new Error(
-      `knowhere-rs: ${libraryPath} is not a knowhere-rs library (no knowhere_abi_version: ` +
-      `${error instanceof Error ? error.message : String(error)})`);
-  }
-  const found = abiVersion() as number;
-  if (found !== BINDING_ABI_VERSION) {
-    throw new Error(
-      `knowhere-rs: the native library ${libraryPath} has ABI version ${found}, but this binding was ` +
-      `written for ABI version ${BINDING_ABI_VERSION}; rebuild the library (npm run build) or use a ` +
-      'binding of the same version');
-  }
-}
-
 const loaded = loadFirstCandidate();
-checkAbi(loaded.lib, loaded.path);
 
 /** The loaded, ABI-checked library. */
 export const native: NativeLibrary = declare(loaded.lib, loaded.path);

