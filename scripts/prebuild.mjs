@@ -15,7 +15,8 @@ const { libraryFileName, prebuiltLibraryPath } =
 const buildDir = path.join(root, 'build-prebuild');
 
 function run(command, args) {
-  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Everything on stderr: `npm pack --json` keeps stdout for its JSON.
+  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', 2, 2] });
   if (result.status !== 0) {
     process.stderr.write(`prebuild: \`${command} ${args.join(' ')}\` failed\n`);
     process.exit(1);
@@ -31,4 +32,4 @@ rmSync(path.join(root, 'prebuilds'), { recursive: true, force: true });
 mkdirSync(path.dirname(target), { recursive: true });
 copyFileSync(path.join(buildDir, libraryFileName()), target); // follows the SONAME symlinks
 if (process.platform === 'linux') run('strip', ['--strip-unneeded', target]);
-process.stdout.write(`prebuild: ${path.relative(root, target)}\n`);
+process.stderr.write(`prebuild: ${path.relative(root, target)}\n`);
