@@ -318,8 +318,8 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * memory_usage, ...) are safe at any time, during a writer too (they report
  * the contents before it).
  * Freeing an index while another call uses it is the caller's error.
- * Batch search and build use up to knowhere_minhash_lsh_num_threads()
- * threads, the calling thread among them.
+ * Batch search, build, range search and self-join use up to
+ * knowhere_minhash_lsh_num_threads() threads, the calling thread among them.
  */
 typedef struct knowhere_minhash_lsh knowhere_minhash_lsh;
 
@@ -422,13 +422,21 @@ KNOWHERE_API size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_ls
 /* Bytes of memory the index holds (tables, raw data, bookkeeping). */
 KNOWHERE_API size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index);
 
-/* Threads used by batch search and build: 0 (the default) means the number
- * of online processors. Safe to call at any time from any thread; takes
- * effect for calls that start afterwards. Returns KNOWHERE_ERR_INVALID_ARG
- * for a NULL index. */
+/* The most threads any one call runs: every thread count the library takes
+ * (knowhere_minhash_lsh_set_num_threads, the `threads` argument of the
+ * signature batch and of knowhere_shingle_jaccard_pairs_with_interrupt) is
+ * capped at this, so a huge count costs nothing more than this one. */
+#define KNOWHERE_MAX_THREADS 256
+
+/* Threads used by batch search, build, range search and self-join: 0 (the
+ * default) means the number of online processors. Any count is accepted
+ * and capped at KNOWHERE_MAX_THREADS (as the default is). Safe to call at
+ * any time from any thread; takes effect for calls that start afterwards.
+ * Returns KNOWHERE_ERR_INVALID_ARG for a NULL index. */
 KNOWHERE_API int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index,
                                                       size_t threads);
-/* The thread count calls will use (the default resolved). */
+/* The thread count calls will use (the default resolved, the cap applied):
+ * 1..KNOWHERE_MAX_THREADS, or 0 for NULL. */
 KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index);
 
 /* ---- save and load ------------------------------------------------------------ */
@@ -545,8 +553,9 @@ KNOWHERE_API int knowhere_signature_from_hashes(const knowhere_signature_options
                                                 uint8_t *out, size_t out_len,
                                                 knowhere_error **err);
 
-/* Many documents at once, on `threads` threads (0: one per core): document
- * i is texts[offsets[i] .. offsets[i + 1] - 1] (so offsets has ndocs + 1
+/* Many documents at once, on `threads` threads (0: one per core; at most
+ * KNOWHERE_MAX_THREADS): document i is texts[offsets[i] .. offsets[i + 1]
+ * - 1] (so offsets has ndocs + 1
  * non-decreasing entries, offsets[ndocs] <= texts_len); its signature goes
  * to out + i * num_hashes * value_bytes. shingle_counts (may be NULL) gets
  * each document's shingle count. Interruptible, reports progress (phase
@@ -577,8 +586,9 @@ KNOWHERE_API int knowhere_shingle_jaccard(const knowhere_signature_options *opti
  * similarity of documents left[i] and right[i], i < npairs. Every document
  * that appears in a pair is shingled once (its sorted distinct hashes: 8
  * bytes per shingle while the call runs), then each pair is a merge. Runs
- * on `threads` threads (0: one per core), interruptible, reports progress
- * (phase KNOWHERE_PHASE_VERIFY, units = documents shingled plus pairs).
+ * on `threads` threads (0: one per core; at most KNOWHERE_MAX_THREADS),
+ * interruptible, reports progress (phase KNOWHERE_PHASE_VERIFY, units =
+ * documents shingled plus pairs).
  * Document ids outside 0..ndocs-1 are KNOWHERE_ERR_INVALID_ARG (naming the
  * pair), checked before any work, like the batch's offsets; npairs = 0
  * (left, right, similarities may then be NULL) does nothing. On error
