@@ -624,7 +624,9 @@ KNOWHERE_API double knowhere_lsh_candidate_probability(double s, size_t bands, s
  * candidates (keep raw data, range search or self-join with threshold t).
  * KNOWHERE_ERR_INVALID_ARG for arguments out of range (outputs 0), or when
  * no choice reaches the target: then the outputs hold the best choice (the
- * highest probability) and the message names it. */
+ * highest probability, with the fewest bands) and the message names it.
+ * Any num_hashes up to SIZE_MAX is fine: the search is a bisection over
+ * the bands, O(log num_hashes) probabilities (microseconds). */
 KNOWHERE_API int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target,
                                            size_t *bands, size_t *rows, double *probability,
                                            knowhere_error **err);
