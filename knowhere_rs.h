@@ -208,10 +208,14 @@ KNOWHERE_API uint64_t knowhere_interrupt_remaining_ms(CInterrupt interrupt);
  * Return 0 to go on; any other value interrupts the operation (it sets the
  * flag, as knowhere_interrupt_interrupt does, and the operation returns
  * KNOWHERE_ERR_INTERRUPTED). Called on one of the threads doing the work
- * (the caller's thread or one of the operation's worker threads), never on
- * two at once, at most about every 1 % of the work or every 50 ms,
- * whichever comes later, and once more with done == total at the end of a
- * successful operation. It must not call back into the same index.
+ * (the caller's thread or one of the operation's worker threads), at most
+ * about every 1 % of the work or every 50 ms, whichever comes later, and
+ * once more with done == total at the end of a successful operation.
+ * Never on two threads at once, even when several operations run with the
+ * same flag (or clones of it): a report due while the callback runs is
+ * skipped, and the final call waits for it to return. So it must not wait
+ * for another operation using the same flag, and must not call back into
+ * the same index.
  * Bindings to languages with a single-threaded runtime (Node.js, Python's
  * GIL) should poll knowhere_interrupt_progress instead of relaying this
  * callback from worker threads. */
