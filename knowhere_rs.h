@@ -124,7 +124,11 @@ KNOWHERE_API void knowhere_error_free(knowhere_error *error);
  * (NULL: knowhere_status_string(code)) in *err, freeing nothing that was
  * there. Returns `code`, so `return knowhere_error_set(err, code, "...");`
  * works. If memory for the error cannot be had, *err is set to a static
- * out-of-memory error (which knowhere_error_free accepts). */
+ * error (which knowhere_error_free accepts) with the same code, whose
+ * message is the status string followed by " (out of memory for the
+ * details)"; for a code this header does not define, the static error's
+ * code is KNOWHERE_ERR_NO_MEMORY. Every error the library itself returns
+ * is made this way, so its code always equals the status returned. */
 KNOWHERE_API int knowhere_error_set(knowhere_error **err, int code,
                                     const char *message);
 
