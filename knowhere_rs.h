@@ -456,7 +456,11 @@ KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh 
  * checksums over every byte. Loading verifies the checksums and every
  * length and offset before trusting any of them: truncated, damaged or
  * hostile input gives KNOWHERE_ERR_CORRUPT with a message, never a crash,
- * an over-read, or an allocation larger than the input can justify.
+ * an over-read, or an allocation larger than the input can justify. It
+ * stops at the first error it finds, and memory grows with the bytes
+ * actually read, so an input declaring more than it holds (a sparse file
+ * of 64 GiB with a few kilobytes of data) is rejected after reading about
+ * as much as it holds.
  * A loaded index answers every search exactly as the saved one did.
  *
  * Save writes to a temporary file in the same directory and renames it over
