@@ -474,7 +474,13 @@ KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh 
 
 /* Writes the index to `path`. KNOWHERE_ERR_EMPTY_INDEX for an index never
  * built; KNOWHERE_ERR_FILE (with the path and the system's reason) when the
- * file cannot be written. */
+ * file cannot be written. Only a regular file is replaced: when `path` is a
+ * directory, a FIFO, a device node or a socket, KNOWHERE_ERR_FILE naming
+ * it, and nothing is written. A symbolic link is followed: the file it
+ * leads to is replaced (the temporary file goes next to that file) and the
+ * link stays a link; a link that leads nowhere, or to anything but a
+ * regular file, is KNOWHERE_ERR_FILE. The check is made before writing and
+ * again just before the rename. */
 KNOWHERE_API int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
                                                           const char *path,
                                                           CInterrupt interrupt,

@@ -20,6 +20,9 @@
  * cannot make a search read out of bounds. The first structural error
  * stops the load: nothing after it is read. The new state replaces the
  * old one only when everything passed. */
+/* realpath (following a symbolic link at a save's path) is XSI. */
+#define _XOPEN_SOURCE 700
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -447,15 +450,65 @@ static int file_error(knowhere_error **err, const char *what, const char *path, 
     return kh_errorf(err, KNOWHERE_ERR_FILE, "%s '%s': %s", what, path, reason);
 }
 
+/* What a file of this mode is, for a message. */
+static const char *kind_of_file(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    return "not a regular file";
+}
+
+/* KNOWHERE_OK if a save may rename a new file over `target` (resolved by
+ * save_destination): there is nothing there, or a regular file. Anything
+ * else (a FIFO, a device node, a directory) would be replaced by a regular
+ * file, which is never what the caller meant. */
+static int check_replaceable(const char *path, const char *target, knowhere_error **err) {
+    struct stat st;
+    if (lstat(target, &st) != 0)
+        return errno == ENOENT ? KNOWHERE_OK : file_error(err, "cannot save to", path, errno);
+    if (S_ISREG(st.st_mode)) return KNOWHERE_OK;
+    if (strcmp(path, target) == 0)
+        return kh_errorf(err, KNOWHERE_ERR_FILE,
+                         "cannot save to '%s': it is %s, and only a regular file is replaced",
+                         path, kind_of_file(st.st_mode));
+    return kh_errorf(err, KNOWHERE_ERR_FILE,
+                     "cannot save to '%s': it links to '%s', which is %s, and only a regular "
+                     "file is replaced", path, target, kind_of_file(st.st_mode));
+}
+
+/* The file a save writes: `path` itself, or, when `path` is a symbolic
+ * link, the file it leads to (so the link stays a link, as when writing
+ * through it). A link to nothing is refused: nothing says where its file
+ * should go. *target is path or a new string to free. */
+static int save_destination(const char *path, char **target, knowhere_error **err) {
+    *target = (char *)path;
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) return check_replaceable(path, path, err);
+    char *resolved = realpath(path, NULL);
+    if (resolved == NULL) {
+        char reason[128];
+        describe_errno(errno, reason, sizeof reason);
+        return kh_errorf(err, KNOWHERE_ERR_FILE,
+                         "cannot save to '%s': cannot follow the symbolic link: %s", path,
+                         reason);
+    }
+    *target = resolved;
+    return check_replaceable(path, resolved, err);
+}
+
 /* Writes the temporary file completely, syncs and closes it, and renames it
- * over the path. On failure it is gone. */
-static int save_file(writer *w, const char *path, knowhere_error **err) {
-    size_t len = strlen(path);
+ * over `target`; messages name `path`. On failure it is gone. */
+static int write_and_rename(writer *w, const char *path, const char *target,
+                            knowhere_error **err) {
+    size_t len = strlen(target);
     char *tmp = malloc(len + 12);
     if (tmp == NULL) return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during save");
     w->path = path;
     w->tmp_path = tmp;
-    w->fd = create_temp(path, tmp, len);
+    w->fd = create_temp(target, tmp, len);
     if (w->fd < 0) {
         char reason[128];
         describe_errno(errno, reason, sizeof reason);
@@ -475,12 +528,26 @@ static int save_file(writer *w, const char *path, knowhere_error **err) {
     w->fd = -1;
     if (status == KNOWHERE_OK && knowhere_interrupt_is_interrupted(w->interrupt))
         status = KNOWHERE_ERR_INTERRUPTED; /* the last moment to back out */
-    if (status == KNOWHERE_OK && rename(tmp, path) != 0)
+    /* Again: what is at the target may have changed while the file was
+     * written. */
+    if (status == KNOWHERE_OK) status = check_replaceable(path, target, err);
+    if (status == KNOWHERE_OK && rename(tmp, target) != 0)
         status = file_error(err, "cannot save to", path, errno);
     if (status != KNOWHERE_OK) unlink(tmp);
-    else sync_parent_directory(path);
+    else sync_parent_directory(target);
     kh_progress_end(&w->progress, status);
     free(tmp);
+    return status;
+}
+
+/* Writes a temporary file next to the target (the path, or the file a link
+ * at the path leads to) completely, syncs and closes it, and renames it
+ * over the target. On failure it is gone. */
+static int save_file(writer *w, const char *path, knowhere_error **err) {
+    char *target = NULL;
+    int status = save_destination(path, &target, err);
+    if (status == KNOWHERE_OK) status = write_and_rename(w, path, target, err);
+    if (target != path) free(target);
     return status;
 }
 

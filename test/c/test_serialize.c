@@ -43,6 +43,16 @@ static int stray_files(const char *keep) {
     return n;
 }
 
+/* Names in the test directory that a save's temporary file would have. */
+static int temporary_files(void) {
+    DIR *d = opendir(dir);
+    REQUIRE(d != NULL);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
 static void empty_dir(void) {
     DIR *d = opendir(dir);
     REQUIRE(d != NULL);
@@ -984,6 +994,64 @@ static void test_file_errors(void) {
     free_target(&t);
 }
 
+/* Save replaces a regular file or creates one, and nothing else: it used to
+ * rename its temporary file over whatever was at the path, so a FIFO (or,
+ * for root, a device node) became a regular file. A symbolic link is
+ * followed: the file it points to is replaced and the link stays. */
+static void test_save_replaces_only_regular_files(void) {
+    target t = make_target();
+    knowhere_error *err = NULL;
+    char fifo[256], link[256], real[256], dangling[256], link_to_fifo[256];
+    path_in_dir(fifo, sizeof fifo, "a_fifo");
+    path_in_dir(real, sizeof real, "real.bin");
+    path_in_dir(link, sizeof link, "link.bin");
+    path_in_dir(dangling, sizeof dangling, "dangling.bin");
+    path_in_dir(link_to_fifo, sizeof link_to_fifo, "link_to_fifo");
+    struct stat st;
+
+    REQUIRE(mkfifo(fifo, 0644) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, fifo, &err), KNOWHERE_ERR_FILE);
+    CHECK(strstr(knowhere_error_message(err), fifo) != NULL);
+    CHECK(strstr(knowhere_error_message(err), "FIFO") != NULL);
+    printf("  %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+
+    REQUIRE(symlink("a_fifo", link_to_fifo) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, link_to_fifo, &err), KNOWHERE_ERR_FILE);
+    CHECK(strstr(knowhere_error_message(err), link_to_fifo) != NULL);
+    printf("  %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    CHECK(lstat(link_to_fifo, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+
+    /* A link to a regular file: the file is replaced, the link stays. */
+    const uint8_t old[] = "the previous contents";
+    write_file(real, old, sizeof old);
+    REQUIRE(symlink("real.bin", link) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, link, &err), KNOWHERE_OK);
+    knowhere_error_free(err);
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    knowhere_minhash_lsh *loaded = knowhere_minhash_lsh_create();
+    REQUIRE(loaded != NULL);
+    CHECK_EQ(knowhere_minhash_lsh_load(loaded, real, NULL), KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_count(loaded), 30);
+    knowhere_minhash_lsh_free(loaded);
+
+    /* A link to nothing: refused (where would the file go?), nothing made. */
+    REQUIRE(symlink("missing.bin", dangling) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, dangling, &err), KNOWHERE_ERR_FILE);
+    CHECK(strstr(knowhere_error_message(err), dangling) != NULL);
+    printf("  %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    CHECK(lstat(dangling, &st) == 0 && S_ISLNK(st.st_mode));
+
+    CHECK_EQ(temporary_files(), 0);
+    CHECK(target_unchanged(&t));
+    empty_dir();
+    free_target(&t);
+}
+
 /* ---- interrupts, deadlines, progress ------------------------------------------------ */
 
 /* Big enough that save and load take well over the 50 ms callback interval. */
@@ -1315,6 +1383,7 @@ int main(void) {
     RUN(test_sparse_file_declaring_64_gib);
     RUN(test_buffer_declaring_more_than_it_holds);
     RUN(test_file_errors);
+    RUN(test_save_replaces_only_regular_files);
     make_big(300000);
     RUN(test_progress_is_monotonic_and_complete);
     RUN(test_interrupted_save_leaves_no_file);
