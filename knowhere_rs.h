@@ -124,7 +124,11 @@ KNOWHERE_API void knowhere_error_free(knowhere_error *error);
  * (NULL: knowhere_status_string(code)) in *err, freeing nothing that was
  * there. Returns `code`, so `return knowhere_error_set(err, code, "...");`
  * works. If memory for the error cannot be had, *err is set to a static
- * out-of-memory error (which knowhere_error_free accepts). */
+ * error (which knowhere_error_free accepts) with the same code, whose
+ * message is the status string followed by " (out of memory for the
+ * details)"; for a code this header does not define, the static error's
+ * code is KNOWHERE_ERR_NO_MEMORY. Every error the library itself returns
+ * is made this way, so its code always equals the status returned. */
 KNOWHERE_API int knowhere_error_set(knowhere_error **err, int code,
                                     const char *message);
 
@@ -208,10 +212,14 @@ KNOWHERE_API uint64_t knowhere_interrupt_remaining_ms(CInterrupt interrupt);
  * Return 0 to go on; any other value interrupts the operation (it sets the
  * flag, as knowhere_interrupt_interrupt does, and the operation returns
  * KNOWHERE_ERR_INTERRUPTED). Called on one of the threads doing the work
- * (the caller's thread or one of the operation's worker threads), never on
- * two at once, at most about every 1 % of the work or every 50 ms,
- * whichever comes later, and once more with done == total at the end of a
- * successful operation. It must not call back into the same index.
+ * (the caller's thread or one of the operation's worker threads), at most
+ * about every 1 % of the work or every 50 ms, whichever comes later, and
+ * once more with done == total at the end of a successful operation.
+ * Never on two threads at once, even when several operations run with the
+ * same flag (or clones of it): a report due while the callback runs is
+ * skipped, and the final call waits for it to return. So it must not wait
+ * for another operation using the same flag, and must not call back into
+ * the same index.
  * Bindings to languages with a single-threaded runtime (Node.js, Python's
  * GIL) should poll knowhere_interrupt_progress instead of relaying this
  * callback from worker threads. */
@@ -318,8 +326,8 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * memory_usage, ...) are safe at any time, during a writer too (they report
  * the contents before it).
  * Freeing an index while another call uses it is the caller's error.
- * Batch search and build use up to knowhere_minhash_lsh_num_threads()
- * threads, the calling thread among them.
+ * Batch search, build, range search and self-join use up to
+ * knowhere_minhash_lsh_num_threads() threads, the calling thread among them.
  */
 typedef struct knowhere_minhash_lsh knowhere_minhash_lsh;
 
@@ -422,13 +430,21 @@ KNOWHERE_API size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_ls
 /* Bytes of memory the index holds (tables, raw data, bookkeeping). */
 KNOWHERE_API size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index);
 
-/* Threads used by batch search and build: 0 (the default) means the number
- * of online processors. Safe to call at any time from any thread; takes
- * effect for calls that start afterwards. Returns KNOWHERE_ERR_INVALID_ARG
- * for a NULL index. */
+/* The most threads any one call runs: every thread count the library takes
+ * (knowhere_minhash_lsh_set_num_threads, the `threads` argument of the
+ * signature batch and of knowhere_shingle_jaccard_pairs_with_interrupt) is
+ * capped at this, so a huge count costs nothing more than this one. */
+#define KNOWHERE_MAX_THREADS 256
+
+/* Threads used by batch search, build, range search and self-join: 0 (the
+ * default) means the number of online processors. Any count is accepted
+ * and capped at KNOWHERE_MAX_THREADS (as the default is). Safe to call at
+ * any time from any thread; takes effect for calls that start afterwards.
+ * Returns KNOWHERE_ERR_INVALID_ARG for a NULL index. */
 KNOWHERE_API int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index,
                                                       size_t threads);
-/* The thread count calls will use (the default resolved). */
+/* The thread count calls will use (the default resolved, the cap applied):
+ * 1..KNOWHERE_MAX_THREADS, or 0 for NULL. */
 KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index);
 
 /* ---- save and load ------------------------------------------------------------ */
@@ -440,7 +456,11 @@ KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh 
  * checksums over every byte. Loading verifies the checksums and every
  * length and offset before trusting any of them: truncated, damaged or
  * hostile input gives KNOWHERE_ERR_CORRUPT with a message, never a crash,
- * an over-read, or an allocation larger than the input can justify.
+ * an over-read, or an allocation larger than the input can justify. It
+ * stops at the first error it finds, and memory grows with the bytes
+ * actually read, so an input declaring more than it holds (a sparse file
+ * of 64 GiB with a few kilobytes of data) is rejected after reading about
+ * as much as it holds.
  * A loaded index answers every search exactly as the saved one did.
  *
  * Save writes to a temporary file in the same directory and renames it over
@@ -454,7 +474,13 @@ KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh 
 
 /* Writes the index to `path`. KNOWHERE_ERR_EMPTY_INDEX for an index never
  * built; KNOWHERE_ERR_FILE (with the path and the system's reason) when the
- * file cannot be written. */
+ * file cannot be written. Only a regular file is replaced: when `path` is a
+ * directory, a FIFO, a device node or a socket, KNOWHERE_ERR_FILE naming
+ * it, and nothing is written. A symbolic link is followed: the file it
+ * leads to is replaced (the temporary file goes next to that file) and the
+ * link stays a link; a link that leads nowhere, or to anything but a
+ * regular file, is KNOWHERE_ERR_FILE. The check is made before writing and
+ * again just before the rename. */
 KNOWHERE_API int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
                                                           const char *path,
                                                           CInterrupt interrupt,
@@ -545,8 +571,9 @@ KNOWHERE_API int knowhere_signature_from_hashes(const knowhere_signature_options
                                                 uint8_t *out, size_t out_len,
                                                 knowhere_error **err);
 
-/* Many documents at once, on `threads` threads (0: one per core): document
- * i is texts[offsets[i] .. offsets[i + 1] - 1] (so offsets has ndocs + 1
+/* Many documents at once, on `threads` threads (0: one per core; at most
+ * KNOWHERE_MAX_THREADS): document i is texts[offsets[i] .. offsets[i + 1]
+ * - 1] (so offsets has ndocs + 1
  * non-decreasing entries, offsets[ndocs] <= texts_len); its signature goes
  * to out + i * num_hashes * value_bytes. shingle_counts (may be NULL) gets
  * each document's shingle count. Interruptible, reports progress (phase
@@ -577,8 +604,9 @@ KNOWHERE_API int knowhere_shingle_jaccard(const knowhere_signature_options *opti
  * similarity of documents left[i] and right[i], i < npairs. Every document
  * that appears in a pair is shingled once (its sorted distinct hashes: 8
  * bytes per shingle while the call runs), then each pair is a merge. Runs
- * on `threads` threads (0: one per core), interruptible, reports progress
- * (phase KNOWHERE_PHASE_VERIFY, units = documents shingled plus pairs).
+ * on `threads` threads (0: one per core; at most KNOWHERE_MAX_THREADS),
+ * interruptible, reports progress (phase KNOWHERE_PHASE_VERIFY, units =
+ * documents shingled plus pairs).
  * Document ids outside 0..ndocs-1 are KNOWHERE_ERR_INVALID_ARG (naming the
  * pair), checked before any work, like the batch's offsets; npairs = 0
  * (left, right, similarities may then be NULL) does nothing. On error
@@ -614,7 +642,9 @@ KNOWHERE_API double knowhere_lsh_candidate_probability(double s, size_t bands, s
  * candidates (keep raw data, range search or self-join with threshold t).
  * KNOWHERE_ERR_INVALID_ARG for arguments out of range (outputs 0), or when
  * no choice reaches the target: then the outputs hold the best choice (the
- * highest probability) and the message names it. */
+ * highest probability, with the fewest bands) and the message names it.
+ * Any num_hashes up to SIZE_MAX is fine: the search is a bisection over
+ * the bands, O(log num_hashes) probabilities (microseconds). */
 KNOWHERE_API int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target,
                                            size_t *bands, size_t *rows, double *probability,
                                            knowhere_error **err);

@@ -4,6 +4,7 @@
  * Each CInterrupt is its own small allocation pointing at a shared state, so
  * every handle (original or clone) is freed exactly once, and the shared
  * state goes with the last one. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -25,6 +26,11 @@ struct interrupt_state {
     atomic_int progress_phase;
     knowhere_progress_fn progress_fn;
     void *progress_user;
+    /* Held while the callback runs, so that the operations sharing the flag
+     * call it one at a time. Recursive: a callback may itself run an
+     * operation with the flag on its own thread, whose final call would
+     * otherwise wait for itself. */
+    pthread_mutex_t report_lock;
 };
 
 struct knowhere_interrupt {
@@ -44,15 +50,33 @@ static uint64_t deadline_after_ms(uint64_t ms) {
     return now + delta;
 }
 
+static void free_state(struct interrupt_state *state) {
+    pthread_mutex_destroy(&state->report_lock);
+    free(state);
+}
+
 static CInterrupt new_handle(struct interrupt_state *state) {
     CInterrupt handle = malloc(sizeof *handle);
     if (handle != NULL) handle->state = state;
     return handle;
 }
 
+static bool init_report_lock(pthread_mutex_t *lock) {
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) != 0) return false;
+    bool ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0 &&
+              pthread_mutex_init(lock, &attr) == 0;
+    pthread_mutexattr_destroy(&attr);
+    return ok;
+}
+
 static CInterrupt create(unsigned char flag, uint64_t deadline_ns) {
     struct interrupt_state *state = calloc(1, sizeof *state);
     if (state == NULL) return NULL;
+    if (!init_report_lock(&state->report_lock)) {
+        free(state);
+        return NULL;
+    }
     atomic_init(&state->flag, flag);
     atomic_init(&state->deadline_ns, deadline_ns);
     atomic_init(&state->refs, 1);
@@ -60,7 +84,7 @@ static CInterrupt create(unsigned char flag, uint64_t deadline_ns) {
     atomic_init(&state->progress_total, 0);
     atomic_init(&state->progress_phase, KNOWHERE_PHASE_IDLE);
     CInterrupt handle = new_handle(state);
-    if (handle == NULL) free(state);
+    if (handle == NULL) free_state(state);
     return handle;
 }
 
@@ -149,7 +173,7 @@ void knowhere_interrupt_free(CInterrupt interrupt) {
     /* Release publishes this thread's last use of the state; acquire makes
      * the thread that drops the last reference see every other use first. */
     if (atomic_fetch_sub_explicit(&state->refs, 1, memory_order_acq_rel) == 1)
-        free(state);
+        free_state(state);
 }
 
 int knowhere_interrupt_check(CInterrupt interrupt, knowhere_error **err,
@@ -188,6 +212,18 @@ void kh_interrupt_progress_callback(CInterrupt interrupt, knowhere_progress_fn *
                                     void **user) {
     *fn = interrupt ? interrupt->state->progress_fn : NULL;
     *user = interrupt ? interrupt->state->progress_user : NULL;
+}
+
+bool kh_interrupt_try_begin_report(CInterrupt interrupt) {
+    return pthread_mutex_trylock(&interrupt->state->report_lock) == 0;
+}
+
+void kh_interrupt_begin_report(CInterrupt interrupt) {
+    pthread_mutex_lock(&interrupt->state->report_lock);
+}
+
+void kh_interrupt_end_report(CInterrupt interrupt) {
+    pthread_mutex_unlock(&interrupt->state->report_lock);
 }
 
 void kh_interrupt_publish_start(CInterrupt interrupt, int phase, uint64_t total) {

@@ -599,8 +599,7 @@ int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index, size_t thr
 }
 
 size_t kh_minhash_lsh_threads(const knowhere_minhash_lsh *index) {
-    size_t threads = atomic_load(&((knowhere_minhash_lsh *)index)->threads);
-    return threads ? threads : kh_default_threads();
+    return kh_threads(atomic_load(&((knowhere_minhash_lsh *)index)->threads));
 }
 
 size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index) {

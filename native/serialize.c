@@ -11,13 +11,18 @@
  * up to the input's size exactly; then the trailer's file checksum must
  * match the header and the list of section checksums; then the parameters
  * must be in range and every section length must be the one they imply.
- * Only then is memory allocated, and its size matches bytes that exist.
- * Sections are read chunk by chunk straight into the final arrays, hashed
- * while in cache, and validated structurally (directories non-decreasing
- * from 0 to count, buckets sorted by (fingerprint, id), every id below count
- * and once per band), so that input whose checksums are valid but whose
- * contents are hostile still cannot make a search read out of bounds. The
- * new state replaces the old one only when everything passed. */
+ * Sections are then read chunk by chunk straight into their final arrays,
+ * which grow with what has been read (a sparse file may declare gigabytes
+ * it does not hold), hashed while in cache, and validated structurally
+ * (directories non-decreasing from 0 to count, buckets sorted by
+ * (fingerprint, id), every id below count and once per band), so that
+ * input whose checksums are valid but whose contents are hostile still
+ * cannot make a search read out of bounds. The first structural error
+ * stops the load: nothing after it is read. The new state replaces the
+ * old one only when everything passed. */
+/* realpath (following a symbolic link at a save's path) is XSI. */
+#define _XOPEN_SOURCE 700
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -445,15 +450,65 @@ static int file_error(knowhere_error **err, const char *what, const char *path, 
     return kh_errorf(err, KNOWHERE_ERR_FILE, "%s '%s': %s", what, path, reason);
 }
 
+/* What a file of this mode is, for a message. */
+static const char *kind_of_file(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    return "not a regular file";
+}
+
+/* KNOWHERE_OK if a save may rename a new file over `target` (resolved by
+ * save_destination): there is nothing there, or a regular file. Anything
+ * else (a FIFO, a device node, a directory) would be replaced by a regular
+ * file, which is never what the caller meant. */
+static int check_replaceable(const char *path, const char *target, knowhere_error **err) {
+    struct stat st;
+    if (lstat(target, &st) != 0)
+        return errno == ENOENT ? KNOWHERE_OK : file_error(err, "cannot save to", path, errno);
+    if (S_ISREG(st.st_mode)) return KNOWHERE_OK;
+    if (strcmp(path, target) == 0)
+        return kh_errorf(err, KNOWHERE_ERR_FILE,
+                         "cannot save to '%s': it is %s, and only a regular file is replaced",
+                         path, kind_of_file(st.st_mode));
+    return kh_errorf(err, KNOWHERE_ERR_FILE,
+                     "cannot save to '%s': it links to '%s', which is %s, and only a regular "
+                     "file is replaced", path, target, kind_of_file(st.st_mode));
+}
+
+/* The file a save writes: `path` itself, or, when `path` is a symbolic
+ * link, the file it leads to (so the link stays a link, as when writing
+ * through it). A link to nothing is refused: nothing says where its file
+ * should go. *target is path or a new string to free. */
+static int save_destination(const char *path, char **target, knowhere_error **err) {
+    *target = (char *)path;
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) return check_replaceable(path, path, err);
+    char *resolved = realpath(path, NULL);
+    if (resolved == NULL) {
+        char reason[128];
+        describe_errno(errno, reason, sizeof reason);
+        return kh_errorf(err, KNOWHERE_ERR_FILE,
+                         "cannot save to '%s': cannot follow the symbolic link: %s", path,
+                         reason);
+    }
+    *target = resolved;
+    return check_replaceable(path, resolved, err);
+}
+
 /* Writes the temporary file completely, syncs and closes it, and renames it
- * over the path. On failure it is gone. */
-static int save_file(writer *w, const char *path, knowhere_error **err) {
-    size_t len = strlen(path);
+ * over `target`; messages name `path`. On failure it is gone. */
+static int write_and_rename(writer *w, const char *path, const char *target,
+                            knowhere_error **err) {
+    size_t len = strlen(target);
     char *tmp = malloc(len + 12);
     if (tmp == NULL) return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during save");
     w->path = path;
     w->tmp_path = tmp;
-    w->fd = create_temp(path, tmp, len);
+    w->fd = create_temp(target, tmp, len);
     if (w->fd < 0) {
         char reason[128];
         describe_errno(errno, reason, sizeof reason);
@@ -473,12 +528,26 @@ static int save_file(writer *w, const char *path, knowhere_error **err) {
     w->fd = -1;
     if (status == KNOWHERE_OK && knowhere_interrupt_is_interrupted(w->interrupt))
         status = KNOWHERE_ERR_INTERRUPTED; /* the last moment to back out */
-    if (status == KNOWHERE_OK && rename(tmp, path) != 0)
+    /* Again: what is at the target may have changed while the file was
+     * written. */
+    if (status == KNOWHERE_OK) status = check_replaceable(path, target, err);
+    if (status == KNOWHERE_OK && rename(tmp, target) != 0)
         status = file_error(err, "cannot save to", path, errno);
     if (status != KNOWHERE_OK) unlink(tmp);
-    else sync_parent_directory(path);
+    else sync_parent_directory(target);
     kh_progress_end(&w->progress, status);
     free(tmp);
+    return status;
+}
+
+/* Writes a temporary file next to the target (the path, or the file a link
+ * at the path leads to) completely, syncs and closes it, and renames it
+ * over the target. On failure it is gone. */
+static int save_file(writer *w, const char *path, knowhere_error **err) {
+    char *target = NULL;
+    int status = save_destination(path, &target, err);
+    if (status == KNOWHERE_OK) status = write_and_rename(w, path, target, err);
+    if (target != path) free(target);
     return status;
 }
 
@@ -536,9 +605,7 @@ int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *in
         *out = w.mem;
         *out_len = (size_t)w.L.file_bytes;
     } else {
-        kh_garbage *bag = kh_garbage_new();
-        kh_garbage_add(bag, w.mem, (size_t)w.pos);
-        kh_garbage_release(bag);
+        kh_free_deferred(w.mem, (size_t)w.pos);
     }
     writer_free(&w);
     kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
@@ -828,12 +895,14 @@ static int check_entries(validator *v, CInterrupt interrupt, size_t b, const kh_
 
 /* ---- decoding a whole input ---------------------------------------------------- */
 
+/* The state's fixed parts. Its arrays come section by section as they are
+ * read (read_section): a table's directory and entries, the raw data and
+ * the removed rows stay NULL until then, which says "empty" to whoever
+ * frees the state. */
 static int alloc_state(const layout *L, kh_lsh_state **out) {
     kh_lsh_state *s = calloc(1, sizeof *s);
     *out = s;
     if (s == NULL) return KNOWHERE_ERR_NO_MEMORY;
-    /* Every size here is one of the section lengths, which add up to the
-     * input's size. */
     *s = (kh_lsh_state){
         .count = (size_t)L->count, .length = (size_t)L->length,
         .element_size = (size_t)L->element_size, .bands = (size_t)L->bands,
@@ -842,35 +911,58 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
         .band_bytes = (size_t)(L->rows_per_band * L->element_size),
         .prefix_bits = L->prefix_bits,
     };
+    /* 16 bytes per band: the header lists two 8-byte lengths per band. */
     s->tables = calloc(s->bands, sizeof *s->tables);
     if (s->tables == NULL) return KNOWHERE_ERR_NO_MEMORY;
-    for (size_t b = 0; b < s->bands; ++b) {
-        /* calloc: until it is read, the directory says "empty" to whoever
-         * frees the state. */
-        s->tables[b].dir = calloc((size_t)L->dir_bytes / 4, 4);
-        s->tables[b].entries = malloc((size_t)L->entries_bytes);
-        if (s->tables[b].dir == NULL || s->tables[b].entries == NULL)
-            return KNOWHERE_ERR_NO_MEMORY;
-    }
     if (L->flags & FLAG_RAW) {
         s->raw = calloc(1, sizeof *s->raw);
         if (s->raw == NULL) return KNOWHERE_ERR_NO_MEMORY;
         s->raw_segments = 1;
-        s->raw[0] = (kh_raw_segment){malloc((size_t)L->raw_bytes), 0, s->count};
-        if (s->raw[0].data == NULL) return KNOWHERE_ERR_NO_MEMORY;
-    }
-    if (L->flags & FLAG_REMOVED) {
-        s->removed = malloc((size_t)L->removed_bytes);
-        if (s->removed == NULL) return KNOWHERE_ERR_NO_MEMORY;
+        s->raw[0] = (kh_raw_segment){NULL, 0, s->count};
     }
     return KNOWHERE_OK;
 }
 
-static uint8_t *section_target(kh_lsh_state *s, const layout *L, size_t i) {
-    if (kind_of(L, i) == SECTION_RAW) return s->raw[0].data;
-    if (kind_of(L, i) == SECTION_REMOVED) return s->removed;
-    kh_lsh_table *t = &s->tables[i / 2];
-    return i % 2 ? (uint8_t *)t->entries : (uint8_t *)t->dir;
+/* Hands a completely read section's array to the state. */
+static void attach_section(kh_lsh_state *s, const layout *L, size_t i, uint8_t *array) {
+    switch (kind_of(L, i)) {
+    case SECTION_RAW: s->raw[0].data = array; break;
+    case SECTION_REMOVED: s->removed = array; break;
+    case SECTION_TABLE:
+        if (i % 2) s->tables[i / 2].entries = (kh_lsh_entry *)(void *)array;
+        else s->tables[i / 2].dir = (uint32_t *)(void *)array;
+        break;
+    }
+}
+
+/* Makes room for `need` bytes of a `len`-byte section in *array (of *cap
+ * bytes), doubling: the array never holds much more than twice what has
+ * been read, so an input that declares more than it holds (a sparse file)
+ * is rejected at its first error having allocated in proportion to what
+ * was read, and the whole section is copied at most about once on the way
+ * (glibc moves large blocks with mremap, copying nothing). */
+static bool grow_section(uint8_t **array, size_t *cap, size_t need, uint64_t len) {
+    if (need <= *cap) return true;
+    size_t want = *cap > (SIZE_MAX / 2) ? SIZE_MAX : 2 * *cap;
+    want = min_size(len, want > need ? want : need);
+    uint8_t *grown = realloc(*array, want);
+    if (grown == NULL) return false;
+    *array = grown;
+    *cap = want;
+    return true;
+}
+
+/* The structural checks of the chunk [done, done + n) of table section i,
+ * read into `array`. */
+static int check_table_chunk(reader *r, kh_lsh_state *s, size_t i, uint8_t *array,
+                             uint64_t done, size_t n, validator *v) {
+    size_t band = i / 2;
+    if (i % 2 == 0) {
+        check_dir(v, band, (const uint32_t *)(void *)array, (size_t)done / 4, n / 4);
+        return KNOWHERE_OK;
+    }
+    kh_lsh_table view = {s->tables[band].dir, (kh_lsh_entry *)(void *)array};
+    return check_entries(v, r->interrupt, band, &view, (size_t)done / 8, n / 8);
 }
 
 /* The removed rows' bitset, once read: no bit at count or beyond, and at
@@ -887,40 +979,51 @@ static int check_removed(reader *r, kh_lsh_state *s) {
     return KNOWHERE_OK;
 }
 
-/* Reads section i (at `off`) into its array, hashing and validating as it
- * goes. */
+/* Reads section i (at `off`) into a new array, hashing and validating as
+ * it goes, and hands it to the state once complete. Stops at the first
+ * structural error: nothing after it is read (an input declaring gigabytes
+ * it does not hold costs what it holds). */
 static int read_section(reader *r, kh_lsh_state *s, const layout *L, size_t i, uint64_t off,
                         uint64_t expected_sum, uint8_t *hashes, validator *v) {
     uint64_t len = section_bytes_of(L, i);
-    uint8_t *dst = section_target(s, L, i);
-    size_t chunks = 0, band = i / 2;
+    uint8_t *array = NULL;
+    size_t cap = 0, chunks = 0;
     bool is_table = kind_of(L, i) == SECTION_TABLE;
+    int status = KNOWHERE_OK;
     v->problem[0] = '\0';
-    for (uint64_t done = 0; done < len; done += CHUNK) {
-        if (knowhere_interrupt_is_interrupted(r->interrupt)) return KNOWHERE_ERR_INTERRUPTED;
+    for (uint64_t done = 0; status == KNOWHERE_OK && done < len; done += CHUNK) {
+        if (knowhere_interrupt_is_interrupted(r->interrupt)) {
+            status = KNOWHERE_ERR_INTERRUPTED;
+            break;
+        }
         size_t n = min_size(len - done, CHUNK);
-        uint8_t *p = dst + done;
-        int status = read_at(r, off + done, p, n);
-        if (status != KNOWHERE_OK) return status;
+        if (!grow_section(&array, &cap, (size_t)done + n, len)) {
+            char name[64];
+            section_name(L, i, name, sizeof name);
+            status = kh_errorf(r->err, KNOWHERE_ERR_NO_MEMORY,
+                               "%s: out of memory for section '%s' (%llu bytes)", r->what, name,
+                               (unsigned long long)len);
+            break;
+        }
+        uint8_t *p = array + done;
+        status = read_at(r, off + done, p, n);
+        if (status != KNOWHERE_OK) break;
         put_u64(hashes + 8 * chunks++, kh_xxh3_64(p, n));
         if (is_table && !host_is_little_endian()) u32_from_file(p, n);
-        if (is_table && v->problem[0] == '\0') {
-            if (i % 2 == 0) {
-                check_dir(v, band, s->tables[band].dir, (size_t)done / 4, n / 4);
-            } else {
-                status = check_entries(v, r->interrupt, band, &s->tables[band],
-                                       (size_t)done / 8, n / 8);
-                if (status != KNOWHERE_OK) return status;
-            }
-        }
+        if (is_table) status = check_table_chunk(r, s, i, array, done, n, v);
+        if (status == KNOWHERE_OK && v->problem[0] != '\0') status = CORRUPT(r, "%s", v->problem);
         kh_progress_advance(&r->progress, n);
     }
-    if (kh_xxh3_64(hashes, 8 * chunks) != expected_sum) {
+    if (status == KNOWHERE_OK && kh_xxh3_64(hashes, 8 * chunks) != expected_sum) {
         char name[64];
         section_name(L, i, name, sizeof name);
-        return CORRUPT(r, "checksum mismatch in section '%s'", name);
+        status = CORRUPT(r, "checksum mismatch in section '%s'", name);
     }
-    if (v->problem[0] != '\0') return CORRUPT(r, "%s", v->problem);
+    if (status != KNOWHERE_OK) {
+        kh_free_deferred(array, cap);
+        return status;
+    }
+    attach_section(s, L, i, array);
     return kind_of(L, i) == SECTION_REMOVED ? check_removed(r, s) : KNOWHERE_OK;
 }
 
@@ -959,9 +1062,7 @@ static int decode(reader *r, kh_lsh_state **out) {
     kh_progress_end(&r->progress, status);
     free(meta);
     free(hashes);
-    kh_garbage *bag = kh_garbage_new();
-    kh_garbage_add(bag, v.seen, (size_t)L.count / 8);
-    kh_garbage_release(bag);
+    kh_free_deferred(v.seen, (size_t)L.count / 8);
     if (status == KNOWHERE_OK) *out = s;
     else kh_lsh_state_release(s, 0);
     return status;

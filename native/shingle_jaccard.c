@@ -317,8 +317,7 @@ int knowhere_shingle_jaccard_pairs_with_interrupt(
     w.right = right;
     w.similarities = similarities;
     w.npairs = npairs;
-    if (threads == 0) threads = kh_default_threads();
-    if (threads > 256) threads = 256;
+    threads = kh_threads(threads);
     w.scratch = calloc(threads, sizeof *w.scratch);
     if (w.scratch == NULL || !find_needed(&w, ndocs)) {
         pairs_work_free(&w, threads);

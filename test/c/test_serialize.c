@@ -43,6 +43,16 @@ static int stray_files(const char *keep) {
     return n;
 }
 
+/* Names in the test directory that a save's temporary file would have. */
+static int temporary_files(void) {
+    DIR *d = opendir(dir);
+    REQUIRE(d != NULL);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
 static void empty_dir(void) {
     DIR *d = opendir(dir);
     REQUIRE(d != NULL);
@@ -747,6 +757,149 @@ static void test_random_sealed_edits(void) {
     knowhere_buffer_free(buf);
 }
 
+/* ---- inputs declaring far more than they hold ------------------------------------ */
+
+/* The head of an input of `bands` bands over `count` rows (mh_vec_length =
+ * bands, one row per band, 1-byte values, prefix bits 0, no raw data)
+ * whose header and checksum list are validly sealed and whose band 0
+ * entries repeat id 0 at entry 1: a structural error 16 bytes into a
+ * section of count * 8 bytes. The other section checksums are 0 (wrong),
+ * so only reading the whole section could find that. Fills *total (the size the
+ * header describes), *trailer_at, and the trailer (8 * sections + 8 bytes)
+ * in `trailer`. Returns the head's length (header, band 0 directory, two
+ * entries). */
+enum { HOSTILE_MAX_BANDS = 2 };
+
+static size_t hostile_head(uint64_t count, uint32_t bands, uint8_t *head, uint8_t *trailer,
+                           uint64_t *total, uint64_t *trailer_at) {
+    uint32_t sections = 2 * bands;
+    size_t header = FIXED + 8 * (size_t)sections;
+    memset(head, 0, header + 8 + 16);
+    memcpy(head, "KHMHLSH", 8);
+    put32(head + 8, 1);        /* format version */
+    put32(head + 12, 0);       /* flags */
+    put64(head + 16, count);
+    put64(head + 24, bands);   /* mh_vec_length */
+    put64(head + 32, 1);       /* element size */
+    put64(head + 40, bands);
+    put64(head + 48, 1);       /* rows per band */
+    put32(head + 56, 0);       /* prefix bits: directories of 2 values */
+    put32(head + 60, sections);
+    uint64_t body = 0;
+    for (uint32_t b = 0; b < bands; ++b) {
+        put64(head + FIXED + 16 * b, 8);
+        put64(head + FIXED + 16 * b + 8, count * 8);
+        body += 8 + count * 8;
+    }
+    put32(head + header + 4, (uint32_t)count); /* band 0 directory: 0, count */
+    /* entries 0 and 1: (fingerprint 0, id 0) twice */
+    memset(trailer, 0, 8 * (size_t)sections + 8);
+    put64(trailer, chunked_checksum(head + header, 8)); /* band 0 directory's is right */
+    uint8_t meta[FIXED + 8 * 2 * HOSTILE_MAX_BANDS + 8 * 2 * HOSTILE_MAX_BANDS];
+    memcpy(meta, head, header);
+    memcpy(meta + header, trailer, 8 * (size_t)sections);
+    put64(trailer + 8 * (size_t)sections, chunked_checksum(meta, header + 8 * (size_t)sections));
+    *trailer_at = header + body;
+    *total = *trailer_at + 8 * (uint64_t)sections + 8;
+    return header + 8 + 16;
+}
+
+/* What a rejected load read: the progress it published (bytes). */
+static uint64_t bytes_read(CInterrupt h) {
+    uint64_t done = 0;
+    knowhere_interrupt_progress(h, &done, NULL, NULL);
+    return done;
+}
+
+/* A sparse file of 64 GiB whose sections are consistent with its size but
+ * whose first table breaks 16 bytes in: rejected as corrupt after reading
+ * a chunk or so, allocating no more than it read. It used to allocate
+ * every section up front (here: two 32 GiB arrays, refused with "out of
+ * memory") and, on a machine that grants them, to read and hash the rest
+ * of the section (minutes) before reporting the error. */
+static void test_sparse_file_declaring_64_gib(void) {
+    uint8_t head[256], trailer[64];
+    uint64_t total = 0, trailer_at = 0;
+    size_t head_len =
+        hostile_head(((uint64_t)1 << 32) - 2, 2, head, trailer, &total, &trailer_at);
+    char path[256];
+    path_in_dir(path, sizeof path, "sparse.bin");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, head, head_len) == (ssize_t)head_len);
+    if (ftruncate(fd, (off_t)total) != 0) {
+        printf("  skipped: this file system cannot hold a %llu-byte sparse file\n",
+               (unsigned long long)total);
+        close(fd);
+        unlink(path);
+        return;
+    }
+    REQUIRE(pwrite(fd, trailer, (size_t)(total - trailer_at), (off_t)trailer_at) ==
+            (ssize_t)(total - trailer_at));
+    REQUIRE(close(fd) == 0);
+
+    target t = make_target();
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    knowhere_error *err = NULL;
+    double start = test_now_ms();
+    CHECK_EQ(knowhere_minhash_lsh_load_with_interrupt(t.index, path, h, &err), KNOWHERE_ERR_CORRUPT);
+    double took = test_now_ms() - start;
+    CHECK(strstr(knowhere_error_message(err), "band 0 has id 0 more than once") != NULL);
+    if (!strstr(knowhere_error_message(err), "more than once"))
+        fprintf(stderr, "  got: %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    uint64_t read = bytes_read(h);
+    printf("  %llu-byte sparse file rejected after reading %llu bytes (%.1f ms)\n",
+           (unsigned long long)total, (unsigned long long)read, took);
+    CHECK(read <= 2 * CHUNK);
+    CHECK(target_unchanged(&t));
+    knowhere_interrupt_free(h);
+    free_target(&t);
+    unlink(path);
+}
+
+/* The same from memory: 64 MiB of entries whose structure breaks at entry
+ * 1 are rejected after the first chunk; and a header describing more than
+ * the buffer holds is rejected before anything is allocated or read. */
+static void test_buffer_declaring_more_than_it_holds(void) {
+    const uint64_t count = (uint64_t)1 << 23;
+    uint8_t head[256], trailer[64];
+    uint64_t total = 0, trailer_at = 0;
+    size_t head_len = hostile_head(count, 1, head, trailer, &total, &trailer_at);
+    uint8_t *buf = calloc((size_t)total, 1);
+    REQUIRE(buf != NULL);
+    memcpy(buf, head, head_len);
+    memcpy(buf + trailer_at, trailer, (size_t)(total - trailer_at));
+
+    target t = make_target();
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_minhash_lsh_deserialize_with_interrupt(t.index, buf, (size_t)total, h, &err),
+             KNOWHERE_ERR_CORRUPT);
+    CHECK(strstr(knowhere_error_message(err), "band 0 has id 0 more than once") != NULL);
+    if (!strstr(knowhere_error_message(err), "more than once"))
+        fprintf(stderr, "  got: %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    uint64_t read = bytes_read(h);
+    printf("  %llu-byte buffer rejected after reading %llu bytes\n", (unsigned long long)total,
+           (unsigned long long)read);
+    CHECK(read <= 2 * CHUNK);
+
+    /* Only the head of a 64 GiB input: truncated, nothing read past it. */
+    hostile_head(((uint64_t)1 << 32) - 2, 2, head, trailer, &total, &trailer_at);
+    CHECK_EQ(knowhere_minhash_lsh_deserialize_with_interrupt(t.index, head, head_len, h, &err),
+             KNOWHERE_ERR_CORRUPT);
+    CHECK(strstr(knowhere_error_message(err), "truncated") != NULL);
+    knowhere_error_free(err);
+    CHECK(bytes_read(h) <= head_len);
+    CHECK(target_unchanged(&t));
+    knowhere_interrupt_free(h);
+    free_target(&t);
+    free(buf);
+}
+
 /* ---- files -------------------------------------------------------------------------- */
 
 static void test_file_errors(void) {
@@ -838,6 +991,64 @@ static void test_file_errors(void) {
 
     empty_dir();
     CHECK_EQ(stray_files(NULL), 0);
+    free_target(&t);
+}
+
+/* Save replaces a regular file or creates one, and nothing else: it used to
+ * rename its temporary file over whatever was at the path, so a FIFO (or,
+ * for root, a device node) became a regular file. A symbolic link is
+ * followed: the file it points to is replaced and the link stays. */
+static void test_save_replaces_only_regular_files(void) {
+    target t = make_target();
+    knowhere_error *err = NULL;
+    char fifo[256], link[256], real[256], dangling[256], link_to_fifo[256];
+    path_in_dir(fifo, sizeof fifo, "a_fifo");
+    path_in_dir(real, sizeof real, "real.bin");
+    path_in_dir(link, sizeof link, "link.bin");
+    path_in_dir(dangling, sizeof dangling, "dangling.bin");
+    path_in_dir(link_to_fifo, sizeof link_to_fifo, "link_to_fifo");
+    struct stat st;
+
+    REQUIRE(mkfifo(fifo, 0644) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, fifo, &err), KNOWHERE_ERR_FILE);
+    CHECK(strstr(knowhere_error_message(err), fifo) != NULL);
+    CHECK(strstr(knowhere_error_message(err), "FIFO") != NULL);
+    printf("  %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+
+    REQUIRE(symlink("a_fifo", link_to_fifo) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, link_to_fifo, &err), KNOWHERE_ERR_FILE);
+    CHECK(strstr(knowhere_error_message(err), link_to_fifo) != NULL);
+    printf("  %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    CHECK(lstat(link_to_fifo, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+
+    /* A link to a regular file: the file is replaced, the link stays. */
+    const uint8_t old[] = "the previous contents";
+    write_file(real, old, sizeof old);
+    REQUIRE(symlink("real.bin", link) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, link, &err), KNOWHERE_OK);
+    knowhere_error_free(err);
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    knowhere_minhash_lsh *loaded = knowhere_minhash_lsh_create();
+    REQUIRE(loaded != NULL);
+    CHECK_EQ(knowhere_minhash_lsh_load(loaded, real, NULL), KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_count(loaded), 30);
+    knowhere_minhash_lsh_free(loaded);
+
+    /* A link to nothing: refused (where would the file go?), nothing made. */
+    REQUIRE(symlink("missing.bin", dangling) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_save(t.index, dangling, &err), KNOWHERE_ERR_FILE);
+    CHECK(strstr(knowhere_error_message(err), dangling) != NULL);
+    printf("  %s\n", knowhere_error_message(err));
+    knowhere_error_free(err);
+    CHECK(lstat(dangling, &st) == 0 && S_ISLNK(st.st_mode));
+
+    CHECK_EQ(temporary_files(), 0);
+    CHECK(target_unchanged(&t));
+    empty_dir();
     free_target(&t);
 }
 
@@ -1169,7 +1380,10 @@ int main(void) {
     RUN(test_messages_name_the_damage);
     RUN(test_hostile_contents_with_valid_checksums);
     RUN(test_random_sealed_edits);
+    RUN(test_sparse_file_declaring_64_gib);
+    RUN(test_buffer_declaring_more_than_it_holds);
     RUN(test_file_errors);
+    RUN(test_save_replaces_only_regular_files);
     make_big(300000);
     RUN(test_progress_is_monotonic_and_complete);
     RUN(test_interrupted_save_leaves_no_file);
