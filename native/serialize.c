@@ -121,7 +121,7 @@ static size_t min_size(uint64_t a, size_t b) { return a < b ? (size_t)a : b; }
  * then the raw signatures and the removed rows' bitset when present. */
 typedef struct {
     uint64_t count, length, element_size, bands, rows_per_band;
-    uint32_t flags, prefix_bits, sections;
+    uint32_t flags, prefix_bits, key_bits, sections;
     uint64_t dir_bytes, entries_bytes, raw_bytes, removed_bytes; /* each section's length */
     uint64_t header_bytes;                        /* FIXED_HEADER + 8 * sections */
     uint64_t body_bytes;                          /* all sections */
@@ -249,7 +249,7 @@ static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
         .count = s->count, .length = s->length, .element_size = s->element_size,
         .bands = s->bands, .rows_per_band = s->rows_per_band,
         .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0),
-        .prefix_bits = s->prefix_bits,
+        .prefix_bits = s->layout.prefix_bits, .key_bits = s->layout.key_bits,
     };
     L->sections = (uint32_t)sections_for(s->bands, L->flags);
     if (!layout_sizes(L, s->signature_bytes) || L->file_bytes > SIZE_MAX)
@@ -269,7 +269,7 @@ static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
     put_u64(h + 32, L->element_size);
     put_u64(h + 40, L->bands);
     put_u64(h + 48, L->rows_per_band);
-    put_u32(h + 56, L->prefix_bits);
+    put_u32(h + 56, L->prefix_bits | (L->prefix_bits - L->key_bits) << 16);
     put_u32(h + 60, L->sections);
     for (size_t i = 0; i < L->sections; ++i) {
         if ((i & 0x7fff) == 0 && knowhere_interrupt_is_interrupted(interrupt))
@@ -384,9 +384,12 @@ static int emit(writer *w, knowhere_error **err) {
     return put_range(w, sums, L->trailer_bytes, err);
 }
 
-/* Enters the search guard and checks that there is something to save. */
+/* Enters the search guard and checks that there is something to save.
+ * *flat is the state to write: the state itself, or, when it has rows in
+ * deltas, a copy whose tables hold every row (the file has no deltas). */
 static int begin_save(const knowhere_minhash_lsh *const_index, CInterrupt interrupt,
-                      const kh_lsh_state **state, knowhere_error **err) {
+                      const kh_lsh_state **state, const kh_lsh_state **flat,
+                      knowhere_error **err) {
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK) return stopped(interrupt, err, "save");
     /* The guard counters are the only thing a save writes in the index. */
@@ -398,7 +401,20 @@ static int begin_save(const knowhere_minhash_lsh *const_index, CInterrupt interr
         return kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX,
                          "cannot save an index that has not been built");
     }
+    status = kh_lsh_flat_state(*state, kh_minhash_lsh_threads(index), interrupt, flat);
+    if (status != KNOWHERE_OK) {
+        kh_minhash_lsh_leave_reader(index, *state);
+        if (status == KNOWHERE_ERR_NO_MEMORY)
+            return kh_errorf(err, status, "out of memory during save");
+        return stopped(interrupt, err, "save");
+    }
     return KNOWHERE_OK;
+}
+
+static void end_save(const knowhere_minhash_lsh *index, const kh_lsh_state *state,
+                     const kh_lsh_state *flat) {
+    kh_lsh_flat_state_free(state, flat);
+    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, state);
 }
 
 /* Creates `path`.tmp.XXXXXX exclusively (mode 0666 less the umask, as a
@@ -558,14 +574,14 @@ int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
     if (path == NULL || path[0] == '\0')
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "path is NULL or empty");
-    const kh_lsh_state *s = NULL;
-    int status = begin_save(index, interrupt, &s, err);
+    const kh_lsh_state *s = NULL, *flat = NULL;
+    int status = begin_save(index, interrupt, &s, &flat, err);
     if (status != KNOWHERE_OK) return status;
     writer w;
-    status = writer_init(&w, s, interrupt, err);
+    status = writer_init(&w, flat, interrupt, err);
     if (status == KNOWHERE_OK) status = save_file(&w, path, err);
     writer_free(&w);
-    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
+    end_save(index, s, flat);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "save");
     return status;
 }
@@ -584,11 +600,11 @@ int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *in
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
     if (out == NULL || out_len == NULL)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out or out_len is NULL");
-    const kh_lsh_state *s = NULL;
-    int status = begin_save(index, interrupt, &s, err);
+    const kh_lsh_state *s = NULL, *flat = NULL;
+    int status = begin_save(index, interrupt, &s, &flat, err);
     if (status != KNOWHERE_OK) return status;
     writer w;
-    status = writer_init(&w, s, interrupt, err);
+    status = writer_init(&w, flat, interrupt, err);
     if (status == KNOWHERE_OK) {
         w.mem = malloc((size_t)w.L.file_bytes);
         if (w.mem == NULL)
@@ -608,7 +624,7 @@ int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *in
         kh_free_deferred(w.mem, (size_t)w.pos);
     }
     writer_free(&w);
-    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
+    end_save(index, s, flat);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "serialize");
     return status;
 }
@@ -692,7 +708,11 @@ static int parse_fixed_header(reader *r, const uint8_t *h, layout *L) {
     L->bands = get_u64(h + 40);
     L->rows_per_band = get_u64(h + 48);
     L->flags = get_u32(h + 12);
-    L->prefix_bits = get_u32(h + 56);
+    /* Low 16 bits: the directory width; high 16: how many of its bits come
+     * from the fingerprints (0 unless adds widened it: lsh_table.h). */
+    uint32_t widths = get_u32(h + 56);
+    L->prefix_bits = widths & 0xffff;
+    L->key_bits = L->prefix_bits - (widths >> 16); /* checked in check_parameters */
     L->sections = get_u32(h + 60);
     if (L->flags & ~(uint32_t)KNOWN_FLAGS)
         return CORRUPT(r, "unknown flags 0x%x in the header", (unsigned)L->flags);
@@ -727,6 +747,9 @@ static int check_parameters(reader *r, layout *L, const uint8_t *lengths) {
         return CORRUPT(r, "rows per band %llu is not mh_vec_length / bands = %llu",
                        (unsigned long long)L->rows_per_band,
                        (unsigned long long)(L->length / L->bands));
+    if (L->key_bits > L->prefix_bits)
+        return CORRUPT(r, "%u of the %u prefix bits come from fingerprints",
+                       (unsigned)(L->prefix_bits - L->key_bits), (unsigned)L->prefix_bits);
     if (L->prefix_bits > MAX_PREFIX_BITS)
         return CORRUPT(r, "prefix bits %u is more than %d", (unsigned)L->prefix_bits,
                        MAX_PREFIX_BITS);
@@ -909,7 +932,7 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
         .rows_per_band = (size_t)L->rows_per_band,
         .signature_bytes = (size_t)(L->length * L->element_size),
         .band_bytes = (size_t)(L->rows_per_band * L->element_size),
-        .prefix_bits = L->prefix_bits,
+        .layout = {L->prefix_bits, L->key_bits}, .table_count = (size_t)L->count,
     };
     /* 16 bytes per band: the header lists two 8-byte lengths per band. */
     s->tables = calloc(s->bands, sizeof *s->tables);
@@ -917,8 +940,8 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
     if (L->flags & FLAG_RAW) {
         s->raw = calloc(1, sizeof *s->raw);
         if (s->raw == NULL) return KNOWHERE_ERR_NO_MEMORY;
-        s->raw_segments = 1;
-        s->raw[0] = (kh_raw_segment){NULL, 0, s->count};
+        s->raw_segments = s->raw_segments_capacity = 1;
+        s->raw[0] = (kh_raw_segment){NULL, 0, s->count, s->count};
     }
     return KNOWHERE_OK;
 }
@@ -927,7 +950,10 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
 static void attach_section(kh_lsh_state *s, const layout *L, size_t i, uint8_t *array) {
     switch (kind_of(L, i)) {
     case SECTION_RAW: s->raw[0].data = array; break;
-    case SECTION_REMOVED: s->removed = array; break;
+    case SECTION_REMOVED:
+        s->removed = array;
+        s->removed_capacity = (size_t)L->removed_bytes;
+        break;
     case SECTION_TABLE:
         if (i % 2) s->tables[i / 2].entries = (kh_lsh_entry *)(void *)array;
         else s->tables[i / 2].dir = (uint32_t *)(void *)array;
@@ -1064,7 +1090,7 @@ static int decode(reader *r, kh_lsh_state **out) {
     free(hashes);
     kh_free_deferred(v.seen, (size_t)L.count / 8);
     if (status == KNOWHERE_OK) *out = s;
-    else kh_lsh_state_release(s, 0);
+    else kh_lsh_state_release(s);
     return status;
 }
 
@@ -1072,7 +1098,7 @@ static int decode(reader *r, kh_lsh_state **out) {
  * holds, and leaves the guard. */
 static int finish_load(knowhere_minhash_lsh *index, kh_lsh_state *next, int status,
                        CInterrupt interrupt, const char *what, knowhere_error **err) {
-    if (status == KNOWHERE_OK) kh_minhash_lsh_publish(index, next, 0);
+    if (status == KNOWHERE_OK) kh_minhash_lsh_publish(index, next);
     kh_minhash_lsh_leave_writer(index);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, what);
     return status;
