@@ -155,14 +155,17 @@ describe('knowhere-rs dedup: files and directories', function () {
     expect(clustersOf(fs.readFileSync(path.join(out, 'clusters.jsonl'), 'utf8')).length).to.equal(2);
   });
 
-  it('bad files (missing, binary, empty) are reported with their path and skipped; --strict stops (exit 65)', () => {
+  it('bad files (dangling link, binary, empty) are reported with their path and skipped; --strict stops (exit 65)', () => {
     const bad = path.join(dir, 'bad');
     fs.mkdirSync(bad);
     fs.writeFileSync(path.join(bad, 'binary.bin'), Buffer.from([0x41, 0x42, 0x00, 0x43]));
     fs.writeFileSync(path.join(bad, 'empty.txt'), ' \n\t\u00a0\n');
     fs.copyFileSync(path.join(dir, 'docs', 'c.txt'), path.join(bad, 'c-copy.txt'));
-    const missing = path.join(dir, 'missing.txt');
-    const child = run(['dedup', path.join(dir, 'docs'), bad, missing]);
+    // A file in a directory that cannot be read is skipped (a named input
+    // that cannot is fatal: test/cli-files.test.ts).
+    const missing = path.join(bad, 'missing.txt');
+    fs.symlinkSync('nowhere', missing);
+    const child = run(['dedup', path.join(dir, 'docs'), bad]);
     expect(child.status, child.stderr).to.equal(0);
     expect(child.stderr).to.include(`knowhere-rs: skipped ${path.join(bad, 'binary.bin')}: binary file`);
     expect(child.stderr).to.include(`knowhere-rs: skipped ${path.join(bad, 'empty.txt')}: empty document`);
@@ -176,7 +179,12 @@ describe('knowhere-rs dedup: files and directories', function () {
     const output = path.join(dir, 'strict.jsonl');
     const strict = run(['dedup', '--strict', '-o', output, path.join(dir, 'docs'), bad]);
     expect(strict.status).to.equal(65);
-    expect(strict.stderr).to.include(`${path.join(bad, 'binary.bin')}: binary file`);
+    // The first problem: found while listing, before any file is read.
+    expect(strict.stderr).to.include(`${missing}: cannot read (ENOENT`);
+    fs.rmSync(missing);
+    const binary = run(['dedup', '--strict', '-o', output, path.join(dir, 'docs'), bad]);
+    expect(binary.status).to.equal(65);
+    expect(binary.stderr).to.include(`${path.join(bad, 'binary.bin')}: binary file`);
     expect(strict.stderr).to.include('--strict');
     expect(fs.existsSync(output)).to.equal(false);
   });
