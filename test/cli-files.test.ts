@@ -86,6 +86,10 @@ describe('knowhere-rs dedup: outputs never overwrite inputs (issue 11, item 1)',
     expect(child.status, child.stderr).to.equal(0);
     expect(keepList(path.join(dir, 'keep.txt'))).to.deep.equal(['a.txt']);
     expect(clustersOf(fs.readFileSync(path.join(dir, 'out.jsonl'), 'utf8')).length).to.equal(1);
+    // Files in a directory are named as path.join names them ('.' adds nothing).
+    const here = run(['dedup', '.', '--exclude', '*.jsonl', '--exclude', 'keep.txt', '--keep-first', '-'], { cwd: dir });
+    expect(here.status, here.stderr).to.equal(0);
+    expect(here.stdout).to.equal('a.txt\n');
   });
 });
 

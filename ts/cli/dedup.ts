@@ -27,7 +27,7 @@ import { candidateProbability, chooseBands, clusterPairsAsync, type BandChoice }
 import { clustersOfRepresentatives, coverClusters, type Cluster, type Pairs } from './clusters.ts';
 import { DEMO_PACKAGE, loadDemoCorpus } from './demo.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
-import { listInputs, standardInputIdentity } from './files.ts';
+import { listInputs, standardInputIdentity, type Listing } from './files.ts';
 import {
   placeOf, readDocuments, readingUnit, type BadInput, type DocumentSource, type InputDocument,
 } from './input.ts';
@@ -119,7 +119,31 @@ function readDemo(ctx: DedupContext, targets: readonly OutputTarget[]): ReadResu
   return { documents: corpus.documents, skipped: corpus.skipped, subjects: corpus.subjects };
 }
 
-/** Lists the inputs, refuses outputs that are inputs, reads the documents. */
+/** Lists the files of the inputs and refuses an output that is one of them
+ * (or standard input), before any of them is read. */
+async function listPhase(ctx: DedupContext, targets: readonly OutputTarget[],
+                         onBadInput: (bad: BadInput) => void): Promise<Listing> {
+  const { options, reporter } = ctx;
+  reporter.start('listing', 'files');
+  const listing = await listInputs({
+    inputs: options.inputs, include: options.include, exclude: options.exclude, signal: ctx.signal, onBadInput,
+    onProgress: (count) => { reporter.update(count, 0); },
+  });
+  const inputs = new Map<string, { display: string; named: boolean }>();
+  for (const file of listing.all) {
+    if (file.identity !== null && !inputs.has(file.identity)) inputs.set(file.identity, file);
+  }
+  const stdin = options.inputs.includes('-') ? await standardInputIdentity() : null;
+  if (stdin !== null) inputs.set(stdin, { display: '- (standard input)', named: true });
+  checkOutputs(targets, inputs);
+  const aliases = listing.aliases;
+  reporter.end(plural(listing.files.length, 'file') +
+    (aliases > 0 ? `, ${aliases} more ${aliases === 1 ? 'path' : 'paths'} to the same files` : ''));
+  return listing;
+}
+
+/** Lists the inputs, refuses outputs that are inputs, reads the documents;
+ * a run that read none ends here (exit 66), writing nothing. */
 async function readPhase(ctx: DedupContext, targets: readonly OutputTarget[]): Promise<ReadResult> {
   const { options, reporter } = ctx;
   if (options.demo) return readDemo(ctx, targets);
@@ -129,20 +153,7 @@ async function readPhase(ctx: DedupContext, targets: readonly OutputTarget[]): P
     skips.add(bad.reason);
     reporter.message(`knowhere-rs: skipped ${placeOf(bad)}: ${bad.reason}`);
   };
-  reporter.start('listing', 'files');
-  const listing = await listInputs({
-    inputs: options.inputs, include: options.include, exclude: options.exclude, signal: ctx.signal, onBadInput,
-    onProgress: (count) => { reporter.update(count, 0); },
-  });
-  const inputs = new Map<string, string>();
-  for (const file of listing.all) if (file.identity !== null && !inputs.has(file.identity)) inputs.set(file.identity, file.display);
-  const stdin = options.inputs.includes('-') ? await standardInputIdentity() : null;
-  if (stdin !== null) inputs.set(stdin, '- (standard input)');
-  checkOutputs(targets, inputs);
-  const aliases = listing.aliases;
-  reporter.end(plural(listing.files.length, 'file') +
-    (aliases > 0 ? `, ${aliases} more ${aliases === 1 ? 'path' : 'paths'} to the same files` : ''));
-
+  const listing = await listPhase(ctx, targets, onBadInput);
   reporter.start('reading', readingUnit(options.jsonl));
   const documents = await readDocuments({
     files: listing.files, jsonl: options.jsonl, textField: options.textField, idField: options.idField,

@@ -77,7 +77,10 @@ export function reasonOf(error: unknown): string {
 
 const identityOf = (stats: fs.BigIntStats): string => `${stats.dev}:${stats.ino}`;
 
+/** As path.join names a directory's entries: `docs/a`, and `a` in `.`
+ * (the empty prefix). */
 function childPath(dir: Buffer, name: Buffer): Buffer {
+  if (dir.length === 0) return Buffer.from(name);
   return dir[dir.length - 1] === SLASH[0] ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]);
 }
 
@@ -123,14 +126,16 @@ async function fileStats(full: Buffer): Promise<fs.BigIntStats | null | { error:
   }
 }
 
-/** Every regular file below `dir` (at `relative` below the named one). */
+/** Every regular file below `dir` (at `relative` below the named one; an
+ * empty `dir` is the current directory). */
 async function walkDirectory(walk: Walk, dir: Buffer, relative: string, named: boolean): Promise<void> {
   let entries: fs.Dirent<Buffer>[];
   try {
-    entries = await fs.promises.readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+    entries = await fs.promises.readdir(dir.length === 0 ? '.' : dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (error) {
-    if (named) throw cannotRead(decodeName(dir), error);
-    walk.options.onBadInput({ file: decodeName(dir), reason: reasonOf(error) });
+    const display = dir.length === 0 ? '.' : decodeName(dir);
+    if (named) throw cannotRead(display, error);
+    walk.options.onBadInput({ file: display, reason: reasonOf(error) });
     return;
   }
   entries.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -181,8 +186,9 @@ async function listNamed(walk: Walk, input: string): Promise<void> {
     throw cannotRead(input, error);
   }
   if (stats.isDirectory()) {
-    // As path.join(dir, name) names the files: ./docs/ -> docs/a.
-    await walkDirectory(walk, Buffer.from(path.normalize(input)), '', true);
+    // As path.join(dir, name) names the files: ./docs/ -> docs/a, . -> a.
+    const base = path.normalize(input);
+    await walkDirectory(walk, Buffer.from(base === '.' || base === './' ? '' : base), '', true);
     return;
   }
   // Files, FIFOs and devices: opened (non-blocking) when read.

@@ -120,8 +120,9 @@ export async function resolveOutput(option: string, given: string): Promise<Outp
   return { ...target, kind: 'file', path: real, identity, mode: Number(stats.mode & 0o7777n) };
 }
 
-/** What an input is called in messages, by `dev:ino`. */
-export type InputIdentities = ReadonlyMap<string, string>;
+/** The inputs by `dev:ino`: their name in messages, and whether they were
+ * named on the command line (else found in a directory). */
+export type InputIdentities = ReadonlyMap<string, { readonly display: string; readonly named: boolean }>;
 
 /**
  * Refuses (CommandError, exit 2) an output that is the same file as an
@@ -132,8 +133,8 @@ export function checkOutputs(targets: readonly OutputTarget[], inputs: InputIden
   for (const target of targets) {
     const input = target.identity === null ? undefined : inputs.get(target.identity);
     if (input !== undefined && target.kind === 'file') {
-      throw clash(`${target.option} ${target.given} is the same file as the input ${input}; ` +
-        'refusing to overwrite an input');
+      throw clash(`${target.option} ${target.given} is the same file as the input ${input.display}; ` +
+        `refusing to overwrite an input${input.named ? '' : ' (leave it out with --exclude, or write elsewhere)'}`);
     }
   }
   for (let i = 0; i < targets.length; i++) {
