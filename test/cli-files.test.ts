@@ -233,15 +233,26 @@ describe('knowhere-rs dedup: FIFOs on the command line (item 4)', function () {
   it('a FIFO with no writer: SIGTERM ends the run (exit 143)', async () => {
     const child = start(['dedup', fifo]);
     let stderr = '';
+    let signalled = false;
     child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => { stderr += chunk; });
-    // Long enough for the command to be waiting on the FIFO.
-    const timer = setTimeout(() => { child.kill('SIGTERM'); }, 1500);
-    const killer = setTimeout(() => { child.kill('SIGKILL'); }, 20_000);
+    child.stderr!.on('data', (chunk: string) => {
+      stderr += chunk;
+      // Listed: the command is now reading (waiting on the FIFO).
+      if (!signalled && /listing: 1 file/.test(stderr)) {
+        signalled = true;
+        setTimeout(() => { child.kill('SIGTERM'); }, 300);
+      }
+    });
+    // Without a listing line (a command that prints none), signal anyway.
+    const fallback = setTimeout(() => {
+      if (!signalled) child.kill('SIGTERM');
+      signalled = true;
+    }, 5_000);
+    const killer = setTimeout(() => { child.kill('SIGKILL'); }, 30_000);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
       child.on('exit', (status, sig) => { resolve([status, sig]); });
     });
-    clearTimeout(timer);
+    clearTimeout(fallback);
     clearTimeout(killer);
     expect(signal, `killed: the command ignored SIGTERM\n${stderr}`).to.equal(null);
     expect(code, stderr).to.equal(143);
@@ -258,10 +269,24 @@ describe('knowhere-rs dedup: FIFOs on the command line (item 4)', function () {
     child.stdout!.on('data', (chunk: string) => { stdout += chunk; });
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => { stderr += chunk; });
+    const exited = new Promise<number | null>((resolve) => { child.on('exit', resolve); });
     const killer = setTimeout(() => { child.kill('SIGKILL'); }, 30_000);
-    // Opening for writing waits for the reader: the command.
-    await fs.promises.writeFile(fifo, texts[1]!);
-    const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve); });
+    // Opened for writing without blocking: ENXIO until the command has
+    // opened it for reading.
+    let fd: number | null = null;
+    while (fd === null && child.exitCode === null) {
+      try {
+        fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    if (fd !== null) {
+      fs.writeSync(fd, texts[1]!);
+      fs.closeSync(fd);
+    }
+    const code = await exited;
     clearTimeout(killer);
     fs.rmSync(copy);
     expect(code, stderr).to.equal(0);
