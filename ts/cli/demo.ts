@@ -68,8 +68,7 @@ export function loadDemoCorpus(): DemoCorpus {
       skipped++;
       continue;
     }
-    const name = `${mail.group}/${mail.id}`;
-    documents.push({ name, nameBytes: Buffer.from(name), file: DEMO_PACKAGE, text: Buffer.from(body, 'utf8') });
+    documents.push({ name: `${mail.group}/${mail.id}`, file: DEMO_PACKAGE, text: Buffer.from(body, 'utf8') });
     subjects.push(mailSubject(mail.text));
   }
   return { documents, subjects, skipped };

@@ -33,9 +33,10 @@ export interface DocumentSource {
   /** The name in JSON and in messages: the file's path (decodeName), the
    * JSONL id-field value, or `file:line`. */
   readonly name: string;
-  /** The same name as bytes, for the keep list and CSV (a file name need
-   * not be UTF-8). */
-  readonly nameBytes: Uint8Array;
+  /** The name's bytes when they are not its UTF-8 (a file name that is not
+   * UTF-8: `name` then holds each stray byte as \udcXX), for the keep list
+   * and CSV; see nameBytesOf. */
+  readonly nameBytes?: Uint8Array | undefined;
   /** The file it was read from ('-' for standard input). */
   readonly file: string;
   /** Its line in a JSON Lines file (1-based). */
@@ -227,12 +228,21 @@ async function readInput(file: ListedFile, options: ReadOptions): Promise<Buffer
 // Documents
 // ---------------------------------------------------------------------------
 
-const STDIN_NAME = '<stdin>';
+/** A name's bytes, for the keep list and CSV. */
+export function nameBytesOf(source: DocumentSource): Uint8Array {
+  return source.nameBytes ?? Buffer.from(source.name);
+}
+
+/** The path's bytes if the path is not UTF-8 (each stray byte is one byte
+ * of the path and three of its text's UTF-8), else undefined. */
+function strayPathBytes(file: ListedFile): Buffer | undefined {
+  return file.path === null || Buffer.byteLength(file.display) === file.path.length ? undefined : file.path;
+}
 
 function fileDocument(file: ListedFile, text: Buffer): InputDocument {
   return file.path === null
-    ? { name: STDIN_NAME, nameBytes: Buffer.from(STDIN_NAME), file: '-', text }
-    : { name: file.display, nameBytes: file.path, file: file.display, text };
+    ? { name: '<stdin>', file: '-', text }
+    : { name: file.display, nameBytes: strayPathBytes(file), file: file.display, text };
 }
 
 /** Each file is one document. */
@@ -281,6 +291,7 @@ async function readJsonLines(options: ReadOptions): Promise<InputDocument[]> {
   const pacer = new Pacer(options.signal);
   let base = 0;
   for (const file of files) {
+    const stray = strayPathBytes(file);
     const bytes = await readInput(file, options);
     // Progress in the file's size as listed (compressed, for a .gz).
     const size = file.size ?? bytes?.byteLength ?? 0;
@@ -301,7 +312,7 @@ async function readJsonLines(options: ReadOptions): Promise<InputDocument[]> {
       if (end < 0) end = text.length;
       const raw = text.slice(start, end);
       start = end + 1;
-      const document = parseLine(raw, file, line, options);
+      const document = parseLine(raw, file, stray, line, options);
       if (document !== null) documents.push(document);
       if ((line & 255) === 0) {
         options.onProgress(base + Math.floor(Math.min(start, text.length) * scale), total);
@@ -314,7 +325,9 @@ async function readJsonLines(options: ReadOptions): Promise<InputDocument[]> {
   return documents;
 }
 
-function parseLine(raw: string, file: ListedFile, line: number, options: ReadOptions): InputDocument | null {
+/** One JSON line's document; `stray` is the file's path if not UTF-8. */
+function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, line: number, options: ReadOptions):
+  InputDocument | null {
   if (isBlankString(raw)) return null;
   const place = { file: file.display, line };
   let value: unknown;
@@ -339,8 +352,8 @@ function parseLine(raw: string, file: ListedFile, line: number, options: ReadOpt
     options.onBadInput({ ...place, reason: `text field "${options.textField}" is not a string` });
     return null;
   }
-  let name: string;
-  let nameBytes: Uint8Array;
+  let name = placeOf(place);
+  let nameBytes = stray === undefined ? undefined : Buffer.concat([stray, Buffer.from(`:${line}`)]);
   if (options.idField !== null) {
     const id = record[options.idField];
     if (typeof id !== 'string' && typeof id !== 'number') {
@@ -352,10 +365,7 @@ function parseLine(raw: string, file: ListedFile, line: number, options: ReadOpt
       return null;
     }
     name = String(id);
-    nameBytes = Buffer.from(name);
-  } else {
-    name = placeOf(place);
-    nameBytes = file.path === null ? Buffer.from(name) : Buffer.concat([file.path, Buffer.from(`:${line}`)]);
+    nameBytes = undefined;
   }
   if (isBlankString(text)) {
     options.onBadInput({ ...place, reason: 'empty document' });

@@ -71,6 +71,9 @@ function needsQuotes(name: Uint8Array): boolean {
   return name[0] === QUOTE || name.some(isControl);
 }
 
+/** The same for a name given as text. */
+const TEXT_NEEDS_QUOTES = /^"|[\x00-\x1f\x7f]/;
+
 /** `"..."` with C escapes: \n, \t, \", \\, ..., \ooo for other control bytes. */
 function quoted(name: Uint8Array): Buffer {
   const parts: (Uint8Array | string)[] = ['"'];
@@ -93,6 +96,13 @@ const NUL = Buffer.from([0]);
 export function keepEntry(name: Uint8Array, nul: boolean): Buffer {
   if (nul) return Buffer.concat([name, NUL]);
   return Buffer.concat([needsQuotes(name) ? quoted(name) : name, NEWLINE]);
+}
+
+/** keepEntry for a name whose bytes are its UTF-8 `text`: text when no
+ * quoting is needed (the common case, without a Buffer per name). */
+export function keepEntryOfText(text: string, nul: boolean): string | Buffer {
+  if (nul) return `${text}\0`;
+  return TEXT_NEEDS_QUOTES.test(text) ? keepEntry(Buffer.from(text), false) : `${text}\n`;
 }
 
 const CSV_SPECIAL = new Set([0x22, 0x2c, 0x0d, 0x0a]);

@@ -10,8 +10,8 @@
 import { once } from 'node:events';
 
 import type { Cluster, Pairs } from './clusters.ts';
-import type { DocumentSource } from './input.ts';
-import { csvBytes, keepEntry } from './names.ts';
+import { nameBytesOf, type DocumentSource } from './input.ts';
+import { csvBytes, keepEntry, keepEntryOfText } from './names.ts';
 import { OutputFile, type OutputTarget } from './output.ts';
 import { Pacer } from './pacer.ts';
 import { formatBytes, type PhaseReporter } from './progress.ts';
@@ -81,8 +81,8 @@ export function* pairLines(pairs: Pairs, sources: readonly DocumentSource[]): Ge
   for (let i = 0; i < pairs.count; i++) {
     const l = pairs.left[i]!;
     const r = pairs.right[i]!;
-    yield Buffer.concat([Buffer.from(`${l},${r},`), csvBytes(sources[l]!.nameBytes), COMMA,
-      csvBytes(sources[r]!.nameBytes), Buffer.from(`,${round(pairs.similarity[i]!)}\n`)]);
+    yield Buffer.concat([Buffer.from(`${l},${r},`), csvBytes(nameBytesOf(sources[l]!)), COMMA,
+      csvBytes(nameBytesOf(sources[r]!)), Buffer.from(`,${round(pairs.similarity[i]!)}\n`)]);
   }
 }
 
@@ -92,7 +92,11 @@ export function* keepLines(n: number, clusters: readonly Cluster[], sources: rea
                            nul: boolean): Generator<Line> {
   const dropped = new Uint8Array(n);
   for (const cluster of clusters) for (const m of cluster.members) if (m !== cluster.representative) dropped[m] = 1;
-  for (let v = 0; v < n; v++) if (dropped[v] === 0) yield keepEntry(sources[v]!.nameBytes, nul);
+  for (let v = 0; v < n; v++) {
+    if (dropped[v] !== 0) continue;
+    const source = sources[v]!;
+    yield source.nameBytes === undefined ? keepEntryOfText(source.name, nul) : keepEntry(source.nameBytes, nul);
+  }
 }
 
 /** Writes `lines` to `sink` in chunks of about 64 KiB. */
