@@ -508,6 +508,13 @@ describe('knowhere-rs dedup: -q, --include/--exclude and .gz input (item 10)', f
     expect(child.stderr).to.match(/skipped .*truncated\.txt\.gz: corrupt gzip \(unexpected end of file\)/);
     expect(clustersOf(child.stdout).map((c) => c.members.map((m) => path.basename(m.name))))
       .to.deep.equal([['a-copy.txt.gz', 'a.txt']]);
+    // Many at once: no listener-leak warning (16 streams watch the signal).
+    const many = path.join(dir, 'many-gz');
+    for (let i = 0; i < 24; i++) write(path.join(many, `bad${i}.gz`), Buffer.from('not gzip'));
+    const quiet = run(['dedup', '-q', many]);
+    expect(quiet.status).to.equal(66);
+    expect(quiet.stderr).to.equal('knowhere-rs: 24 inputs skipped (corrupt gzip: 24); run without -q to see each\n' +
+      'knowhere-rs: no document to deduplicate (24 inputs skipped); no output written\n');
     const jsonl = write(path.join(dir, 'docs.jsonl.gz'), zlib.gzipSync(
       `${JSON.stringify({ text: texts[6] })}\n${JSON.stringify({ text: texts[6] })}\n`));
     const lines = run(['dedup', '--jsonl', jsonl]);

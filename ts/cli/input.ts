@@ -18,6 +18,7 @@
  * A named input that cannot be opened ends the run (exit 66). Blank lines
  * of a JSON Lines file are not documents and are skipped silently.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
@@ -163,7 +164,10 @@ async function readPath(file: ListedFile & { path: Buffer }, signal: AbortSignal
     const stats = await fstat(fd);
     if (stats.isFile()) {
       if (!isGzip(file)) return await readWhole(fd, signal);
-      return await collect(fs.createReadStream('', { fd, autoClose: false }), true, signal);
+      // The stream closes the fd, after its last read (a corrupt .gz stops
+      // it mid-file: closing under a pending read could hit a reused fd).
+      owned = false;
+      return await collect(fs.createReadStream('', { fd, autoClose: true }), true, signal);
     }
     if (stats.isFIFO()) {
       // A pipe handle on the event loop: it waits for a writer without a
@@ -382,5 +386,9 @@ export function readingUnit(jsonl: boolean): string {
 /** The documents of the listed files, in order, bad ones reported and left
  * out. */
 export function readDocuments(options: ReadOptions): Promise<InputDocument[]> {
+  // Each file read at the same time (a stream pipeline) listens to the
+  // signal: more than Node's default of 10 listeners, and no leak.
+  const { signal } = options;
+  setMaxListeners(Math.max(getMaxListeners(signal), 2 * READ_CONCURRENCY + 10), signal);
   return options.jsonl ? readJsonLines(options) : readPlainFiles(options);
 }
