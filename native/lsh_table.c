@@ -192,10 +192,10 @@ int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout
 
 /* ---- the delta ------------------------------------------------------------------- */
 
-static void place(uint32_t *slots, size_t capacity, uint64_t key, uint32_t id) {
-    size_t i = (size_t)(key ^ (key >> 32)) & (capacity - 1);
-    while (slots[i] != KH_DELTA_EMPTY) i = (i + 1) & (capacity - 1);
-    slots[i] = id;
+static void place(kh_lsh_delta_slot *slots, size_t capacity, uint64_t key, uint32_t row) {
+    size_t i = (size_t)key & (capacity - 1); /* as kh_lsh_delta_home */
+    while (slots[i].row != 0) i = (i + 1) & (capacity - 1);
+    slots[i] = (kh_lsh_delta_slot){row, (uint32_t)(key >> 32)};
 }
 
 bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more) {
@@ -216,11 +216,9 @@ bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more) {
     if (2 * needed <= d->capacity) return true;
     size_t capacity = d->capacity ? d->capacity : 64;
     while (capacity < 2 * needed) capacity *= 2;
-    uint32_t *slots = malloc(capacity * sizeof *slots);
+    kh_lsh_delta_slot *slots = calloc(capacity, sizeof *slots);
     if (slots == NULL) return false;
-    memset(slots, 0xff, capacity * sizeof *slots); /* KH_DELTA_EMPTY */
-    for (size_t i = 0; i < d->count; ++i)
-        place(slots, capacity, d->keys[i], d->first_id + (uint32_t)i);
+    for (size_t i = 0; i < d->count; ++i) place(slots, capacity, d->keys[i], (uint32_t)i + 1);
     free(d->slots);
     d->slots = slots;
     d->capacity = capacity;
@@ -228,18 +226,17 @@ bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more) {
 }
 
 void kh_lsh_delta_insert(kh_lsh_delta *d, uint64_t key) {
-    uint32_t id = d->first_id + (uint32_t)d->count;
     d->keys[d->count++] = key;
-    place(d->slots, d->capacity, key, id);
+    place(d->slots, d->capacity, key, (uint32_t)d->count);
 }
 
 void kh_lsh_delta_undo_last(kh_lsh_delta *d) {
-    uint32_t id = d->first_id + (uint32_t)--d->count;
+    uint32_t row = (uint32_t)d->count--;
     size_t i = kh_lsh_delta_home(d, d->keys[d->count]);
-    while (d->slots[i] != id) i = (i + 1) & (d->capacity - 1);
+    while (d->slots[i].row != row) i = (i + 1) & (d->capacity - 1);
     /* Every later insert was undone before, so no probe sequence runs
      * through this slot to an entry behind it. */
-    d->slots[i] = KH_DELTA_EMPTY;
+    d->slots[i].row = 0;
 }
 
 size_t kh_lsh_delta_bytes(const kh_lsh_delta *d) {
