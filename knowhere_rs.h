@@ -357,7 +357,16 @@ KNOWHERE_API int knowhere_minhash_lsh_build(
 /* Appends signatures (same layout as the build) to a built index; their ids
  * continue after the existing ones. On an index never built:
  * KNOWHERE_ERR_EMPTY_INDEX. Other statuses as for build; on any error the
- * index is unchanged. */
+ * index is unchanged.
+ *
+ * Cost: O(bands) per signature, amortized. Added rows go to a small hash
+ * per band; when those hold more than a quarter of the rows, one add merges
+ * them into the band tables in a linear pass (that add takes about as long
+ * as building the tables of the rows merged, on the index's threads). An
+ * index grown by adds answers every search exactly as one built at once
+ * from the same rows, with tables as wide. Without raw data, band keys are
+ * compared on 32 + p bits, p being the directory width of the first build
+ * (about log2(rows / 8)): build with the rows you have before adding. */
 KNOWHERE_API int knowhere_minhash_lsh_add_with_interrupt(
     knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len,
     CInterrupt interrupt, knowhere_error **err);
