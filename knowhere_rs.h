@@ -627,6 +627,39 @@ KNOWHERE_API int knowhere_shingle_jaccard_pairs_with_interrupt(
     size_t npairs, double *similarities, size_t threads, CInterrupt interrupt,
     knowhere_error **err);
 
+/* Shingle sets kept by the caller, for verifying many comparisons against
+ * the same documents without shingling them again (a document index that
+ * keeps each document's set: 8 bytes per distinct shingle).
+ *
+ * knowhere_shingle_set: the sorted distinct shingle hashes of one document
+ * (the shingles of knowhere_shingle_jaccard) into out[0 .. *count - 1].
+ * *count always receives how many there are; if that is more than out_cap,
+ * nothing is written and the status is KNOWHERE_ERR_OVERFLOW (call with
+ * out = NULL, out_cap = 0 to learn the count). A document without shingles
+ * has none.
+ *
+ * knowhere_shingle_set_jaccard: |A & B| / |A | B| of two such sets (1 when
+ * both are empty, as knowhere_shingle_jaccard). NULL counts as empty.
+ *
+ * knowhere_shingle_sets_with_interrupt: the sets of a batch (laid out as
+ * for knowhere_signature_batch_from_text_with_interrupt): document d's go
+ * to out[out_offsets[d] .. out_offsets[d + 1] - 1], which must be exactly
+ * its distinct shingle count (knowhere_signature_batch_from_text's
+ * shingle_counts give it): out_offsets has ndocs + 1 entries, starts at 0,
+ * never decreases, and out_offsets[ndocs] <= out_len; a document whose
+ * count differs is KNOWHERE_ERR_INVALID_ARG naming it. Threads,
+ * interrupt and progress (phase KNOWHERE_PHASE_SIGN, units = documents) as
+ * for the signature batch. On error nothing is promised about out. */
+KNOWHERE_API int knowhere_shingle_set(const knowhere_signature_options *options,
+                                      const char *text, size_t text_len, uint64_t *out,
+                                      size_t out_cap, size_t *count, knowhere_error **err);
+KNOWHERE_API double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count,
+                                                 const uint64_t *b, size_t b_count);
+KNOWHERE_API int knowhere_shingle_sets_with_interrupt(
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, size_t ndocs, uint64_t *out, size_t out_len,
+    const uint64_t *out_offsets, size_t threads, CInterrupt interrupt, knowhere_error **err);
+
 /* ------------------------------------------------------------------------- */
 /* Thresholds: choosing bands, range queries, self-join, clustering          */
 /* ------------------------------------------------------------------------- */
