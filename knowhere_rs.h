@@ -390,6 +390,24 @@ KNOWHERE_API int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index,
 KNOWHERE_API int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids,
                                              size_t n, size_t *removed, knowhere_error **err);
 
+/* Application data: bytes of the caller's own (a key table, options, a
+ * version) that travel with the index in save / serialize and come back
+ * with load / deserialize, so that one file holds both. set copies
+ * data[0..len-1] (len 0 removes it); it is a writer like remove
+ * (KNOWHERE_ERR_BUSY while a search or save runs), and needs a built index
+ * (KNOWHERE_ERR_EMPTY_INDEX). A build clears it; add and remove keep it.
+ * get copies it into out: *len always receives its size (0: none); if
+ * that is more than out_cap, nothing is written and the status is
+ * KNOWHERE_ERR_OVERFLOW (call with out = NULL, out_cap = 0 to learn the
+ * size). The library never reads it. Saved as an optional section
+ * (docs/format.md), so an index without it saves as before. */
+KNOWHERE_API int knowhere_minhash_lsh_set_app_data(knowhere_minhash_lsh *index,
+                                                   const uint8_t *data, size_t len,
+                                                   knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_get_app_data(const knowhere_minhash_lsh *index,
+                                                   uint8_t *out, size_t out_cap, size_t *len,
+                                                   knowhere_error **err);
+
 /* The k best matches of one query (query_len bytes, one signature) into
  * ids[0..k-1] and distances[0..k-1]. k >= 1. On an index that is empty or
  * never built, fills -1 / 0 and returns KNOWHERE_OK. A query_len other than

@@ -112,6 +112,7 @@ static void discard_state(kh_garbage *bag, kh_lsh_state *s) {
         kh_garbage_add(bag, s->raw[i].data, s->raw[i].capacity * s->signature_bytes);
     kh_garbage_add(bag, s->raw, 0);
     kh_garbage_add(bag, s->removed, s->removed_capacity);
+    kh_garbage_add(bag, s->app_data, s->app_bytes);
     kh_garbage_add(bag, s, 0);
 }
 
@@ -129,7 +130,7 @@ size_t kh_lsh_state_memory(const kh_lsh_state *s) {
             bytes += sizeof *s->deltas + kh_lsh_delta_bytes(&s->deltas[b]);
     for (size_t i = 0; i < s->raw_segments; ++i)
         bytes += sizeof *s->raw + s->raw[i].capacity * s->signature_bytes;
-    return bytes + s->removed_capacity;
+    return bytes + s->removed_capacity + s->app_bytes;
 }
 
 /* ---- the parallel work of build, merge and add ---------------------------- */
@@ -755,6 +756,66 @@ int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids,
         if (removed) *removed = fresh;
     }
     kh_minhash_lsh_leave_writer(index);
+    return status;
+}
+
+/* ---- application data ------------------------------------------------------------ */
+
+int knowhere_minhash_lsh_set_app_data(knowhere_minhash_lsh *index, const uint8_t *data,
+                                      size_t len, knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (data == NULL && len != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "data is NULL but len is %zu", len);
+    uint8_t *copy = NULL;
+    if (len != 0 && (copy = malloc(len)) == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory for %zu bytes of "
+                         "application data", len);
+    if (len != 0) memcpy(copy, data, len);
+    /* Exclusive, as remove: it changes the state readers (saves) read. */
+    int status = kh_minhash_lsh_enter_writer(index, true, err);
+    if (status != KNOWHERE_OK) {
+        free(copy);
+        return status;
+    }
+    kh_lsh_state *s = index->state;
+    if (s == NULL) {
+        free(copy);
+        status = kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX,
+                           "application data needs a built index: build it first");
+    } else {
+        kh_free_deferred(s->app_data, s->app_bytes);
+        s->app_data = copy;
+        s->app_bytes = len;
+        kh_minhash_lsh_publish(index, s);
+    }
+    kh_minhash_lsh_leave_writer(index);
+    return status;
+}
+
+int knowhere_minhash_lsh_get_app_data(const knowhere_minhash_lsh *index, uint8_t *out,
+                                      size_t out_cap, size_t *len, knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (len == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "len is NULL");
+    if (out == NULL && out_cap != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL but out_cap is %zu",
+                         out_cap);
+    *len = 0;
+    knowhere_minhash_lsh *reading = (knowhere_minhash_lsh *)index;
+    const kh_lsh_state *s = NULL;
+    int status = kh_minhash_lsh_enter_reader(reading, &s, err);
+    if (status != KNOWHERE_OK) return status;
+    if (s != NULL) {
+        *len = s->app_bytes;
+        if (s->app_bytes > out_cap)
+            status = kh_errorf(err, KNOWHERE_ERR_OVERFLOW,
+                               "the application data is %zu bytes; out has room for %zu",
+                               s->app_bytes, out_cap);
+        else if (s->app_bytes)
+            memcpy(out, s->app_data, s->app_bytes);
+    }
+    kh_minhash_lsh_leave_reader(reading, s);
     return status;
 }
 

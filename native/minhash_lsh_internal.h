@@ -45,6 +45,10 @@ typedef struct {
     uint8_t *removed;
     size_t removed_capacity;
     size_t removed_count;
+    /* The application's bytes (knowhere_minhash_lsh_set_app_data), saved
+     * with the index; NULL when none. */
+    uint8_t *app_data;
+    size_t app_bytes;
     size_t memory_bytes;
     /* Under the index's lock: the readers using this state, and whether a
      * build or load replaced it (then the last of them frees it). */

@@ -45,7 +45,8 @@ enum {
     FORMAT_VERSION = 1,
     FLAG_RAW = 1u,
     FLAG_REMOVED = 2u, /* a bitset of removed rows follows the raw data */
-    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED,
+    FLAG_APP_DATA = 8u, /* the application's bytes come last */
+    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED | FLAG_APP_DATA,
     FIXED_HEADER = 64, /* bytes before the section lengths */
     MAX_PREFIX_BITS = 28,
 };
@@ -118,36 +119,49 @@ static size_t min_size(uint64_t a, size_t b) { return a < b ? (size_t)a : b; }
 
 /* Everything the header says, and the sizes it implies. Sections are
  * numbered 0..sections-1: 2b is band b's directory, 2b + 1 its entries,
- * then the raw signatures and the removed rows' bitset when present. */
+ * then the raw signatures, the removed rows' bitset and the application
+ * data when present. */
 typedef struct {
     uint64_t count, length, element_size, bands, rows_per_band;
     uint32_t flags, prefix_bits, key_bits, sections;
     uint64_t dir_bytes, entries_bytes, raw_bytes, removed_bytes; /* each section's length */
+    uint64_t app_bytes; /* the one length the parameters do not imply */
     uint64_t header_bytes;                        /* FIXED_HEADER + 8 * sections */
     uint64_t body_bytes;                          /* all sections */
     uint64_t trailer_bytes;                       /* 8 * sections + 8 */
     uint64_t file_bytes;
 } layout;
 
-/* The sections after the band tables. */
-typedef enum { SECTION_TABLE, SECTION_RAW, SECTION_REMOVED } section_kind;
+/* The sections after the band tables, in this order, each present when
+ * its flag is set. */
+typedef enum { SECTION_TABLE, SECTION_RAW, SECTION_REMOVED, SECTION_APP_DATA } section_kind;
 
 static section_kind kind_of(const layout *L, size_t i) {
     if (i < 2 * L->bands) return SECTION_TABLE;
-    return i == 2 * L->bands && (L->flags & FLAG_RAW) ? SECTION_RAW : SECTION_REMOVED;
+    size_t after = i - 2 * L->bands;
+    if (L->flags & FLAG_RAW) {
+        if (after == 0) return SECTION_RAW;
+        after--;
+    }
+    if (L->flags & FLAG_REMOVED) {
+        if (after == 0) return SECTION_REMOVED;
+        after--;
+    }
+    return SECTION_APP_DATA;
 }
 
 /* 2 * bands, plus one for each flag. */
 static uint64_t sections_for(uint64_t bands, uint32_t flags) {
     return 2 * (bands < UINT32_MAX ? bands : UINT32_MAX) + (flags & FLAG_RAW ? 1 : 0) +
-           (flags & FLAG_REMOVED ? 1 : 0);
+           (flags & FLAG_REMOVED ? 1 : 0) + (flags & FLAG_APP_DATA ? 1 : 0);
 }
 
 static uint64_t section_bytes_of(const layout *L, size_t i) {
     switch (kind_of(L, i)) {
     case SECTION_TABLE: return i % 2 ? L->entries_bytes : L->dir_bytes;
     case SECTION_RAW: return L->raw_bytes;
-    default: return L->removed_bytes;
+    case SECTION_REMOVED: return L->removed_bytes;
+    default: return L->app_bytes;
     }
 }
 
@@ -157,7 +171,8 @@ static void section_name(const layout *L, size_t i, char *buf, size_t cap) {
         snprintf(buf, cap, "band %zu %s", i / 2, i % 2 ? "entries" : "directory");
         break;
     case SECTION_RAW: snprintf(buf, cap, "raw data"); break;
-    default: snprintf(buf, cap, "removed rows"); break;
+    case SECTION_REMOVED: snprintf(buf, cap, "removed rows"); break;
+    default: snprintf(buf, cap, "application data"); break;
     }
 }
 
@@ -168,6 +183,7 @@ static size_t max_chunks(const layout *L) {
     if (L->entries_bytes > largest) largest = L->entries_bytes;
     if (L->raw_bytes > largest) largest = L->raw_bytes;
     if (L->removed_bytes > largest) largest = L->removed_bytes;
+    if (L->app_bytes > largest) largest = L->app_bytes;
     return (size_t)(largest / CHUNK + 1);
 }
 
@@ -186,6 +202,7 @@ static bool layout_sizes(layout *L, uint64_t signature_bytes) {
            mul_ok(band_bytes, L->bands, &L->body_bytes) &&
            add_ok(L->body_bytes, L->raw_bytes, &L->body_bytes) &&
            add_ok(L->body_bytes, L->removed_bytes, &L->body_bytes) &&
+           add_ok(L->body_bytes, L->app_bytes, &L->body_bytes) &&
            add_ok(L->header_bytes, L->trailer_bytes, &trailer) &&
            add_ok(trailer, L->body_bytes, &L->file_bytes);
 }
@@ -248,7 +265,9 @@ static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
     *L = (layout){
         .count = s->count, .length = s->length, .element_size = s->element_size,
         .bands = s->bands, .rows_per_band = s->rows_per_band,
-        .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0),
+        .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0) |
+                 (s->app_bytes ? FLAG_APP_DATA : 0),
+        .app_bytes = s->app_bytes,
         .prefix_bits = s->layout.prefix_bits, .key_bits = s->layout.key_bits,
     };
     L->sections = (uint32_t)sections_for(s->bands, L->flags);
@@ -348,6 +367,7 @@ static const uint8_t *section_range(const writer *w, size_t i, uint64_t off, siz
     switch (kind_of(&w->L, i)) {
     case SECTION_RAW: return raw_range(s, (size_t)off, n, w->staging);
     case SECTION_REMOVED: return s->removed + off;
+    case SECTION_APP_DATA: return s->app_data + off;
     case SECTION_TABLE: break;
     }
     const kh_lsh_table *t = &s->tables[i / 2];
@@ -757,6 +777,12 @@ static int check_parameters(reader *r, layout *L, const uint8_t *lengths) {
     if (!mul_ok(L->length, L->element_size, &signature_bytes) || signature_bytes > SIZE_MAX)
         return CORRUPT(r, "the signature size overflows: %llu values of %llu bytes",
                        (unsigned long long)L->length, (unsigned long long)L->element_size);
+    if (L->flags & FLAG_APP_DATA) { /* its own length: one encoding, never empty */
+        L->app_bytes = get_u64(lengths + 8 * ((size_t)L->sections - 1));
+        if (L->app_bytes == 0 || L->app_bytes > SIZE_MAX)
+            return CORRUPT(r, "the application data section is %llu bytes",
+                           (unsigned long long)L->app_bytes);
+    }
     if (!layout_sizes(L, signature_bytes))
         return CORRUPT(r, "the section sizes overflow");
     for (size_t i = 0; i < L->sections; ++i) {
@@ -953,6 +979,10 @@ static void attach_section(kh_lsh_state *s, const layout *L, size_t i, uint8_t *
     case SECTION_REMOVED:
         s->removed = array;
         s->removed_capacity = (size_t)L->removed_bytes;
+        break;
+    case SECTION_APP_DATA:
+        s->app_data = array;
+        s->app_bytes = (size_t)L->app_bytes;
         break;
     case SECTION_TABLE:
         if (i % 2) s->tables[i / 2].entries = (kh_lsh_entry *)(void *)array;

@@ -1371,10 +1371,97 @@ static void test_guard(void) {
     free_target(&t);
 }
 
+/* Application data: saved and loaded with the index, copied out with the
+ * size protocol, kept by add and remove, cleared by build; an index without
+ * it serializes exactly as before; damage to it is caught. */
+static void test_app_data(void) {
+    size_t plain_len = 0;
+    uint8_t *data = NULL;
+    uint8_t *plain = small_serialized(&plain_len, &data);
+    knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
+    REQUIRE(index != NULL);
+    size_t len = 99;
+    CHECK_EQ(knowhere_minhash_lsh_set_app_data(index, (const uint8_t *)"x", 1, NULL),
+             KNOWHERE_ERR_EMPTY_INDEX);
+    REQUIRE(knowhere_minhash_lsh_deserialize(index, plain, plain_len, NULL) == KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_get_app_data(index, NULL, 0, &len, NULL), KNOWHERE_OK);
+    CHECK_EQ(len, 0);
+
+    uint8_t app[1000];
+    for (size_t i = 0; i < sizeof app; ++i) app[i] = (uint8_t)(i * 7 + 3);
+    CHECK_EQ(knowhere_minhash_lsh_set_app_data(index, app, sizeof app, NULL), KNOWHERE_OK);
+    uint8_t *with = NULL;
+    size_t with_len = 0;
+    REQUIRE(knowhere_minhash_lsh_serialize(index, &with, &with_len, NULL) == KNOWHERE_OK);
+    CHECK_EQ(with_len, plain_len + sizeof app + 16); /* the section, its length and checksum */
+
+    knowhere_minhash_lsh *loaded = knowhere_minhash_lsh_create();
+    REQUIRE(loaded != NULL);
+    CHECK_EQ(knowhere_minhash_lsh_deserialize(loaded, with, with_len, NULL), KNOWHERE_OK);
+    uint8_t back[1000];
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_minhash_lsh_get_app_data(loaded, back, 10, &len, &err), KNOWHERE_ERR_OVERFLOW);
+    CHECK(err && strstr(knowhere_error_message(err), "1000 bytes") != NULL);
+    knowhere_error_free(err);
+    CHECK_EQ(len, sizeof app);
+    CHECK_EQ(knowhere_minhash_lsh_get_app_data(loaded, back, sizeof back, &len, NULL), KNOWHERE_OK);
+    CHECK(len == sizeof app && memcmp(back, app, sizeof app) == 0);
+
+    /* add and remove keep it; the file round trip too */
+    const int64_t gone[] = {3};
+    CHECK_EQ(knowhere_minhash_lsh_add(loaded, data, 16, NULL), KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_remove(loaded, gone, 1, NULL, NULL), KNOWHERE_OK);
+    char path[256];
+    path_in_dir(path, sizeof path, "app.bin");
+    CHECK_EQ(knowhere_minhash_lsh_save(loaded, path, NULL), KNOWHERE_OK);
+    knowhere_minhash_lsh *from_file = knowhere_minhash_lsh_create();
+    REQUIRE(from_file != NULL);
+    CHECK_EQ(knowhere_minhash_lsh_load(from_file, path, NULL), KNOWHERE_OK);
+    memset(back, 0, sizeof back);
+    CHECK_EQ(knowhere_minhash_lsh_get_app_data(from_file, back, sizeof back, &len, NULL), KNOWHERE_OK);
+    CHECK(len == sizeof app && memcmp(back, app, sizeof app) == 0);
+    unlink(path);
+
+    /* Every byte of the section, and of its length, is covered by the checksums. */
+    size_t rejected = 0, tried = 0;
+    for (size_t at = plain_len - 8; at < with_len; at += 37, ++tried) {
+        uint8_t *copy = malloc(with_len);
+        REQUIRE(copy != NULL);
+        memcpy(copy, with, with_len);
+        copy[at] ^= 0x10;
+        knowhere_minhash_lsh *victim = knowhere_minhash_lsh_create();
+        REQUIRE(victim != NULL);
+        rejected += knowhere_minhash_lsh_deserialize(victim, copy, with_len, NULL) ==
+                    KNOWHERE_ERR_CORRUPT;
+        knowhere_minhash_lsh_free(victim);
+        free(copy);
+    }
+    CHECK_EQ(rejected, tried);
+
+    /* Removing it gives the plain bytes back; a build clears it. */
+    CHECK_EQ(knowhere_minhash_lsh_set_app_data(index, NULL, 0, NULL), KNOWHERE_OK);
+    uint8_t *again = NULL;
+    size_t again_len = 0;
+    REQUIRE(knowhere_minhash_lsh_serialize(index, &again, &again_len, NULL) == KNOWHERE_OK);
+    CHECK(again_len == plain_len && memcmp(again, plain, plain_len) == 0);
+    CHECK_EQ(knowhere_minhash_lsh_build(from_file, data, 20 * 16, 8, 2, 2, true, NULL), KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_get_app_data(from_file, NULL, 0, &len, NULL), KNOWHERE_OK);
+    CHECK_EQ(len, 0);
+
+    knowhere_buffer_free(again);
+    knowhere_buffer_free(with);
+    knowhere_buffer_free(plain);
+    knowhere_minhash_lsh_free(from_file);
+    knowhere_minhash_lsh_free(loaded);
+    knowhere_minhash_lsh_free(index);
+    free(data);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/kh-serialize-XXXXXX");
     REQUIRE(mkdtemp(dir) != NULL);
     RUN(test_round_trips);
+    RUN(test_app_data);
     RUN(test_every_byte_flip_is_rejected);
     RUN(test_every_truncation_is_rejected);
     RUN(test_messages_name_the_damage);
