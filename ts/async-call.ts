@@ -110,15 +110,25 @@ export function signalOf(value: unknown): AbortSignal | null {
   return value;
 }
 
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
 /** Ids as C's `int64_t` array: a BigInt64Array as it is, or an array of
- * integers (numbers or bigints) copied into one. */
+ * integers (numbers or bigints) copied into one. A bigint outside int64 is
+ * refused here: BigInt64Array.from would wrap it silently (2^64 + 3 would
+ * become row 3), and C could not tell. */
 export function idsOf(value: unknown, name = 'ids'): BigInt64Array {
   if (value instanceof BigInt64Array) return value;
   if (!Array.isArray(value)) {
     throw invalidArgument(`${name} must be a BigInt64Array or an array of integers, got ${describe(value)}`);
   }
   return BigInt64Array.from(value, (id: unknown, i) => {
-    if (typeof id === 'bigint') return id;
+    if (typeof id === 'bigint') {
+      if (id < INT64_MIN || id > INT64_MAX) {
+        throw invalidArgument(`${name}[${i}] must be an integer in -2^63..2^63-1, got ${describe(id)}`);
+      }
+      return id;
+    }
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
       throw invalidArgument(`${name}[${i}] must be an integer, got ${describe(id)}`);
     }

@@ -497,7 +497,7 @@ export class MinHashLSHIndex implements Disposable {
 
   /** The raw signatures of `ids`, in order, laid end to end (needs an index
    * built with raw data; removed ids are INVALID_ARG). */
-  getVectorByIds(ids: BigInt64Array | readonly number[]): Uint8Array {
+  getVectorByIds(ids: BigInt64Array | readonly (number | bigint)[]): Uint8Array {
     const handle = this.#live();
     const checkedIds = idsOf(ids);
     this.#claim('read', 'getVectorByIds');
