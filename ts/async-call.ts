@@ -80,6 +80,29 @@ export function bytesOf(value: unknown, name: string): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
+/**
+ * Input of an async call, copied into memory the binding owns, synchronously
+ * (before the method returns or queues the call). The caller's own memory
+ * cannot be held: keeping the view alive does not stop the caller from
+ * detaching its ArrayBuffer (transferring it) or shrinking a resizable one
+ * while C reads it on a pool thread, which crashed or silently answered from
+ * reused memory; nor from changing it between C's checks and its reads. A
+ * fresh ArrayBuffer nobody else references cannot be detached or resized,
+ * and runAsync holds it until the native call returns. The copy costs
+ * about what a memcpy does (docs/benchmarks.md); sync calls end before the
+ * caller runs again and read in place.
+ */
+export function ownedBytesOf(value: unknown, name: string): Uint8Array {
+  return ownedCopy(bytesOf(value, name), name);
+}
+
+/** ownedBytesOf for bytes already checked (a filter's). */
+export function ownedCopy(bytes: Uint8Array, name: string): Uint8Array {
+  const copy = allocate(`a copy of ${name} (${bytes.byteLength} bytes)`, () => new Uint8Array(bytes.byteLength));
+  copy.set(bytes);
+  return copy;
+}
+
 export function countOf(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw invalidArgument(`${name} must be a non-negative integer, got ${describe(value)}`);
@@ -134,6 +157,17 @@ export function idsOf(value: unknown, name = 'ids'): BigInt64Array {
     }
     return BigInt(id);
   });
+}
+
+/** idsOf for an async call: ids in memory the binding owns (see
+ * ownedBytesOf). An array of integers is converted into a new array
+ * anyway; a caller's BigInt64Array is copied. */
+export function ownedIdsOf(value: unknown, name = 'ids'): BigInt64Array {
+  const ids = idsOf(value, name);
+  if (ids !== value) return ids;
+  const copy = allocate(`a copy of ${name} (${ids.length} ids)`, () => new BigInt64Array(ids.length));
+  copy.set(ids);
+  return copy;
 }
 
 export function describe(value: unknown): string {
