@@ -264,6 +264,33 @@ static void test_progress_null_and_idle(void) {
     knowhere_interrupt_free(h);
 }
 
+/* A deadline that passed before a build or add starts is reported as a
+ * timeout in the message too, as everywhere else ("build timed out"). */
+static void test_passed_deadline_names_the_timeout(void) {
+    CInterrupt late = knowhere_interrupt_create_with_timeout(1);
+    REQUIRE(late != NULL);
+    sleep_ms(5);
+    knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
+    REQUIRE(index != NULL);
+    uint8_t data[64] = {0};
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, sizeof data, 4, 4, 2, true, late,
+                                                       &err),
+             KNOWHERE_ERR_TIMEOUT);
+    CHECK(err && strcmp(knowhere_error_message(err), "build timed out") == 0);
+    knowhere_error_free(err);
+    CHECK_EQ(knowhere_minhash_lsh_build(index, data, sizeof data, 4, 4, 2, true, NULL), KNOWHERE_OK);
+    err = NULL;
+    CHECK_EQ(knowhere_minhash_lsh_add_with_interrupt(index, data, sizeof data, late, &err),
+             KNOWHERE_ERR_TIMEOUT);
+    CHECK(err && strcmp(knowhere_error_message(err), "add timed out") == 0);
+    knowhere_error_free(err);
+    knowhere_interrupt_interrupt(late); /* an explicit interrupt after it: still the timeout */
+    CHECK_EQ(knowhere_minhash_lsh_count(index), 4); /* the add changed nothing */
+    knowhere_minhash_lsh_free(index);
+    knowhere_interrupt_free(late);
+}
+
 /* ---- linked flags ------------------------------------------------------- */
 
 static void test_linked_reads_its_parents(void) {
@@ -427,6 +454,7 @@ int main(void) {
     RUN(test_interrupt_before_deadline_reads_as_interrupted);
     RUN(test_deadline_not_yet_and_moved);
     RUN(test_progress_null_and_idle);
+    RUN(test_passed_deadline_names_the_timeout);
     RUN(test_linked_reads_its_parents);
     RUN(test_linked_never_sets_its_parents);
     RUN(test_linked_ancestors_and_deadlines);
