@@ -17,6 +17,7 @@
 import {
   KnowhereError, Status, abortedError, discardError, invalidArgument, throwIfFailed,
 } from './errors.ts';
+import { acquireSlot, countStart, releaseSlot } from './async-queue.ts';
 import { Interrupt, cloneInterruptHandle } from './interrupt.ts';
 import { Phase, native, newErrorOut, type ErrorOut, type InterruptPtr } from './native.ts';
 
@@ -353,6 +354,19 @@ export interface ProgressSpec {
   readonly total?: number;
 }
 
+/** A call that waited in the queue while its Interrupt was set (or its
+ * deadline passed) rejects without starting. */
+function throwIfStoppedWhileQueued(interrupt: InterruptPtr | null, err: ErrorOut, signal: AbortSignal | null): void {
+  if (interrupt === null) return;
+  const status = native.interruptCheck(interrupt, err, null);
+  discardError(err);
+  if (status === Status.OK) return;
+  native.errorSet(err, status, status === Status.TIMEOUT
+    ? 'operation timed out while queued, before it started'
+    : 'operation interrupted while queued, before it started');
+  throwIfFailed(status, err, abortContext(signal));
+}
+
 /**
  * Runs one native call on the thread pool. Validation errors, a busy owner
  * and an already aborted signal reject before any native work. `progress`
@@ -391,8 +405,17 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
   guard?.enter();
   const err = newErrorOut();
   let finalTotal = 0;
+  let holdsSlot = false;
   try {
+    const queued = acquireSlot(signal);
+    if (queued !== null) {
+      await queued; // rejects if the signal aborts first: no slot, never started
+      holdsSlot = true;
+      throwIfStoppedWhileQueued(callInterrupt, err, signal);
+    }
+    holdsSlot = true;
     poller?.start();
+    countStart();
     const status = await start(callInterrupt, err);
     poller?.stop();
     const progressFailure = poller?.failure;
@@ -407,6 +430,7 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
   } finally {
     // The native call has returned (or never started): nothing uses the
     // buffers or the handle any more.
+    if (holdsSlot) releaseSlot();
     poller?.stop();
     signal?.removeEventListener('abort', onAbort);
     guard?.leave();
