@@ -5,20 +5,23 @@
  * clustering).
  *
  *  - the JS-side argument checks (only what the C library cannot see);
+ *  - the copies of async calls' inputs into memory the binding owns;
  *  - runAsync: one call on the libuv thread pool with `signal`,
- *    `interrupt` and `onProgress`; every buffer C uses is held in
- *    `operationsInFlight` until the native call has returned (koffi does not
- *    keep them alive, and a GC would free memory that C is still reading or
- *    writing);
+ *    `interrupt` and `onProgress`, queued (ts/async-queue.ts) and run with a
+ *    flag of its own that the thread's exit sets (ts/exit-interrupt.ts);
+ *    every buffer C uses is held in `operationsInFlight` until the native
+ *    call has returned (koffi does not keep them alive, and a GC would free
+ *    memory that C is still reading or writing);
  *  - ProgressPoller: onProgress polled on the main thread from the call's
- *    own interrupt handle (knowhere_interrupt_progress), never relayed from
- *    the library's worker threads.
+ *    own flag (knowhere_interrupt_progress), never relayed from the
+ *    library's worker threads.
  */
 import {
   KnowhereError, Status, abortedError, discardError, invalidArgument, throwIfFailed,
 } from './errors.ts';
 import { acquireSlot, countStart, releaseSlot } from './async-queue.ts';
-import { Interrupt, cloneInterruptHandle } from './interrupt.ts';
+import { threadExitFlag } from './exit-interrupt.ts';
+import { Interrupt, cloneInterruptHandle, interruptHandle } from './interrupt.ts';
 import { Phase, native, newErrorOut, type ErrorOut, type InterruptPtr } from './native.ts';
 
 export interface AsyncOptions {
@@ -29,7 +32,10 @@ export interface AsyncOptions {
   readonly signal?: AbortSignal | undefined;
   /** Interrupts the call when set (TimeoutError when its deadline passes).
    * If `signal` is given too, its abort SETS THIS INTERRUPT (it stays set
-   * afterwards: reset() it to reuse it). */
+   * afterwards: reset() it to reuse it). The binding itself never sets it
+   * otherwise: the call runs with a flag of its own linked to this one, so
+   * that the thread's exit stops the call without touching an Interrupt
+   * shared with other threads. */
   readonly interrupt?: Interrupt | null | undefined;
 }
 
@@ -61,10 +67,8 @@ export interface ProgressOptions extends AsyncOptions {
    * the operation succeeded, so the index or file has changed), the call
    * rejects with that error all the same.
    *
-   * Progress belongs to the interrupt flag: calls running at the same time
-   * with one Interrupt (or clones of it) share one counter and their
-   * reports get mixed; give each its own Interrupt (or none) when you use
-   * onProgress.
+   * Each call has its own progress counter (on its own flag), also when
+   * several calls share one Interrupt.
    */
   readonly onProgress?: ProgressCallback | null | undefined;
 }
@@ -205,26 +209,23 @@ const phaseNumber: Record<ProgressPhase, number> = {
 /**
  * Delivers one async call's progress to its onProgress, on the main thread.
  *
- * The library publishes progress on the call's interrupt flag from its
- * worker threads; a timer (unref'd: the pending call keeps the process
- * alive) reads it with knowhere_interrupt_progress, a cheap sync call. No JS
- * callback is ever handed to C, so no native thread waits for the event
- * loop.
- *
- * The flag may carry the counters of an earlier operation (a reused
- * Interrupt): readings equal to what it held before the call are ignored
- * until they change, and readings of another phase (or, for a batch search,
- * another total) are ignored. `done` is reported only when it grew, because
- * worker threads may publish out of order.
+ * The library publishes progress on the call's own flag (made for this
+ * call: no earlier operation's counters are on it) from its worker
+ * threads; a timer (unref'd: the pending call keeps the process alive) reads
+ * it with knowhere_interrupt_progress, a cheap sync call. No JS callback is
+ * ever handed to C, so no native thread waits for the event loop. Readings
+ * of another phase (or, for a batch search, another total) are ignored;
+ * `done` is reported only when it grew, because worker threads may publish
+ * out of order.
  */
 class ProgressPoller {
   readonly #handle: InterruptPtr;
+  /** Interrupts the call (and what else the call's options say). */
+  readonly #interrupt: () => void;
   readonly #phase: ProgressPhase;
   readonly #callback: ProgressCallback;
   /** The total the call is known to have (batch search: nq). */
   readonly #expectedTotal: number | undefined;
-  /** The counters before the call, while they may still be read back. */
-  #stale: { done: number; total: number } | null;
   #lastDone = -1;
   #lastTotal = 0;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -232,13 +233,13 @@ class ProgressPoller {
   /** What onProgress threw (or rejected with), in a box: it may be anything. */
   #failure: { readonly error: unknown } | null = null;
 
-  constructor(handle: InterruptPtr, phase: ProgressPhase, callback: ProgressCallback, expectedTotal?: number) {
+  constructor(handle: InterruptPtr, interrupt: () => void, phase: ProgressPhase, callback: ProgressCallback,
+              expectedTotal?: number) {
     this.#handle = handle;
+    this.#interrupt = interrupt;
     this.#phase = phase;
     this.#callback = callback;
     this.#expectedTotal = expectedTotal;
-    const before = native.interruptProgress(handle);
-    this.#stale = before !== null && before.phase === phaseNumber[phase] ? before : null;
   }
 
   get failure(): { readonly error: unknown } | null {
@@ -260,7 +261,7 @@ class ProgressPoller {
 
   /** The final report's total, read before the handle is freed. */
   finalTotal(): number {
-    const reading = this.#read(false);
+    const reading = this.#read();
     if (reading !== null && reading.total > 0) return reading.total;
     if (this.#lastTotal > 0) return this.#lastTotal;
     return this.#expectedTotal ?? 1; // nothing published: "1 of 1", complete
@@ -272,20 +273,16 @@ class ProgressPoller {
     this.#observe(this.#callback({ done: total, total, phase: this.#phase }));
   }
 
-  #read(skipStale: boolean): { done: number; total: number } | null {
+  #read(): { done: number; total: number } | null {
     const reading = native.interruptProgress(this.#handle);
     if (reading === null || reading.phase !== phaseNumber[this.#phase]) return null;
     if (this.#expectedTotal !== undefined && reading.total !== this.#expectedTotal) return null;
-    if (skipStale && this.#stale !== null) {
-      if (reading.done === this.#stale.done && reading.total === this.#stale.total) return null;
-      this.#stale = null;
-    }
     return { done: Math.min(reading.done, reading.total), total: reading.total };
   }
 
   #poll(): void {
     if (!this.#running || this.#failure !== null) return;
-    const reading = this.#read(true);
+    const reading = this.#read();
     // done === total is kept for the success report.
     if (reading === null || reading.total === 0 || reading.done <= this.#lastDone || reading.done >= reading.total) {
       return;
@@ -316,9 +313,10 @@ class ProgressPoller {
     if (this.#failure !== null) return;
     this.#failure = { error };
     this.stop();
-    native.interruptInterrupt(this.#handle);
+    this.#interrupt();
   }
 }
+
 /** The abort reason of a signal that aborted during the call, for the
  * cause of its InterruptedError / TimeoutError. (A function, so that the
  * check before the call does not narrow `aborted` to false here.) */
@@ -354,10 +352,33 @@ export interface ProgressSpec {
   readonly total?: number;
 }
 
+/**
+ * The flags of one call. `callInterrupt`, the one C polls, is the call's
+ * own: linked to the caller's Interrupt (so setting that one, or its
+ * deadline passing, stops the call) and to this thread's exit flag
+ * (ts/exit-interrupt.ts), and set by the call's signal or a throwing
+ * onProgress. The link holds the caller's flag, so the caller may close its
+ * Interrupt object while the call runs. `userClone` (when the caller gave an
+ * Interrupt and the call can be stopped from JS): a handle on the caller's
+ * flag, which an abort sets too, as documented.
+ */
+function callFlags(userInterrupt: Interrupt | null, stoppable: boolean):
+  { callInterrupt: InterruptPtr; userClone: InterruptPtr | null } {
+  const parents = [threadExitFlag(), userInterrupt === null ? null : interruptHandle(userInterrupt)];
+  const callInterrupt = native.interruptCreateLinked(parents);
+  if (callInterrupt === null) throw new KnowhereError(Status.NO_MEMORY, 'out of memory while creating an interrupt');
+  if (userInterrupt === null || !stoppable) return { callInterrupt, userClone: null };
+  try {
+    return { callInterrupt, userClone: cloneInterruptHandle(userInterrupt) };
+  } catch (error) {
+    native.interruptFree(callInterrupt);
+    throw error;
+  }
+}
+
 /** A call that waited in the queue while its Interrupt was set (or its
  * deadline passed) rejects without starting. */
-function throwIfStoppedWhileQueued(interrupt: InterruptPtr | null, err: ErrorOut, signal: AbortSignal | null): void {
-  if (interrupt === null) return;
+function throwIfStoppedWhileQueued(interrupt: InterruptPtr, err: ErrorOut, signal: AbortSignal | null): void {
   const status = native.interruptCheck(interrupt, err, null);
   discardError(err);
   if (status === Status.OK) return;
@@ -374,7 +395,7 @@ function throwIfStoppedWhileQueued(interrupt: InterruptPtr | null, err: ErrorOut
  * `buffers` are held until the native call has returned.
  */
 export async function runAsync(options: ProgressOptions, buffers: readonly unknown[],
-                               start: (interrupt: InterruptPtr | null, err: ErrorOut) => Promise<number>,
+                               start: (interrupt: InterruptPtr, err: ErrorOut) => Promise<number>,
                                progress?: ProgressSpec, guard?: AsyncGuard): Promise<void> {
   const signal = signalOf(options.signal);
   const userInterrupt = interruptOf(options.interrupt);
@@ -382,22 +403,14 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
   if (signal !== null && signal.aborted) throw abortedError(signal.reason);
   guard?.claim();
 
-  // A handle owned by this call, so closing the user's Interrupt cannot
-  // free it under C: a clone of theirs (same flag), or a private one that
-  // only the signal (or a throwing onProgress) sets and that carries this
-  // call's progress.
-  let interrupt: InterruptPtr | null = null;
-  if (userInterrupt !== null) {
-    interrupt = cloneInterruptHandle(userInterrupt);
-  } else if (signal !== null || onProgress !== null) {
-    interrupt = native.interruptCreate();
-    if (interrupt === null) throw new KnowhereError(Status.NO_MEMORY, 'out of memory while creating an interrupt');
-  }
-  const callInterrupt = interrupt;
-  const onAbort = (): void => { native.interruptInterrupt(callInterrupt); };
-  if (signal !== null && callInterrupt !== null) signal.addEventListener('abort', onAbort, { once: true });
-  const poller = onProgress !== null && callInterrupt !== null && progress !== undefined
-    ? new ProgressPoller(callInterrupt, progress.phase, onProgress, progress.total)
+  const { callInterrupt, userClone } = callFlags(userInterrupt, signal !== null || onProgress !== null);
+  const stop = (): void => {
+    native.interruptInterrupt(callInterrupt);
+    if (userClone !== null) native.interruptInterrupt(userClone);
+  };
+  if (signal !== null) signal.addEventListener('abort', stop, { once: true });
+  const poller = onProgress !== null && progress !== undefined
+    ? new ProgressPoller(callInterrupt, stop, progress.phase, onProgress, progress.total)
     : null;
 
   const operation = { owner: guard?.owner ?? null, buffers };
@@ -432,10 +445,11 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
     // buffers or the handle any more.
     if (holdsSlot) releaseSlot();
     poller?.stop();
-    signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', stop);
     guard?.leave();
     operationsInFlight.delete(operation);
     native.interruptFree(callInterrupt);
+    native.interruptFree(userClone);
   }
   // After the cleanup, so that onProgress may use the owner.
   poller?.finish(finalTotal);
