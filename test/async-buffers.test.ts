@@ -11,7 +11,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { expect } from 'chai';
 
+import { MinHashLSHIndex } from '../ts/index.ts';
 import { asyncMethodNames, cases } from './fixtures/async-buffers.ts';
+import { clusteredSignatures } from './fixtures/helpers.ts';
 
 describe('async calls and the caller\'s buffers', () => {
   it('every async method of the public API has a case in the attack table, and no case is stale', () => {
@@ -33,5 +35,23 @@ describe('async calls and the caller\'s buffers', () => {
     const summary = JSON.parse(child.stdout.trim().split('\n').pop()!) as { runs: number; failures: string[] };
     expect(summary.failures).to.deep.equal([]);
     expect(summary.runs).to.equal(Object.keys(cases).length * 2 * 2);
+  });
+
+  it('copies reuse pooled memory only once the call has returned: 40 concurrent batches, each its own answers', async () => {
+    const shape = { length: 32, elementSize: 4, bands: 8 };
+    const size = shape.length * shape.elementSize;
+    const data = clusteredSignatures(3000, shape, 40, 0.3, 11);
+    using index = new MinHashLSHIndex();
+    index.build(data, shape.length, shape.elementSize, shape.bands, true);
+    for (let round = 0; round < 3; round++) {
+      // 1000 queries (128 KB: a pooled size) per call, different in each call.
+      const batches = Array.from({ length: 40 }, (_, b) =>
+        clusteredSignatures(1000, shape, 40, 0.3, 100 * round + b).subarray(0, 1000 * size));
+      const results = await Promise.all(batches.map((queries) => index.batchSearchAsync(queries, 1000, 3)));
+      results.forEach((result, b) => {
+        const expected = index.batchSearch(batches[b]!, 1000, 3);
+        expect([...result.ids], `round ${round}, batch ${b}`).to.deep.equal([...expected.ids]);
+      });
+    }
   });
 });

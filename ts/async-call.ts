@@ -85,29 +85,6 @@ export function bytesOf(value: unknown, name: string): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
-/**
- * Input of an async call, copied into memory the binding owns, synchronously
- * (before the method returns or queues the call). The caller's own memory
- * cannot be held: keeping the view alive does not stop the caller from
- * detaching its ArrayBuffer (transferring it) or shrinking a resizable one
- * while C reads it on a pool thread, which crashed or silently answered from
- * reused memory; nor from changing it between C's checks and its reads. A
- * fresh ArrayBuffer nobody else references cannot be detached or resized,
- * and runAsync holds it until the native call returns. The copy costs
- * about what a memcpy does (docs/benchmarks.md); sync calls end before the
- * caller runs again and read in place.
- */
-export function ownedBytesOf(value: unknown, name: string): Uint8Array {
-  return ownedCopy(bytesOf(value, name), name);
-}
-
-/** ownedBytesOf for bytes already checked (a filter's). */
-export function ownedCopy(bytes: Uint8Array, name: string): Uint8Array {
-  const copy = allocate(`a copy of ${name} (${bytes.byteLength} bytes)`, () => new Uint8Array(bytes.byteLength));
-  copy.set(bytes);
-  return copy;
-}
-
 export function countOf(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw invalidArgument(`${name} must be a non-negative integer, got ${describe(value)}`);
@@ -164,17 +141,6 @@ export function idsOf(value: unknown, name = 'ids'): BigInt64Array {
   });
 }
 
-/** idsOf for an async call: ids in memory the binding owns (see
- * ownedBytesOf). An array of integers is converted into a new array
- * anyway; a caller's BigInt64Array is copied. */
-export function ownedIdsOf(value: unknown, name = 'ids'): BigInt64Array {
-  const ids = idsOf(value, name);
-  if (ids !== value) return ids;
-  const copy = allocate(`a copy of ${name} (${ids.length} ids)`, () => new BigInt64Array(ids.length));
-  copy.set(ids);
-  return copy;
-}
-
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
@@ -192,6 +158,88 @@ export function allocate<T>(what: string, make: () => T): T {
     }
     throw error;
   }
+}
+
+// ---------------------------------------------------------------------------
+// Inputs of async calls: copies in memory the binding owns
+// ---------------------------------------------------------------------------
+
+/*
+ * An async call reads copies of its inputs, made synchronously (before the
+ * method returns or queues the call). The caller's own memory cannot be
+ * held: keeping the view alive does not stop the caller from detaching its
+ * ArrayBuffer (transferring it) or shrinking a resizable one while C reads
+ * it on a pool thread, which crashed or silently answered from reused
+ * memory; nor from changing it between C's checks and its reads. A buffer
+ * nobody else references cannot be detached or resized, and runAsync holds
+ * it until the native call has returned. Sync calls end before the caller
+ * runs again and read in place.
+ *
+ * Fresh memory costs a page fault per 4 KiB, which is most of a copy's
+ * cost (a 512 KB copy: ~300 us fresh, ~11 us into reused memory), so
+ * runAsync gives the buffers of medium copies back to a small pool once the
+ * call has returned (docs/benchmarks.md). Nothing else ever sees them.
+ */
+
+/** Copies of at least / at most this many bytes are pooled; the pool keeps
+ * at most POOL_BYTES of idle buffers (capacities are powers of two). */
+const POOLED_MIN = 64 * 1024;
+const POOLED_MAX = 8 * 1024 * 1024;
+const POOL_BYTES = 16 * 1024 * 1024;
+const idleBuffers = new Map<number, ArrayBuffer[]>();
+let idleBytes = 0;
+/** Buffers that belong to the pool (idle or lent to a call). */
+const poolBuffers = new WeakSet<ArrayBuffer>();
+
+/** A buffer of at least `length` bytes for a copy. */
+function copyBuffer(length: number, what: string): ArrayBuffer {
+  if (length < POOLED_MIN || length > POOLED_MAX) return allocate(what, () => new ArrayBuffer(length));
+  const capacity = 2 ** Math.ceil(Math.log2(length));
+  const idle = idleBuffers.get(capacity)?.pop();
+  if (idle !== undefined) {
+    idleBytes -= capacity;
+    return idle;
+  }
+  const buffer = allocate(what, () => new ArrayBuffer(capacity));
+  poolBuffers.add(buffer);
+  return buffer;
+}
+
+/** Gives the pool's buffers among `used` back, once nothing reads them. */
+export function releaseCopies(used: readonly unknown[]): void {
+  for (const value of used) {
+    if (!ArrayBuffer.isView(value) || !poolBuffers.has(value.buffer as ArrayBuffer)) continue;
+    const buffer = value.buffer as ArrayBuffer;
+    const idle = idleBuffers.get(buffer.byteLength) ?? [];
+    if (idle.includes(buffer) || idleBytes + buffer.byteLength > POOL_BYTES) continue;
+    idle.push(buffer);
+    idleBuffers.set(buffer.byteLength, idle);
+    idleBytes += buffer.byteLength;
+  }
+}
+
+/** A copy of bytes already checked (a filter's), for an async call. */
+export function ownedCopy(bytes: Uint8Array, name: string): Uint8Array {
+  const length = bytes.byteLength;
+  const copy = new Uint8Array(copyBuffer(length, `a copy of ${name} (${length} bytes)`), 0, length);
+  copy.set(bytes);
+  return copy;
+}
+
+/** bytesOf for an async call: a copy in memory the binding owns. */
+export function ownedBytesOf(value: unknown, name: string): Uint8Array {
+  return ownedCopy(bytesOf(value, name), name);
+}
+
+/** idsOf for an async call: an array of integers is converted into a new
+ * array anyway; a caller's BigInt64Array is copied. */
+export function ownedIdsOf(value: unknown, name = 'ids'): BigInt64Array {
+  const ids = idsOf(value, name);
+  if (ids !== value) return ids;
+  const buffer = copyBuffer(ids.byteLength, `a copy of ${name} (${ids.length} ids)`);
+  const copy = new BigInt64Array(buffer, 0, ids.length);
+  copy.set(ids);
+  return copy;
 }
 
 // ---------------------------------------------------------------------------
@@ -448,6 +496,7 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
     signal?.removeEventListener('abort', stop);
     guard?.leave();
     operationsInFlight.delete(operation);
+    releaseCopies(buffers);
     native.interruptFree(callInterrupt);
     native.interruptFree(userClone);
   }
