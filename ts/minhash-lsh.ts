@@ -6,11 +6,13 @@
  * that are not non-negative integers, the length of a filter buffer) and
  * keeps native memory safe around async calls.
  *
- * Async calls run on the libuv thread pool through runAsync (ts/async-call.ts),
- * which holds the index, every buffer passed to C and the interrupt handle
- * while the call is in flight (koffi does not keep them alive, and a GC
- * would free memory that C is still reading or writing), and polls progress
- * (`onProgress`) on the main thread.
+ * Async calls copy the caller's buffers first (ownedBytesOf: the caller may
+ * detach or resize its own while C runs), then run on the libuv thread pool
+ * through runAsync (ts/async-call.ts), which queues them, holds the index,
+ * every buffer passed to C and the call's interrupt flag while the call is
+ * in flight (koffi does not keep them alive, and a GC would free memory that
+ * C is still reading or writing), and polls progress (`onProgress`) on the
+ * main thread.
  */
 import { fileURLToPath } from 'node:url';
 
