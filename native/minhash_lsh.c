@@ -449,8 +449,8 @@ int knowhere_minhash_lsh_build_with_interrupt(
     if (status == KNOWHERE_OK)
         status = check_rows(data, data_len, signature_bytes, 0, &rows, err);
     if (status != KNOWHERE_OK) return status;
-    status = knowhere_interrupt_check(interrupt, err, "build interrupted");
-    if (status != KNOWHERE_OK) return status;
+    status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK) return kh_stopped_error(err, status, "build", "");
     status = kh_minhash_lsh_enter_writer(index, false, err);
     if (status != KNOWHERE_OK) return status;
 
@@ -660,8 +660,10 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
                            "add needs a built index: build it first");
     else
         status = check_rows(data, data_len, s->signature_bytes, s->count, &rows, err);
-    if (status == KNOWHERE_OK)
-        status = knowhere_interrupt_check(interrupt, err, "add interrupted");
+    if (status == KNOWHERE_OK) {
+        status = knowhere_interrupt_check(interrupt, NULL, NULL);
+        if (status != KNOWHERE_OK) kh_stopped_error(err, status, "add", "");
+    }
     if (status != KNOWHERE_OK) {
         kh_minhash_lsh_leave_writer(index);
         return status;

@@ -11,8 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 
 import {
-  BatchSearchResult, Interrupt, InterruptedError, KnowhereError, MinHashLSHIndex, Status,
-  type SearchResult,
+  BatchSearchResult, Interrupt, InterruptedError, KnowhereError, MinHashLSHIndex, Status, clusterPairs,
+  shingleSimilarities, type SearchResult,
 } from '../ts/index.ts';
 import {
   clusteredSignatures, countTicksDuring, generator, rowOf, signatureBytes, type Shape,
@@ -409,6 +409,27 @@ describe('MinHashLSHIndex: remove', () => {
     expectKnowhereError(thrown(() => index.remove([3, n])), Status.INVALID_ARG, /id 300 \(at position 1\) is not in 0\.\.299/);
     expectKnowhereError(thrown(() => index.remove([1.5])), Status.INVALID_ARG, /ids\[0\] must be an integer/);
     expect(index.removedCount).to.equal(0);
+  });
+
+  it('ids beyond int64 are INVALID_ARG naming them, never wrapped to another row (2^64 + 3 is not 3)', () => {
+    using index = new MinHashLSHIndex();
+    index.build(data, shape.length, shape.elementSize, shape.bands, true);
+    const cases: [readonly (number | bigint)[], RegExp][] = [
+      [[2n ** 64n + 3n], /ids\[0\] must be an integer in -2\^63\.\.2\^63-1, got 18446744073709551619n/],
+      [[1n, 2n ** 63n], /ids\[1\] must be an integer in -2\^63\.\.2\^63-1, got 9223372036854775808n/],
+      [[-(2n ** 63n) - 1n], /ids\[0\] must be an integer in -2\^63\.\.2\^63-1, got -9223372036854775809n/],
+    ];
+    for (const [ids, message] of cases) {
+      expectKnowhereError(thrown(() => index.remove(ids)), Status.INVALID_ARG, message);
+      expectKnowhereError(thrown(() => index.getVectorByIds(ids)), Status.INVALID_ARG, message);
+    }
+    expect(index.removedCount, 'nothing was removed').to.equal(0);
+    expect(index.search(rowOf(data, shape, 3), 1).ids[0]).to.equal(3n);
+    // The same check guards every other id list (pairs to cluster or to verify).
+    expectKnowhereError(thrown(() => clusterPairs(4, [0n], [2n ** 64n + 1n])), Status.INVALID_ARG,
+      /right\[0\] must be an integer in -2\^63\.\.2\^63-1/);
+    expectKnowhereError(thrown(() => shingleSimilarities(['a b c', 'a b d'], [2n ** 64n], [1])), Status.INVALID_ARG,
+      /left\[0\] must be an integer in -2\^63\.\.2\^63-1/);
   });
 });
 

@@ -6,17 +6,19 @@
  * that are not non-negative integers, the length of a filter buffer) and
  * keeps native memory safe around async calls.
  *
- * Async calls run on the libuv thread pool through runAsync (ts/async-call.ts),
- * which holds the index, every buffer passed to C and the interrupt handle
- * while the call is in flight (koffi does not keep them alive, and a GC
- * would free memory that C is still reading or writing), and polls progress
- * (`onProgress`) on the main thread.
+ * Async calls copy the caller's buffers first (ownedBytesOf: the caller may
+ * detach or resize its own while C runs), then run on the libuv thread pool
+ * through runAsync (ts/async-call.ts), which queues them, holds the index,
+ * every buffer passed to C and the call's interrupt flag while the call is
+ * in flight (koffi does not keep them alive, and a GC would free memory that
+ * C is still reading or writing), and polls progress (`onProgress`) on the
+ * main thread.
  */
 import { fileURLToPath } from 'node:url';
 
 import {
-  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, runAsync, type AsyncOptions,
-  type ProgressOptions, type ProgressSpec,
+  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, runAsync,
+  type AsyncOptions, type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
 import { checkRow, invalidArgument, KnowhereError, Status, throwIfFailed, throwIfStatus } from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';
@@ -30,8 +32,10 @@ export type {
   AsyncOptions, Progress, ProgressCallback, ProgressOptions, ProgressPhase,
 } from './async-call.ts';
 
-/** Signatures laid end to end. Any TypedArray or DataView is passed
- * zero-copy as bytes; its element type is independent of `elementSize`. */
+/** Signatures laid end to end. Any TypedArray or DataView is passed as
+ * bytes (its element type is independent of `elementSize`): zero-copy to a
+ * sync method; an async method copies it first (the caller may change,
+ * detach or resize it as soon as the method returns). */
 export type SignatureData = ArrayBufferView;
 
 /** Ids to exclude: a set bit EXCLUDES its id (LSB-first within each byte), and
@@ -147,6 +151,13 @@ function filterOf(value: unknown): NativeFilter {
     return { bytes, bits };
   }
   throw invalidArgument(`filter must be a Uint8Array or { bytes, bits }, got ${describe(value)}`);
+}
+
+/** filterOf for an async call: the bytes copied into memory the binding
+ * owns (see ownedBytesOf). */
+function ownedFilterOf(value: unknown): NativeFilter {
+  const filter = filterOf(value);
+  return filter.bytes === null ? filter : { bytes: ownedCopy(filter.bytes, 'filter'), bits: filter.bits };
 }
 
 /** Copies a buffer the library returned into JS memory and frees it (also
@@ -286,7 +297,8 @@ export class MinHashLSHIndex implements Disposable {
   async buildAsync(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
                    withRawData: boolean, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
-    const args = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
+    const checked = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
+    const args = { ...checked, bytes: ownedCopy(checked.bytes, 'data') };
     await this.#runAsync('replace', 'build', options, [args.bytes], (interrupt, err) =>
       native.async.minhashLshBuildWithInterrupt(
         handle, args.bytes, args.bytes.byteLength, args.mhVecLength, args.elementSize, args.bands,
@@ -295,7 +307,7 @@ export class MinHashLSHIndex implements Disposable {
 
   async addAsync(data: SignatureData, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
-    const bytes = bytesOf(data, 'data');
+    const bytes = ownedBytesOf(data, 'data');
     await this.#runAsync('write', 'add', options, [bytes], (interrupt, err) =>
       native.async.minhashLshAddWithInterrupt(handle, bytes, bytes.byteLength, interrupt, err), { phase: 'add' });
   }
@@ -347,9 +359,9 @@ export class MinHashLSHIndex implements Disposable {
 
   async searchAsync(query: SignatureData, k: number, options: AsyncSearchOptions = {}): Promise<SearchResult> {
     const handle = this.#live();
-    const bytes = bytesOf(query, 'query');
+    const bytes = ownedBytesOf(query, 'query');
     const checkedK = countOf(k, 'k');
-    const bitset = filterOf(options.filter);
+    const bitset = ownedFilterOf(options.filter);
     const result = resultBuffers(checkedK);
     await this.#runAsync('read', 'search', options, [bytes, bitset.bytes, result.ids, result.distances],
       (interrupt, err) => native.async.minhashLshSearchWithInterrupt(
@@ -361,10 +373,10 @@ export class MinHashLSHIndex implements Disposable {
   async batchSearchAsync(queries: SignatureData, nq: number, k: number,
                          options: AsyncBatchSearchOptions = {}): Promise<BatchSearchResult> {
     const handle = this.#live();
-    const bytes = bytesOf(queries, 'queries');
+    const bytes = ownedBytesOf(queries, 'queries');
     const checkedNq = countOf(nq, 'nq');
     const checkedK = countOf(k, 'k');
-    const bitset = filterOf(options.filter);
+    const bitset = ownedFilterOf(options.filter);
     const result = resultBuffers(checkedNq * checkedK);
     await this.#runAsync('read', 'batch search', options, [bytes, bitset.bytes, result.ids, result.distances],
       (interrupt, err) => native.async.minhashLshBatchSearchWithInterrupt(
@@ -414,10 +426,10 @@ export class MinHashLSHIndex implements Disposable {
   async rangeSearchAsync(queries: SignatureData, nq: number, threshold: number,
                          options: AsyncRangeSearchOptions = {}): Promise<RangeSearchResult> {
     const handle = this.#live();
-    const bytes = bytesOf(queries, 'queries');
+    const bytes = ownedBytesOf(queries, 'queries');
     const checkedNq = countOf(nq, 'nq');
     const checkedThreshold = thresholdOf(threshold);
-    const bitset = filterOf(options.filter);
+    const bitset = ownedFilterOf(options.filter);
     const out = newRangeResultOut();
     try {
       await this.#runAsync('read', 'range search', options, [bytes, bitset.bytes, out], (interrupt, err) =>
@@ -497,7 +509,7 @@ export class MinHashLSHIndex implements Disposable {
 
   /** The raw signatures of `ids`, in order, laid end to end (needs an index
    * built with raw data; removed ids are INVALID_ARG). */
-  getVectorByIds(ids: BigInt64Array | readonly number[]): Uint8Array {
+  getVectorByIds(ids: BigInt64Array | readonly (number | bigint)[]): Uint8Array {
     const handle = this.#live();
     const checkedIds = idsOf(ids);
     this.#claim('read', 'getVectorByIds');
@@ -527,7 +539,7 @@ export class MinHashLSHIndex implements Disposable {
   /** save() on the thread pool, cancellable, with progress (phase 'save'). */
   async saveAsync(path: PathLike, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
-    const bytes = pathOf(path);
+    const bytes = pathOf(path); // a new NUL-terminated copy: the binding's own
     await this.#runAsync('read', 'save', options, [bytes], (interrupt, err) =>
       native.async.minhashLshSaveWithInterrupt(handle, bytes, interrupt, err), { phase: 'save' });
   }
@@ -575,7 +587,7 @@ export class MinHashLSHIndex implements Disposable {
 
   /** load() on the thread pool, cancellable, with progress (phase 'load'). */
   static async loadAsync(path: PathLike, options: ProgressOptions = {}): Promise<MinHashLSHIndex> {
-    const bytes = pathOf(path);
+    const bytes = pathOf(path); // a new NUL-terminated copy: the binding's own
     return MinHashLSHIndex.#fillAsync('load', options, [bytes], (index, interrupt, err) =>
       native.async.minhashLshLoadWithInterrupt(index, bytes, interrupt, err));
   }
@@ -589,9 +601,9 @@ export class MinHashLSHIndex implements Disposable {
   }
 
   /** deserialize() on the thread pool, cancellable, with progress (phase
-   * 'load'). `bytes` must not be modified until the promise settles. */
+   * 'load'). `bytes` are copied first: the caller may change them at once. */
   static async deserializeAsync(bytes: ArrayBufferView, options: ProgressOptions = {}): Promise<MinHashLSHIndex> {
-    const data = bytesOf(bytes, 'bytes');
+    const data = ownedBytesOf(bytes, 'bytes');
     return MinHashLSHIndex.#fillAsync('deserialize', options, [data], (index, interrupt, err) =>
       native.async.minhashLshDeserializeWithInterrupt(index, data, data.byteLength, interrupt, err));
   }

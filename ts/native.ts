@@ -185,6 +185,9 @@ export interface NativeLibrary {
   interruptReset(interrupt: InterruptPtr | null): number;
   interruptTestAndSet(interrupt: InterruptPtr | null): boolean;
   interruptClone(interrupt: InterruptPtr | null): InterruptPtr | null;
+  /** knowhere_interrupt_create_linked: a new flag that also reads as set
+   * when any of `parents` (null entries skipped) is. */
+  interruptCreateLinked(parents: readonly (InterruptPtr | null)[]): InterruptPtr | null;
   interruptFree(interrupt: InterruptPtr | null): void;
   interruptCheck(interrupt: InterruptPtr | null, err: ErrorOut, message: string | null): number;
   interruptCreateWithTimeout(timeoutMs: number): InterruptPtr | null;
@@ -439,6 +442,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const interruptTestAndSet = f('bool knowhere_interrupt_test_and_set(CInterrupt interrupt)');
   const interruptClone = f('CInterrupt knowhere_interrupt_clone(CInterrupt interrupt)');
   const interruptFree = f('void knowhere_interrupt_free(CInterrupt interrupt)');
+  // `parents` is an input array: koffi copies the JS array of handles into
+  // memory of its own for the call.
+  const interruptCreateLinked = f(
+    'CInterrupt knowhere_interrupt_create_linked(const CInterrupt *parents, size_t count)');
   const interruptCheck = f(
     'int knowhere_interrupt_check(CInterrupt interrupt, void *err, const char *message)');
   const interruptCreateWithTimeout = f('CInterrupt knowhere_interrupt_create_with_timeout(uint64_t timeout_ms)');
@@ -621,6 +628,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     interruptReset: (h) => interruptReset(h) as number,
     interruptTestAndSet: (h) => interruptTestAndSet(h) as boolean,
     interruptClone: (h) => interruptClone(h) as InterruptPtr | null,
+    interruptCreateLinked: (parents) => interruptCreateLinked(parents, parents.length) as InterruptPtr | null,
     interruptFree: (h) => { interruptFree(h); },
     interruptCheck: (h, err, message) => interruptCheck(h, err, message) as number,
     interruptCreateWithTimeout: (ms) => interruptCreateWithTimeout(ms) as InterruptPtr | null,

@@ -13,7 +13,7 @@
  * shingles. Two documents without shingles have similarity 1, one without
  * against one with 0.
  */
-import { type ProgressOptions, idsOf, runAsync } from './async-call.ts';
+import { type ProgressOptions, idsOf, ownedIdsOf, runAsync } from './async-call.ts';
 import { invalidArgument, throwIfFailed } from './errors.ts';
 import { native, newErrorOut, type NativeSignatureOptions, type SimilarityOut } from './native.ts';
 import {
@@ -46,12 +46,15 @@ interface PairArguments extends PackedDocuments {
   readonly threads: number;
 }
 
+/** `owned`: for an async call, the ids in memory the binding owns (the
+ * texts are packed into a new buffer anyway). */
 function pairArguments(texts: unknown, left: unknown, right: unknown,
-                       options: ShingleSimilaritiesOptions | undefined): PairArguments {
+                       options: ShingleSimilaritiesOptions | undefined, owned = false): PairArguments {
   const nativeOptions = nativeOptionsOf(options);
   const threads = threadsOf(options);
-  const l = idsOf(left, 'left');
-  const r = idsOf(right, 'right');
+  const ids = owned ? ownedIdsOf : idsOf;
+  const l = ids(left, 'left');
+  const r = ids(right, 'right');
   if (l.length !== r.length) {
     throw invalidArgument(`left and right must have the same length, got ${l.length} and ${r.length}`);
   }
@@ -85,7 +88,7 @@ export function shingleSimilarities(texts: readonly Document[], left: PairIds, r
  */
 export async function shingleSimilaritiesAsync(texts: readonly Document[], left: PairIds, right: PairIds,
                                                options?: ShingleSimilaritiesOptions): Promise<Float64Array> {
-  const args = pairArguments(texts, left, right, options);
+  const args = pairArguments(texts, left, right, options, true);
   await runAsync(options ?? {}, [args.texts, args.offsets, args.left, args.right, args.similarities],
     (interrupt, err) => native.async.shingleJaccardPairsWithInterrupt(
       args.options, args.texts, args.texts.byteLength, args.offsets, args.ndocs, args.left, args.right,
