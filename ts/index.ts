@@ -23,7 +23,15 @@ export type {
   BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, TokenHashes, WithValueBytes4,
   WithValueBytes8,
 } from './signature.ts';
-export { shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity } from './shingle-similarity.ts';
+export {
+  shingleSet, shingleSetSimilarity, shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity,
+} from './shingle-similarity.ts';
+export { NearDuplicateIndex } from './near-duplicate.ts';
+export type {
+  AddIfNewResult, DocumentKey, NearDuplicateAddIfNewOptions, NearDuplicateAddOptions, NearDuplicateIndexOptions,
+  NearDuplicateMatch, NearDuplicateQueryManyOptions, NearDuplicateQueryOptions, ResolvedNearDuplicateOptions,
+  ShingleOptions,
+} from './near-duplicate.ts';
 export type { ShingleSimilaritiesOptions } from './shingle-similarity.ts';
 export {
   RangeSearchResult, SelfJoinResult, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,

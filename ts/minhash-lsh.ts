@@ -20,7 +20,9 @@ import {
   allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, runAsync,
   type AsyncOptions, type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
-import { checkRow, invalidArgument, KnowhereError, Status, throwIfFailed, throwIfStatus } from './errors.ts';
+import {
+  checkRow, discardError, invalidArgument, KnowhereError, Status, throwIfFailed, throwIfStatus,
+} from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';
 import {
   native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type CountOut,
@@ -505,6 +507,37 @@ export class MinHashLSHIndex implements Disposable {
     const err = newErrorOut();
     throwIfFailed(native.minhashLshRemove(handle, checkedIds, checkedIds.length, removed, err), err);
     return Number(removed[0]);
+  }
+
+  /** Bytes of your own (a key table, options) saved with the index by
+   * save / serialize and given back by load / deserialize; null or an empty
+   * array removes them. Needs a built index. A build clears them; add and
+   * remove keep them. The library never reads them. */
+  setAppData(data: Uint8Array | null): void {
+    const handle = this.#live();
+    if (data !== null && !(data instanceof Uint8Array)) {
+      throw invalidArgument(`app data must be a Uint8Array or null, got ${typeof data}`);
+    }
+    this.#claim('write', 'setAppData');
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshSetAppData(handle, data, data?.byteLength ?? 0, err), err);
+  }
+
+  /** The bytes setAppData stored (or a load brought back), or null. */
+  getAppData(): Uint8Array | null {
+    const handle = this.#live();
+    this.#claim('read', 'getAppData');
+    const size: CountOut = [0];
+    let err = newErrorOut();
+    const status = native.minhashLshGetAppData(handle, null, 0, size, err);
+    if (status === Status.OVERFLOW) discardError(err); // the size is what this call asked for
+    else throwIfFailed(status, err);
+    const bytes = Number(size[0]);
+    if (bytes === 0) return null;
+    const out = new Uint8Array(bytes);
+    err = newErrorOut();
+    throwIfFailed(native.minhashLshGetAppData(handle, out, bytes, size, err), err);
+    return out;
   }
 
   /** The raw signatures of `ids`, in order, laid end to end (needs an index
