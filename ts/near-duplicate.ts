@@ -114,6 +114,9 @@ export interface NearDuplicateAddIfNewOptions extends NearDuplicateQueryOptions 
 
 const DEFAULTS = { threshold: 0.8, numHashes: 128, verify: 'exact', kind: 'word', size: 3 } as const;
 
+/** Candidates a single query asks for first (see #matches). */
+const FIRST_CANDIDATES = 32;
+
 /** The app-data layout (docs/format.md, "application data"): MAGIC, a u32
  * JSON length, the JSON (format, options, keys by row, null when deleted),
  * then with verify 'exact' a u32 count per row and the sets' u64 hashes,
@@ -349,14 +352,12 @@ export class NearDuplicateIndex implements Disposable {
       return this.#exclusive(async () => {
       const index = this.#index;
       if (index === null) return texts.map(() => []);
-      const K = this.#options.numHashes;
       const range = await index.rangeSearchAsync(batch.values, texts.length, this.#exact ? 0 : threshold,
         asyncPart(options));
       const answers: NearDuplicateMatch[][] = [];
       for (let q = 0; q < texts.length; q++) {
         const { ids, distances } = range.row(q);
-        const found = this.#verify(ids, distances, () => shingleSetOf(textOf(q), this.#native),
-          batch.values.subarray(q * K, (q + 1) * K), threshold, limit);
+        const found = this.#verify(ids, distances, () => shingleSetOf(textOf(q), this.#native), threshold, limit);
         answers.push(found.map((c) => ({ key: this.#keys[c.row] as DocumentKey, similarity: c.similarity })));
       }
       return answers;
@@ -518,27 +519,34 @@ export class NearDuplicateIndex implements Disposable {
   }
 
   /** Verified matches of one signature. `keepSet` receives the query's
-   * shingle set if it had to be made. */
+   * shingle set if it had to be made. Candidates come from a top-k search
+   * (cheaper than a range search: no result object); only when it comes
+   * back full (a hot bucket) does a range search fetch them all. */
   #matches(signature: Uint32Array, bytes: Uint8Array, threshold: number, limit: number,
            keepSet?: (set: BigUint64Array) => void): Candidate[] {
     const index = this.#index;
     if (index === null) return [];
-    const { ids, distances } = index.rangeSearch(signature, 1, this.#exact ? 0 : threshold).row(0);
+    const floor = this.#exact ? 0 : threshold;
+    let { ids, distances } = index.search(signature, FIRST_CANDIDATES);
+    const last = ids.length - 1;
+    if (ids[last] !== -1n && (distances[last] as number) >= floor) {
+      ({ ids, distances } = index.rangeSearch(signature, 1, floor).row(0));
+    }
     return this.#verify(ids, distances, () => {
       const set = shingleSetOf(bytes, this.#native);
       keepSet?.(set);
       return set;
-    }, signature, threshold, limit);
+    }, threshold, limit);
   }
 
   /** Candidates (range search ids, similarities) to verified matches. */
-  #verify(ids: BigInt64Array, distances: Float32Array, querySet: () => BigUint64Array, _signature: Uint32Array,
-          threshold: number, limit: number): Candidate[] {
-    if (ids.length === 0) return [];
+  #verify(ids: BigInt64Array, distances: Float32Array, querySet: () => BigUint64Array, threshold: number,
+          limit: number): Candidate[] {
     const found: Candidate[] = [];
+    if (ids.length === 0 || ids[0] === -1n) return found; // -1: no candidate (a top-k search's padding)
     if (this.#exact) {
       const set = querySet();
-      for (let i = 0; i < ids.length; i++) {
+      for (let i = 0; i < ids.length && ids[i] !== -1n; i++) {
         const row = Number(ids[i]);
         const other = this.#sets[row];
         if (other === undefined) continue;
@@ -546,7 +554,10 @@ export class NearDuplicateIndex implements Disposable {
         if (similarity >= threshold) found.push({ row, similarity });
       }
     } else {
-      for (let i = 0; i < ids.length; i++) found.push({ row: Number(ids[i]), similarity: distances[i] as number });
+      for (let i = 0; i < ids.length && ids[i] !== -1n; i++) {
+        const similarity = distances[i] as number;
+        if (similarity >= threshold) found.push({ row: Number(ids[i]), similarity });
+      }
     }
     found.sort((a, b) => b.similarity - a.similarity || a.row - b.row);
     if (found.length > limit) found.length = limit;
