@@ -15,7 +15,8 @@ import {
   shingleSimilarities, type SearchResult,
 } from '../ts/index.ts';
 import {
-  clusteredSignatures, countTicksDuring, generator, rowOf, signatureBytes, type Shape,
+  clusteredSignatures, countTicksDuring, expectKnowhereError as expectStatus, generator, rowOf, signatureBytes, small,
+  thrown as thrownBy, type Shape,
 } from './fixtures/helpers.ts';
 
 // ---------------------------------------------------------------------------
@@ -861,5 +862,29 @@ describe('MinHashLSHIndex: lifetime', () => {
     expect(child.signal, child.stderr).to.equal(null);
     expect(child.status, child.stderr).to.equal(0);
     expect(child.stdout).to.equal('checked 400');
+  });
+});
+
+describe('MinHashLSHIndex: options objects', () => {
+  it('build(data, { ... }) and search(query, { k, filter }) equal their positional forms; async too', async () => {
+    const data = clusteredSignatures(500, small, 25, 0.3, 5);
+    using named = new MinHashLSHIndex();
+    using positional = new MinHashLSHIndex();
+    named.build(data, { mhVecLength: small.length, elementSize: small.elementSize, bands: small.bands, withRawData: true });
+    positional.build(data, small.length, small.elementSize, small.bands, true);
+    const filter = new Uint8Array(Math.ceil(500 / 8)).fill(0x11);
+    for (let row = 0; row < 500; row += 37) {
+      const query = rowOf(data, small, row);
+      expect(named.search(query, { k: 5 })).to.deep.equal(positional.search(query, 5));
+      expect(named.search(query, { k: 5, filter })).to.deep.equal(positional.search(query, 5, filter));
+      expect(await named.searchAsync(query, { k: 5, filter })).to.deep.equal(positional.search(query, 5, filter));
+    }
+    using asyncNamed = new MinHashLSHIndex();
+    await asyncNamed.buildAsync(data, { mhVecLength: small.length, elementSize: small.elementSize, bands: small.bands,
+      withRawData: true });
+    expect(asyncNamed.search(rowOf(data, small, 3), { k: 4 })).to.deep.equal(positional.search(rowOf(data, small, 3), 4));
+    expectStatus(thrownBy(() => named.build(data, { mhVecLength: 16, elementSize: 4, bands: 4 } as never)),
+      Status.INVALID_ARG, /build option withRawData is missing/);
+    expectStatus(thrownBy(() => named.search(rowOf(data, small, 0), {} as never)), Status.INVALID_ARG, /search takes/);
   });
 });

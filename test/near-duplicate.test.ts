@@ -7,9 +7,12 @@
  * and keys are KnowhereError naming what is wrong; the async forms are
  * cancellable and leave the index as it was.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { expect } from 'chai';
 
@@ -258,5 +261,19 @@ describe('NearDuplicateIndex: async forms', function () {
     expect(error).to.be.instanceOf(InterruptedError);
     expect(index.size).to.equal(1);
     expect(index.has('x')).to.equal(false);
+  });
+});
+
+describe('NearDuplicateIndex: the online example', function () {
+  this.timeout(60_000);
+
+  it('examples/online_dedup.ts streams its demo file through addIfNew and names the repeat', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const child = spawnSync(process.execPath, ['--import', tsx, path.join(root, 'examples', 'online_dedup.ts')],
+      { cwd: root, encoding: 'utf8' });
+    expect(child.status, child.stderr).to.equal(0);
+    expect(child.stdout).to.match(/^"c" repeats "a" \(Jaccard 0\.9\d\d\)$/m);
+    expect(child.stdout).to.contain('5 lines, 4 kept, 1 near-duplicates');
   });
 });

@@ -12,7 +12,8 @@ export { Interrupt, checkInterrupt } from './interrupt.ts';
 export type { SharedInterruptToken } from './interrupt.ts';
 export { MinHashLSHIndex, BatchSearchResult } from './minhash-lsh.ts';
 export type {
-  AsyncBatchSearchOptions, AsyncOptions, AsyncRangeSearchOptions, AsyncSearchOptions, Filter, PathLike, Progress,
+  AsyncBatchSearchOptions, AsyncOptions, AsyncRangeSearchOptions, AsyncSearchOptions, BuildShape, Filter, PathLike,
+  Progress, SearchOptions,
   ProgressCallback, ProgressOptions, ProgressPhase, RangeSearchOptions, SearchResult, SignatureData,
 } from './minhash-lsh.ts';
 export {

@@ -243,6 +243,50 @@ const finalizer = new FinalizationRegistry<IndexPtr>((handle) => native.minhashL
  */
 type Access = 'read' | 'replace' | 'write';
 
+/** The shape of an index, named (build's options form). */
+export interface BuildShape {
+  /** Values per signature (K). */
+  readonly mhVecLength: number;
+  /** Bytes per value: 4 for Uint32Array signatures, 8 for BigUint64Array. */
+  readonly elementSize: number;
+  /** Bands (at most mhVecLength); chooseBands picks them for a threshold. */
+  readonly bands: number;
+  /** Keep a copy of the signatures (exact similarities, getVectorByIds). */
+  readonly withRawData: boolean;
+}
+
+/** search's options form. */
+export interface SearchOptions {
+  /** How many matches. */
+  readonly k: number;
+  readonly filter?: Filter | null | undefined;
+}
+
+function shapeOf(shapeOrLength: BuildShape | number, elementSize: number | undefined, bands: number | undefined,
+                 withRawData: boolean | undefined): BuildShape {
+  if (typeof shapeOrLength === 'number') {
+    return {
+      mhVecLength: shapeOrLength, elementSize: elementSize as number, bands: bands as number,
+      withRawData: withRawData as boolean,
+    };
+  }
+  if (typeof shapeOrLength !== 'object' || shapeOrLength === null) {
+    throw invalidArgument('build takes (data, { mhVecLength, elementSize, bands, withRawData }) or ' +
+      '(data, mhVecLength, elementSize, bands, withRawData)');
+  }
+  for (const name of ['mhVecLength', 'elementSize', 'bands', 'withRawData'] as const) {
+    if (shapeOrLength[name] === undefined) throw invalidArgument(`build option ${name} is missing`);
+  }
+  return shapeOrLength;
+}
+
+function searchOptionsOf(options: SearchOptions): SearchOptions {
+  if (typeof options !== 'object' || options === null || options.k === undefined) {
+    throw invalidArgument('search takes (query, { k, filter }) or (query, k, filter)');
+  }
+  return options;
+}
+
 export class MinHashLSHIndex implements Disposable {
   #handle: IndexPtr | null;
   /** Async build / add calls in flight (at most one of them). */
@@ -263,10 +307,20 @@ export class MinHashLSHIndex implements Disposable {
 
   // --- build and add -------------------------------------------------------
 
-  /** Replaces the contents with the signatures of `data`: `mhVecLength`
-   * values of `elementSize` bytes each, hashed in `bands` bands. */
-  build(data: SignatureData, mhVecLength: number, elementSize: number, bands: number, withRawData: boolean): void {
-    this.buildWithInterrupt(data, mhVecLength, elementSize, bands, withRawData, null);
+  /**
+   * Replaces the contents with the signatures of `data`: `mhVecLength`
+   * values of `elementSize` bytes each, hashed in `bands` bands, keeping a
+   * copy of the signatures when `withRawData` (exact similarities,
+   * getVectorByIds). Either named, `build(data, { mhVecLength: 128,
+   * elementSize: 4, bands: 16, withRawData: true })`, or positional as in
+   * the specification, `build(data, 128, 4, 16, true)`.
+   */
+  build(data: SignatureData, shape: BuildShape): void;
+  build(data: SignatureData, mhVecLength: number, elementSize: number, bands: number, withRawData: boolean): void;
+  build(data: SignatureData, shapeOrLength: BuildShape | number, elementSize?: number, bands?: number,
+        withRawData?: boolean): void {
+    const shape = shapeOf(shapeOrLength, elementSize, bands, withRawData);
+    this.buildWithInterrupt(data, shape.mhVecLength, shape.elementSize, shape.bands, shape.withRawData, null);
   }
 
   buildWithInterrupt(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
@@ -296,9 +350,19 @@ export class MinHashLSHIndex implements Disposable {
       handle, bytes, bytes.byteLength, checkedInterrupt && interruptHandle(checkedInterrupt), err), err);
   }
 
+  /** build on the thread pool: `buildAsync(data, { mhVecLength, elementSize,
+   * bands, withRawData, signal, onProgress })`, or positional followed by
+   * the async options. */
+  async buildAsync(data: SignatureData, shape: BuildShape & ProgressOptions): Promise<void>;
   async buildAsync(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
-                   withRawData: boolean, options: ProgressOptions = {}): Promise<void> {
+                   withRawData: boolean, options?: ProgressOptions): Promise<void>;
+  async buildAsync(data: SignatureData, shapeOrLength: (BuildShape & ProgressOptions) | number,
+                   elementSizeArg?: number, bandsArg?: number, withRawDataArg?: boolean,
+                   positionalOptions: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
+    const { mhVecLength, elementSize, bands, withRawData } = shapeOf(shapeOrLength, elementSizeArg, bandsArg,
+      withRawDataArg);
+    const options = typeof shapeOrLength === 'number' ? positionalOptions : shapeOrLength;
     const checked = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
     const args = { ...checked, bytes: ownedCopy(checked.bytes, 'data') };
     await this.#runAsync('replace', 'build', options, [args.bytes], (interrupt, err) =>
@@ -317,8 +381,15 @@ export class MinHashLSHIndex implements Disposable {
   // --- search --------------------------------------------------------------
 
   /** The k most similar signatures to `query` (one signature). */
-  search(query: SignatureData, k: number, filter?: Filter | null): SearchResult {
-    return this.searchWithInterrupt(query, k, filter ?? null, null);
+  /** The `k` best matches of one signature, most similar first (ids -1
+   * past the matches there are): `search(query, { k: 10, filter })` or
+   * `search(query, 10, filter)`. */
+  search(query: SignatureData, options: SearchOptions): SearchResult;
+  search(query: SignatureData, k: number, filter?: Filter | null): SearchResult;
+  search(query: SignatureData, kOrOptions: number | SearchOptions, filter?: Filter | null): SearchResult {
+    if (typeof kOrOptions === 'number') return this.searchWithInterrupt(query, kOrOptions, filter ?? null, null);
+    const options = searchOptionsOf(kOrOptions);
+    return this.searchWithInterrupt(query, options.k, options.filter ?? null, null);
   }
 
   searchWithInterrupt(query: SignatureData, k: number, filter: Filter | null | undefined,
@@ -359,8 +430,15 @@ export class MinHashLSHIndex implements Disposable {
     return new BatchSearchResult(checkedNq, checkedK, result.ids, result.distances);
   }
 
-  async searchAsync(query: SignatureData, k: number, options: AsyncSearchOptions = {}): Promise<SearchResult> {
+  /** search on the thread pool: `searchAsync(query, { k, filter, signal })`
+   * or `searchAsync(query, k, { filter, signal })`. */
+  async searchAsync(query: SignatureData, options: SearchOptions & AsyncSearchOptions): Promise<SearchResult>;
+  async searchAsync(query: SignatureData, k: number, options?: AsyncSearchOptions): Promise<SearchResult>;
+  async searchAsync(query: SignatureData, kOrOptions: number | (SearchOptions & AsyncSearchOptions),
+                    positionalOptions: AsyncSearchOptions = {}): Promise<SearchResult> {
     const handle = this.#live();
+    const options = typeof kOrOptions === 'number' ? positionalOptions : kOrOptions;
+    const k = typeof kOrOptions === 'number' ? kOrOptions : searchOptionsOf(kOrOptions).k;
     const bytes = ownedBytesOf(query, 'query');
     const checkedK = countOf(k, 'k');
     const bitset = ownedFilterOf(options.filter);

@@ -83,6 +83,7 @@ export interface NearDuplicateMatch {
   readonly similarity: number;
 }
 
+/** query's and addIfNew's options. */
 export interface NearDuplicateQueryOptions {
   /** Report documents at least this similar. Default: the index's
    * threshold. Below it, pairs are found less often (the bands were chosen
@@ -251,6 +252,7 @@ export class NearDuplicateIndex implements Disposable {
     return bytes;
   }
 
+  /** Whether a document with this key is in the index. */
   has(key: DocumentKey): boolean {
     return this.#rows.has(keyOf(key));
   }
@@ -390,6 +392,7 @@ export class NearDuplicateIndex implements Disposable {
     this.#packedIndex().save(path);
   }
 
+  /** save on the thread pool (waits for the async operations before it). */
   saveAsync(path: PathLike, options: ProgressOptions = {}): Promise<void> {
     return this.#running(() => this.#exclusive(() => this.#packedIndex().saveAsync(path, options)));
   }
@@ -400,14 +403,18 @@ export class NearDuplicateIndex implements Disposable {
     return this.#packedIndex().serialize();
   }
 
+  /** An index saved by save (KnowhereError CORRUPT for a file without a
+   * key table, e.g. a plain MinHashLSHIndex's). */
   static load(path: PathLike): NearDuplicateIndex {
     return NearDuplicateIndex.#fromIndex(MinHashLSHIndex.load(path));
   }
 
+  /** load on the thread pool. */
   static async loadAsync(path: PathLike, options: ProgressOptions = {}): Promise<NearDuplicateIndex> {
     return NearDuplicateIndex.#fromIndex(await MinHashLSHIndex.loadAsync(path, options));
   }
 
+  /** An index from the bytes serialize gave. */
   static deserialize(bytes: Uint8Array): NearDuplicateIndex {
     return NearDuplicateIndex.#fromIndex(MinHashLSHIndex.deserialize(bytes));
   }
