@@ -691,6 +691,15 @@ KNOWHERE_API int knowhere_shingle_set(const knowhere_signature_options *options,
                                       size_t out_cap, size_t *count, knowhere_error **err);
 KNOWHERE_API double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count,
                                                  const uint64_t *b, size_t b_count);
+/* knowhere_shingle_set and knowhere_signature_from_text of the same text
+ * in one pass over it (the signature is made from the set: the same bytes
+ * as knowhere_signature_from_text gives). Statuses of both; nothing is
+ * written to signature when the set does not fit. */
+KNOWHERE_API int knowhere_signature_and_shingle_set(const knowhere_signature_options *options,
+                                                    const char *text, size_t text_len,
+                                                    uint8_t *signature, size_t signature_len,
+                                                    uint64_t *out, size_t out_cap, size_t *count,
+                                                    knowhere_error **err);
 KNOWHERE_API int knowhere_shingle_sets_with_interrupt(
     const knowhere_signature_options *options, const char *texts, size_t texts_len,
     const uint64_t *offsets, size_t ndocs, uint64_t *out, size_t out_len,

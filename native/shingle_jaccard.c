@@ -191,9 +191,14 @@ int knowhere_shingle_jaccard(const knowhere_signature_options *options, const ch
 
 /* ---- public: shingle sets, kept by the caller ------------------------------------------ */
 
-int knowhere_shingle_set(const knowhere_signature_options *options, const char *text,
-                         size_t text_len, uint64_t *out, size_t out_cap, size_t *count,
-                         knowhere_error **err) {
+/* The checks and the work of knowhere_shingle_set; with `signature`, also
+ * the document's signature, made from the set (knowhere_signature_from_text
+ * is knowhere_signature_from_hashes of the shingle hashes: docs/signatures.md),
+ * so one pass over the text serves both. */
+static int shingle_set_and_signature(const knowhere_signature_options *options, const char *text,
+                                     size_t text_len, uint8_t *signature, size_t signature_len,
+                                     uint64_t *out, size_t out_cap, size_t *count,
+                                     knowhere_error **err) {
     kh_clear_error(err);
     kh_shingle_spec spec;
     int status = kh_signature_options_spec(options, &spec, err);
@@ -205,7 +210,10 @@ int knowhere_shingle_set(const knowhere_signature_options *options, const char *
     if (out == NULL && out_cap != 0)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL but out_cap is %zu", out_cap);
     *count = 0;
+    /* A typical document normalises within this buffer: no allocation. */
+    uint8_t text_buffer[4096];
     shingler sh = {0};
+    kh_normalised_init(&sh.text, text_buffer, sizeof text_buffer);
     hash_list list;
     status = shingle_list(&spec, (const uint8_t *)text, text_len, &sh, &list, NULL);
     if (status == KNOWHERE_OK) {
@@ -219,9 +227,30 @@ int knowhere_shingle_set(const knowhere_signature_options *options, const char *
     } else {
         status = no_memory(err);
     }
+    if (status == KNOWHERE_OK && signature != NULL)
+        status = knowhere_signature_from_hashes(options, list.hashes, list.count, signature,
+                                                signature_len, err);
     hash_list_free(&list);
     shingler_free(&sh);
     return status;
+}
+
+int knowhere_shingle_set(const knowhere_signature_options *options, const char *text,
+                         size_t text_len, uint64_t *out, size_t out_cap, size_t *count,
+                         knowhere_error **err) {
+    return shingle_set_and_signature(options, text, text_len, NULL, 0, out, out_cap, count, err);
+}
+
+int knowhere_signature_and_shingle_set(const knowhere_signature_options *options,
+                                       const char *text, size_t text_len, uint8_t *signature,
+                                       size_t signature_len, uint64_t *out, size_t out_cap,
+                                       size_t *count, knowhere_error **err) {
+    if (signature == NULL) {
+        kh_clear_error(err);
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "signature is NULL");
+    }
+    return shingle_set_and_signature(options, text, text_len, signature, signature_len, out,
+                                     out_cap, count, err);
 }
 
 double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uint64_t *b,

@@ -264,6 +264,9 @@ export interface NativeLibrary {
     options: NativeSignatureOptions, text: Bytes, textLen: number, out: BigUint64Array | null, outCap: number,
     count: CountOut, err: ErrorOut): number;
   shingleSetJaccard(a: BigUint64Array, aCount: number, b: BigUint64Array, bCount: number): number;
+  signatureAndShingleSet(
+    options: NativeSignatureOptions, text: Bytes, textLen: number, signature: Bytes, signatureLen: number,
+    out: BigUint64Array, outCap: number, count: CountOut, err: ErrorOut): number;
   shingleSetsWithInterrupt(
     options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
     out: BigUint64Array, outLen: number, outOffsets: BigUint64Array, threads: number,
@@ -585,6 +588,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     'uint64_t *out, size_t out_cap, _Out_ size_t *count, void *err)');
   const shingleSetJaccard = f(
     'double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uint64_t *b, size_t b_count)');
+  const signatureAndShingleSet = f(
+    'int knowhere_signature_and_shingle_set(const knowhere_signature_options *options, const uint8_t *text, ' +
+    'size_t text_len, uint8_t *signature, size_t signature_len, uint64_t *out, size_t out_cap, ' +
+    '_Out_ size_t *count, void *err)');
   const shingleSets = f(
     'int knowhere_shingle_sets_with_interrupt(const knowhere_signature_options *options, const uint8_t *texts, ' +
     'size_t texts_len, const uint64_t *offsets, size_t ndocs, uint64_t *out, size_t out_len, ' +
@@ -702,6 +709,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     shingleJaccardPairsWithInterrupt: (...args) => shingleJaccardPairs(...args) as number,
     shingleSet: (...args) => shingleSet(...args) as number,
     shingleSetJaccard: (...args) => shingleSetJaccard(...args) as number,
+    signatureAndShingleSet: (...args) => signatureAndShingleSet(...args) as number,
     shingleSetsWithInterrupt: (...args) => shingleSets(...args) as number,
 
     lshCandidateProbability: (s, bands, rows) => candidateProbability(s, bands, rows) as number,

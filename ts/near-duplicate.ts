@@ -24,7 +24,9 @@ import { type ProgressOptions, countOf, describe } from './async-call.ts';
 import { KnowhereError, Status, invalidArgument } from './errors.ts';
 import { MinHashLSHIndex, type PathLike } from './minhash-lsh.ts';
 import { type NativeSignatureOptions } from './native.ts';
-import { shingleSetOf, shingleSetSimilarity, shingleSetsOfPackedAsync } from './shingle-similarity.ts';
+import {
+  shingleSetOf, shingleSetSimilarity, shingleSetsOfPackedAsync, signatureAndShingleSetOf,
+} from './shingle-similarity.ts';
 import {
   type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments, signatureFromText, signaturesFromTexts,
   signaturesFromTextsAsync,
@@ -261,8 +263,8 @@ export class NearDuplicateIndex implements Disposable {
   add(key: DocumentKey, text: string | Uint8Array): void {
     this.#idle('add');
     const k = this.#newKey(key);
-    const bytes = documentBytes(text, 'text');
-    this.#insert([k], signatureFromText(bytes, this.#signatureOptions), this.#exact ? [shingleSetOf(bytes, this.#native)] : null);
+    const { signature, set } = this.#hash(documentBytes(text, 'text'));
+    this.#insert([k], signature, set === null ? null : [set]);
   }
 
   /** Adds documents given as [key, text] pairs (keys new and distinct):
@@ -514,23 +516,29 @@ export class NearDuplicateIndex implements Disposable {
 
   #addIfNew(key: DocumentKey, bytes: Uint8Array, options: NearDuplicateQueryOptions): AddIfNewResult {
     const threshold = queryThresholdOf(options.threshold, this.#options.threshold);
-    const signature = signatureFromText(bytes, this.#signatureOptions);
-    let set: BigUint64Array | undefined;
-    const found = this.#matches(signature, bytes, threshold, 1, (s) => { set = s; });
+    const { signature, set } = this.#hash(bytes);
+    const found = this.#matches(signature, bytes, threshold, 1, set ?? undefined);
     const best = found[0];
     if (best !== undefined) {
       return { added: false, key, duplicateOf: this.#keys[best.row] as DocumentKey, similarity: best.similarity };
     }
-    this.#insert([key], signature, this.#exact ? [set ?? shingleSetOf(bytes, this.#native)] : null);
+    this.#insert([key], signature, set === null ? null : [set]);
     return { added: true, key };
   }
 
-  /** Verified matches of one signature. `keepSet` receives the query's
-   * shingle set if it had to be made. Candidates come from a top-k search
-   * (cheaper than a range search: no result object); only when it comes
-   * back full (a hot bucket) does a range search fetch them all. */
+  /** A document's signature and, with verify 'exact', its shingle set
+   * (one pass over the text). */
+  #hash(bytes: Uint8Array): { signature: Uint32Array; set: BigUint64Array | null } {
+    if (this.#exact) return signatureAndShingleSetOf(bytes, this.#native);
+    return { signature: signatureFromText(bytes, this.#signatureOptions), set: null };
+  }
+
+  /** Verified matches of one signature; `known` is the query's shingle set
+   * when the caller has it. Candidates come from a top-k search (cheaper
+   * than a range search: no result object); only when it comes back full
+   * (a hot bucket) does a range search fetch them all. */
   #matches(signature: Uint32Array, bytes: Uint8Array, threshold: number, limit: number,
-           keepSet?: (set: BigUint64Array) => void): Candidate[] {
+           known?: BigUint64Array): Candidate[] {
     const index = this.#index;
     if (index === null) return [];
     const floor = this.#exact ? 0 : threshold;
@@ -539,11 +547,7 @@ export class NearDuplicateIndex implements Disposable {
     if (ids[last] !== -1n && (distances[last] as number) >= floor) {
       ({ ids, distances } = index.rangeSearch(signature, 1, floor).row(0));
     }
-    return this.#verify(ids, distances, () => {
-      const set = shingleSetOf(bytes, this.#native);
-      keepSet?.(set);
-      return set;
-    }, threshold, limit);
+    return this.#verify(ids, distances, () => known ?? shingleSetOf(bytes, this.#native), threshold, limit);
   }
 
   /** Candidates (range search ids, similarities) to verified matches. */

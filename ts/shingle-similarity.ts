@@ -124,6 +124,20 @@ export function shingleSetOf(bytes: Uint8Array, options: NativeSignatureOptions)
   return setScratch.slice(0, Number(count[0]));
 }
 
+/** A document's signature (4-byte values) and shingle set in one pass:
+ * what signatureFromText and shingleSet give. For the binding's callers
+ * that checked the text and options already. */
+export function signatureAndShingleSetOf(bytes: Uint8Array, options: NativeSignatureOptions):
+  { signature: Uint32Array; set: BigUint64Array } {
+  if (setScratch.length < bytes.byteLength + 1) setScratch = new BigUint64Array(bytes.byteLength + 1);
+  const signature = new Uint32Array(options.num_hashes);
+  const count: CountOut = [0];
+  const err = newErrorOut();
+  throwIfFailed(native.signatureAndShingleSet(options, bytes, bytes.byteLength, new Uint8Array(signature.buffer),
+    signature.byteLength, setScratch, setScratch.length, count, err), err);
+  return { signature, set: setScratch.slice(0, Number(count[0])) };
+}
+
 /** The exact Jaccard similarity of two shingle sets (as shingleSet makes
  * them): shingleSimilarity of their texts. */
 export function shingleSetSimilarity(a: BigUint64Array, b: BigUint64Array): number {

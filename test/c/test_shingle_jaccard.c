@@ -289,6 +289,19 @@ static void test_kept_sets(void) {
         }
         CHECK_EQ(knowhere_shingle_set(&o, text, len, sets[d], count, &counts[d], NULL),
                  KNOWHERE_OK);
+        /* both at once: the same set, and the signature from text's bytes */
+        uint8_t signature[128 * 4], from_text[128 * 4];
+        uint64_t *both = malloc((count ? count : 1) * sizeof *both);
+        REQUIRE(both != NULL);
+        size_t both_count = 0;
+        CHECK_EQ(knowhere_signature_and_shingle_set(&o, text, len, signature, sizeof signature, both,
+                                                    count, &both_count, NULL),
+                 KNOWHERE_OK);
+        CHECK_EQ(knowhere_signature_from_text(&o, text, len, from_text, sizeof from_text, NULL, NULL),
+                 KNOWHERE_OK);
+        CHECK(memcmp(signature, from_text, sizeof signature) == 0);
+        CHECK(both_count == count && (count == 0 || memcmp(both, sets[d], count * sizeof *both) == 0));
+        free(both);
         CHECK_EQ(counts[d], count);
         for (size_t i = 1; i < count; ++i) CHECK(sets[d][i - 1] < sets[d][i]); /* sorted, distinct */
         out_offsets[d + 1] = out_offsets[d] + count;
