@@ -318,6 +318,30 @@ export async function signaturesFromTextsAsync(texts: readonly Document[], optio
   return batchOf(args);
 }
 
+/**
+ * signaturesFromTextsAsync of documents already packed (PackedDocuments),
+ * read in place: no copy, so that a document as large as memory allows is
+ * held once. The caller hands the packed buffers over until the promise
+ * settles: it must own them (made with Buffer.allocUnsafeSlow or new, never
+ * transferred or resized) and must not change them meanwhile. For callers
+ * inside this package (the CLI's streaming reader); the public API copies.
+ */
+export async function signaturesOfPackedAsync(packed: PackedDocuments,
+                                              options: WithValueBytes4<BatchSignatureOptions>):
+  Promise<SignatureBatch<Uint32Array>> {
+  const nativeOptions = nativeOptionsOf(options);
+  const threads = threadsOf(options);
+  const out = allocate(`${packed.ndocs} signatures`,
+    () => new Uint8Array(packed.ndocs * signatureBytesOf(nativeOptions)));
+  const args: BatchArguments = { ...packed, options: nativeOptions, out, shingleCounts: new Uint32Array(packed.ndocs),
+    threads };
+  await runAsync(options, [args.texts, args.offsets, args.out, args.shingleCounts], (interrupt, err) =>
+    native.async.signatureBatchFromTextWithInterrupt(
+      args.options, args.texts, args.texts.byteLength, args.offsets, args.ndocs, args.out, args.out.byteLength,
+      args.shingleCounts, args.threads, interrupt, err), { phase: 'sign', total: args.ndocs });
+  return batchOf(args) as SignatureBatch<Uint32Array>;
+}
+
 // ---------------------------------------------------------------------------
 // Comparing signatures
 // ---------------------------------------------------------------------------

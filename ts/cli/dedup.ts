@@ -34,20 +34,11 @@ import {
 import type { DedupOptions } from './options.ts';
 import { checkOutputs, resolveOutput, type OutputTarget } from './output.ts';
 import { Pacer } from './pacer.ts';
+import { BadInputError } from './skips.ts';
 import { formatBytes, formatSeconds, plural, scaledProgress, type PhaseReporter } from './progress.ts';
 import { clusterLines, keepLines, pairLines, writePhase, type Destinations, type Writable } from './write.ts';
 
-/** Bad input under --strict. */
-export class BadInputError extends Error {
-  readonly exitCode = ExitCode.BAD_INPUT;
-  readonly bad: BadInput;
-
-  constructor(bad: BadInput) {
-    super(`${placeOf(bad)}: ${bad.reason}`);
-    this.name = 'BadInputError';
-    this.bad = bad;
-  }
-}
+export { BadInputError } from './skips.ts';
 
 export interface DedupContext {
   readonly options: DedupOptions;

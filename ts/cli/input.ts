@@ -76,19 +76,19 @@ export function placeOf(bad: { readonly file: string; readonly line?: number | u
 }
 
 /** Bytes of a file checked for NUL when deciding it is binary. */
-const BINARY_PROBE = 8192;
+export const BINARY_PROBE = 8192;
 /** Files read at the same time. */
 const READ_CONCURRENCY = 16;
 
 const decoder = new TextDecoder('utf-8');
 const NOT_SPACE = /[^\p{White_Space}]/u;
 
-function isBinary(bytes: Uint8Array): boolean {
+export function isBinary(bytes: Uint8Array): boolean {
   return bytes.subarray(0, BINARY_PROBE).includes(0);
 }
 
 /** Whether a text has nothing but Unicode White_Space (no shingle). */
-function isBlankBytes(bytes: Uint8Array): boolean {
+export function isBlankBytes(bytes: Uint8Array): boolean {
   for (const b of bytes) {
     if (b === 0x20 || (b >= 0x09 && b <= 0x0d)) continue;
     if (b < 0x80) return false;
@@ -97,7 +97,7 @@ function isBlankBytes(bytes: Uint8Array): boolean {
   return true;
 }
 
-function isBlankString(text: string): boolean {
+export function isBlankString(text: string): boolean {
   return !NOT_SPACE.test(text);
 }
 
@@ -106,12 +106,12 @@ function isBlankString(text: string): boolean {
 // ---------------------------------------------------------------------------
 
 /** A file that is neither regular nor a FIFO. */
-class NotReadable extends Error {}
+export class NotReadable extends Error {}
 
 /** A .gz file that does not decompress. */
-class CorruptGzip extends Error {}
+export class CorruptGzip extends Error {}
 
-function kindOf(stats: fs.Stats): string {
+export function kindOf(stats: fs.Stats): string {
   if (stats.isCharacterDevice()) return 'a character device';
   if (stats.isBlockDevice()) return 'a block device';
   if (stats.isSocket()) return 'a socket';
@@ -119,15 +119,15 @@ function kindOf(stats: fs.Stats): string {
   return 'not a file';
 }
 
-const isGzip = (file: ListedFile): boolean => file.display.endsWith('.gz');
+export const isGzip = (file: ListedFile): boolean => file.display.endsWith('.gz');
 
-const openNonBlocking = (file: Buffer): Promise<number> => new Promise((resolve, reject) => {
+export const openNonBlocking = (file: Buffer): Promise<number> => new Promise((resolve, reject) => {
   fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, (error, fd) => {
     if (error) reject(error); else resolve(fd);
   });
 });
 
-const fstat = (fd: number): Promise<fs.Stats> => new Promise((resolve, reject) => {
+export const fstat = (fd: number): Promise<fs.Stats> => new Promise((resolve, reject) => {
   fs.fstat(fd, (error, stats) => { if (error) reject(error); else resolve(stats); });
 });
 
@@ -135,7 +135,7 @@ const readWhole = (fd: number, signal: AbortSignal): Promise<Buffer> => new Prom
   fs.readFile(fd, { signal }, (error, data) => { if (error) reject(error); else resolve(data); });
 });
 
-const close = (fd: number): void => { fs.close(fd, () => { /* nothing to do on failure */ }); };
+export const close = (fd: number): void => { fs.close(fd, () => { /* nothing to do on failure */ }); };
 
 /** All of `source` (through gunzip when `gzip`); it is destroyed on abort. */
 async function collect(source: Readable, gzip: boolean, signal: AbortSignal): Promise<Buffer> {
@@ -239,7 +239,7 @@ export function nameBytesOf(source: DocumentSource): Uint8Array {
 
 /** The path's bytes if the path is not UTF-8 (each stray byte is one byte
  * of the path and three of its text's UTF-8), else undefined. */
-function strayPathBytes(file: ListedFile): Buffer | undefined {
+export function strayPathBytes(file: ListedFile): Buffer | undefined {
   return file.path === null || Buffer.byteLength(file.display) === file.path.length ? undefined : file.path;
 }
 

@@ -3,6 +3,7 @@
  *
  *   knowhere-rs dedup [options] <file|directory|->...
  *   knowhere-rs dedup --demo
+ *   knowhere-rs signatures [options] <file|directory|->...
  *
  * main() returns the exit status; it never calls process.exit itself, so
  * tests can run it in-process. Ctrl-C (SIGINT), SIGTERM and --timeout abort
@@ -16,15 +17,18 @@ import { version } from '../index.ts';
 import { BadInputError, runDedup, summaryText, type DedupContext } from './dedup.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
 import { placeOf } from './input.ts';
-import { DEDUP_HELP, UsageError, parseDedupOptions, type DedupOptions } from './options.ts';
+import { DEDUP_HELP, UsageError, parseDedupOptions } from './options.ts';
 import { removeTemporaryFiles } from './output.ts';
 import { PhaseReporter, formatSeconds } from './progress.ts';
+import { SIGNATURES_HELP, parseSignaturesOptions, runSignatures } from './signatures.ts';
 import { setLongTimeout } from './timer.ts';
 
 const USAGE = `Usage: knowhere-rs <command> [options]
 
 Commands:
-  dedup     find near-duplicate documents (knowhere-rs dedup --help)
+  dedup       find near-duplicate documents (knowhere-rs dedup --help)
+  signatures  write each document's MinHash signature for Milvus's bulk
+              import (knowhere-rs signatures --help; docs/milvus.md)
 
 Options:
   -h, --help     this text
@@ -53,20 +57,25 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
-  let options: DedupOptions | 'help';
-  try {
-    options = parseDedupOptions(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`knowhere-rs dedup: ${error.message}\nTry 'knowhere-rs dedup --help'.\n`);
-    return error.exitCode;
-  }
-  if (options === 'help') {
-    io.stdout.write(DEDUP_HELP);
-    return ExitCode.OK;
-  }
+/** What every command's run gets: the run's signal (Ctrl-C, SIGTERM,
+ * --timeout), its phase reporter, and the streams. */
+export interface RunContext {
+  readonly signal: AbortSignal;
+  readonly reporter: PhaseReporter;
+  readonly io: Io;
+  /** Set once output went to standard output (then an interruption leaves
+   * it incomplete). */
+  stdoutStarted: boolean;
+}
 
+/**
+ * Runs a command's work with Ctrl-C (SIGINT), SIGTERM and --timeout
+ * aborting one signal, and turns how it ended into an exit status and a
+ * message on stderr. `body` returns the status of a run that completed.
+ */
+async function withCancellation(command: string, io: Io,
+                                options: { readonly timeoutSeconds: number | null; readonly quiet: boolean },
+                                body: (ctx: RunContext) => Promise<number>): Promise<number> {
   const controller = new AbortController();
   const started = performance.now();
   const cancel = (reason: Cancellation): void => {
@@ -99,18 +108,9 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
   });
 
   const reporter = new PhaseReporter(io.stderr, { quiet: options.quiet });
-  const ctx: DedupContext = {
-    options, signal: controller.signal, reporter, stdout: io.stdout, stderr: io.stderr, stdin: io.stdin,
-    stdoutStarted: false,
-  };
+  const ctx: RunContext = { signal: controller.signal, reporter, io, stdoutStarted: false };
   try {
-    const summary = await runDedup(ctx);
-    const text = summaryText(summary, options, reporter.times);
-    // The demo's summary is its output, unless standard output carries one.
-    const stdoutFree = options.output !== '-' && options.keepFirst !== '-';
-    if (options.demo && stdoutFree) io.stdout.write(text);
-    else if (!options.quiet) io.stderr.write(text.replace(/^(?=.)/gm, 'knowhere-rs: '));
-    return ExitCode.OK;
+    return await body(ctx);
   } catch (error) {
     const phase = reporter.current;
     reporter.clear();
@@ -122,7 +122,7 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
       return reason.exitCode;
     }
     if (error instanceof CommandError) {
-      io.stderr.write(`${error.exitCode === ExitCode.USAGE ? 'knowhere-rs dedup' : 'knowhere-rs'}: ${error.message}\n`);
+      io.stderr.write(`${error.exitCode === ExitCode.USAGE ? `knowhere-rs ${command}` : 'knowhere-rs'}: ${error.message}\n`);
       return error.exitCode;
     }
     if (error instanceof BadInputError) {
@@ -132,7 +132,7 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
     }
     if (error instanceof KnowhereError && error.status === Status.INVALID_ARG) {
       // What the options asked of the library was out of its range.
-      io.stderr.write(`knowhere-rs dedup: ${error.message}\n`);
+      io.stderr.write(`knowhere-rs ${command}: ${error.message}\n`);
       return ExitCode.USAGE;
     }
     io.stderr.write(`knowhere-rs: error${phase === null ? '' : ` while ${phase}`}: ${errorMessage(error)}\n`);
@@ -146,12 +146,58 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
+/** Parses a command's options: the options, or the exit status of --help
+ * or of a usage error (printed). */
+function parsed<O>(command: string, argv: readonly string[], io: Io, parse: (argv: readonly string[]) => O | 'help',
+                   help: string): O | number {
+  try {
+    const options = parse(argv);
+    if (options !== 'help') return options;
+    io.stdout.write(help);
+    return ExitCode.OK;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`knowhere-rs ${command}: ${error.message}\nTry 'knowhere-rs ${command} --help'.\n`);
+    return error.exitCode;
+  }
+}
+
+async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
+  const options = parsed('dedup', argv, io, parseDedupOptions, DEDUP_HELP);
+  if (typeof options === 'number') return options;
+  return withCancellation('dedup', io, options, async (run) => {
+    const ctx: DedupContext = {
+      options, signal: run.signal, reporter: run.reporter, stdout: io.stdout, stderr: io.stderr, stdin: io.stdin,
+      get stdoutStarted() { return run.stdoutStarted; },
+      set stdoutStarted(value: boolean) { run.stdoutStarted = value; },
+    };
+    const summary = await runDedup(ctx);
+    const text = summaryText(summary, options, run.reporter.times);
+    // The demo's summary is its output, unless standard output carries one.
+    const stdoutFree = options.output !== '-' && options.keepFirst !== '-';
+    if (options.demo && stdoutFree) io.stdout.write(text);
+    else if (!options.quiet) io.stderr.write(text.replace(/^(?=.)/gm, 'knowhere-rs: '));
+    return ExitCode.OK;
+  });
+}
+
+async function signaturesCommand(argv: readonly string[], io: Io): Promise<number> {
+  const options = parsed('signatures', argv, io, parseSignaturesOptions, SIGNATURES_HELP);
+  if (typeof options === 'number') return options;
+  return withCancellation('signatures', io, options, async (run) => {
+    await runSignatures(options, run);
+    return ExitCode.OK;
+  });
+}
+
 /** Runs the command line `argv` (without node and the script). */
 export async function main(argv: readonly string[], io: Io = process): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'dedup':
       return dedupCommand(rest, io);
+    case 'signatures':
+      return signaturesCommand(rest, io);
     case '-h':
     case '--help':
     case 'help':

@@ -102,13 +102,13 @@ created, 124 --timeout, 130 interrupted (Ctrl-C), 141 standard output closed
 early, 143 terminated (SIGTERM). More: docs/cli.md.
 `;
 
-function numberOption(value: string, name: string): number {
+export function numberOption(value: string, name: string): number {
   const parsed = Number(value);
   if (value.trim() === '' || !Number.isFinite(parsed)) throw new UsageError(`--${name}: not a number: ${value}`);
   return parsed;
 }
 
-function integerOption(value: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function integerOption(value: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const parsed = numberOption(value, name);
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
     throw new UsageError(`--${name}: expected an integer in ${min}..${max}, got ${value}`);
@@ -116,7 +116,7 @@ function integerOption(value: string, name: string, min: number, max = Number.MA
   return parsed;
 }
 
-function shingleOption(value: string): { kind: ShingleKind; size: number } {
+export function shingleOption(value: string): { kind: ShingleKind; size: number } {
   const match = /^(words|chars)(?::(\d+))?$/.exec(value);
   if (match === null) throw new UsageError(`--shingle: expected words:N or chars:N, got ${value}`);
   const kind = match[1] as ShingleKind;
@@ -124,14 +124,14 @@ function shingleOption(value: string): { kind: ShingleKind; size: number } {
   return { kind, size };
 }
 
-function seedOption(value: string): bigint {
+export function seedOption(value: string): bigint {
   if (!/^\d+$/.test(value)) throw new UsageError(`--seed: expected a non-negative integer, got ${value}`);
   const seed = BigInt(value);
   if (seed >= 1n << 64n) throw new UsageError(`--seed: must fit in 64 bits, got ${value}`);
   return seed;
 }
 
-function globOption(pattern: string, name: string): Glob {
+export function globOption(pattern: string, name: string): Glob {
   try {
     return compileGlob(pattern);
   } catch (error) {
