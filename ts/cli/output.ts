@@ -177,6 +177,23 @@ export function removeTemporaryFiles(): void {
   liveTemporaryFiles.clear();
 }
 
+/** A temporary file of the run's own (a spool): removed with the others
+ * (removeTemporaryFiles, and at exit) unless released first. */
+export function holdTemporaryFile(file: string): void {
+  installExitHook();
+  liveTemporaryFiles.add(file);
+}
+
+/** Removes a temporary file held with holdTemporaryFile now. */
+export function removeTemporaryFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // Already gone.
+  }
+  liveTemporaryFiles.delete(file);
+}
+
 /** Writes this many bytes at a time. */
 const CHUNK = 1 << 20;
 

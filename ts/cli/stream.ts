@@ -26,8 +26,11 @@
  * is refused ("skipped big.txt: 600.0 MiB, larger than
  * --max-document-bytes (64.0 MiB)").
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
@@ -37,6 +40,7 @@ import {
   BINARY_PROBE, CorruptGzip, NotReadable, close, fstat, isBinary, isBlankBytes, isBlankString, isGzip, kindOf,
   openNonBlocking, placeOf, strayPathBytes, type BadInput, type DocumentSource,
 } from './input.ts';
+import { holdTemporaryFile } from './output.ts';
 import { Pacer } from './pacer.ts';
 import { formatBytes } from './progress.ts';
 
@@ -98,6 +102,9 @@ export interface StreamOptions {
   /** `done` of `total` units (files, or bytes for JSON Lines; total 0 when
    * unknown). */
   readonly onProgress: (done: number, total: number) => void;
+  /** Keep a copy of what cannot be read twice (standard input, FIFOs) in
+   * temporary files (`spooled`), for a second pass (ts/cli/reread.ts). */
+  readonly spool?: boolean | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -244,6 +251,20 @@ interface OpenedInput {
   readonly destroy: () => void;
 }
 
+/** The chunks of `chunks`, each also appended to the file `spool` (made
+ * here; the caller removes it). */
+async function* spooling(chunks: AsyncGenerator<Buffer>, spool: string): AsyncGenerator<Buffer> {
+  const fd = fs.openSync(spool, 'wx', 0o600);
+  try {
+    for await (const chunk of chunks) {
+      fs.writeSync(fd, chunk);
+      yield chunk;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Z_* errors of node:zlib: the .gz is corrupt. */
 function gzipFailure(error: unknown, signal: AbortSignal): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -327,6 +348,8 @@ export class DocumentStream {
   textBytes = 0;
   /** Complete lines of the JSON Lines input being read. */
   linesRead = 0;
+  /** The spooled copies of inputs that cannot be read twice, by file. */
+  readonly spooled = new Map<number, string>();
   #progressBase = 0;
   #progressTotal: number;
 
@@ -388,7 +411,11 @@ export class DocumentStream {
     try {
       const opened = await openInput(file, signal, stdin);
       this.fileStates[index] = opened.state;
-      return opened;
+      if (this.#options.spool !== true || opened.state !== null) return opened;
+      const spool = path.join(os.tmpdir(), `.knowhere-rs.${process.pid}.${randomBytes(4).toString('hex')}.spool`);
+      holdTemporaryFile(spool);
+      this.spooled.set(index, spool);
+      return { ...opened, chunks: spooling(opened.chunks, spool) };
     } catch (error) {
       this.#cannotRead(file, error);
       return null;
