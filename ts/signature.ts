@@ -323,16 +323,21 @@ export async function signaturesFromTextsAsync(texts: readonly Document[], optio
  * read in place: no copy, so that a document as large as memory allows is
  * held once. The caller hands the packed buffers over until the promise
  * settles: it must own them (made with Buffer.allocUnsafeSlow or new, never
- * transferred or resized) and must not change them meanwhile. For callers
- * inside this package (the CLI's streaming reader); the public API copies.
+ * transferred or resized) and must not change them meanwhile; so too
+ * `reuse`, a buffer for the signatures (used when large enough: the
+ * result's values are then a view of it). For callers inside this package
+ * (the CLI's streaming reader); the public API copies.
  */
 export async function signaturesOfPackedAsync(packed: PackedDocuments,
-                                              options: WithValueBytes4<BatchSignatureOptions>):
+                                              options: WithValueBytes4<BatchSignatureOptions>,
+                                              reuse?: Uint8Array):
   Promise<SignatureBatch<Uint32Array>> {
   const nativeOptions = nativeOptionsOf(options);
   const threads = threadsOf(options);
-  const out = allocate(`${packed.ndocs} signatures`,
-    () => new Uint8Array(packed.ndocs * signatureBytesOf(nativeOptions)));
+  const bytes = packed.ndocs * signatureBytesOf(nativeOptions);
+  // `reuse` (the caller's, handed over like the texts) when it is large enough.
+  const out = reuse !== undefined && reuse.byteLength >= bytes ? reuse.subarray(0, bytes)
+    : allocate(`${packed.ndocs} signatures`, () => new Uint8Array(bytes));
   const args: BatchArguments = { ...packed, options: nativeOptions, out, shingleCounts: new Uint32Array(packed.ndocs),
     threads };
   await runAsync(options, [args.texts, args.offsets, args.out, args.shingleCounts], (interrupt, err) =>

@@ -62,6 +62,8 @@ export async function ingest(options: IngestOptions): Promise<Ingested> {
   let index: MinHashLSHIndex | null = null;
   let hashMs = 0;
   let indexMs = 0;
+  // The signatures of one batch at a time: the index copies them.
+  let signatureBuffer: Uint8Array | undefined;
   const started = performance.now();
   try {
     await readAhead(stream.batches(), async (batch: DocumentBatch) => {
@@ -69,7 +71,9 @@ export async function ingest(options: IngestOptions): Promise<Ingested> {
       const signatures = await signaturesOfPackedAsync(
         { texts: batch.texts, offsets: batch.offsets, ndocs: batch.count },
         { numHashes: options.numHashes, shingle: options.shingle.kind, shingleSize: options.shingle.size,
-          seed: options.seed, threads: options.threads, signal });
+          seed: options.seed, threads: options.threads, signal }, signatureBuffer);
+      signatureBuffer = new Uint8Array(signatures.values.buffer);
+      stream.release(batch);
       hashMs += performance.now() - at;
       at = performance.now();
       if (index === null) {

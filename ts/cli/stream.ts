@@ -132,6 +132,8 @@ class BatchBuilder {
   #length = new Float64Array(BATCH_DOCUMENTS);
   #line = new Uint32Array(BATCH_DOCUMENTS);
   #ids: (string | null)[] = [];
+  /** Text buffers given back by release(). */
+  readonly #spare: Buffer[] = [];
 
   constructor(capacity: number, withIds: boolean) {
     this.#capacity = capacity;
@@ -170,6 +172,15 @@ class BatchBuilder {
     if (this.#withIds) this.#ids.push(place.id);
   }
 
+  /** Takes back the text buffer of a batch that is done with (so that a
+   * run allocates two or three, not one per batch). */
+  release(batch: DocumentBatch): void {
+    const buffer = batch.texts.buffer;
+    if (buffer.byteLength === this.#capacity && this.#spare.length < 2) {
+      this.#spare.push(Buffer.from(buffer, 0, this.#capacity));
+    }
+  }
+
   /** The batch so far; the builder starts a new one. */
   take(): DocumentBatch {
     const n = this.#count;
@@ -178,8 +189,9 @@ class BatchBuilder {
       file: this.#file.slice(0, n), start: this.#start.slice(0, n), length: this.#length.slice(0, n),
       line: this.#line.slice(0, n), ids: this.#withIds ? this.#ids : null,
     };
-    // The texts go with the batch (hashed in place): a new buffer.
-    this.#texts = Buffer.allocUnsafeSlow(this.#capacity);
+    // The texts go with the batch (hashed in place): another buffer, one
+    // given back (release) if there is one.
+    this.#texts = this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.#capacity);
     this.#used = 0;
     this.#count = 0;
     this.#ids = [];
@@ -361,6 +373,12 @@ export class DocumentStream {
     const { files } = options;
     this.#progressTotal = !options.jsonl ? files.length
       : files.some((f) => f.size === null) ? 0 : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
+  }
+
+  /** Gives back a batch's buffer once it is hashed: its texts must not be
+   * used after this. */
+  release(batch: DocumentBatch): void {
+    this.#builder.release(batch);
   }
 
   /** The batches, in input order. */
