@@ -341,7 +341,7 @@ async function main(): Promise<void> {
     }
     const size = fs.statSync(corpus).size;
     const clusters = path.join(dir, 'clusters.jsonl');
-    const args = ['--jsonl', corpus, '-o', clusters, '-t', String(threshold), ...(process.env['SCALE_NO_STATS'] ? [] : ['--stats']),
+    const args = ['--jsonl', corpus, '-o', clusters, '-t', String(threshold), '--stats',
       ...(values.threads === undefined ? [] : ['--threads', values.threads]), ...positionals];
     console.log(`load average before the run: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
     console.log(`knowhere-rs dedup ${args.join(' ')}`);

@@ -18,24 +18,24 @@
  * the event loop a turn every few milliseconds for the same reason. Output
  * files are written to temporary files and renamed only at the very end.
  */
-import { MinHashLSHIndex } from '../minhash-lsh.ts';
+import type { MinHashLSHIndex } from '../minhash-lsh.ts';
 import { shingleSimilaritiesAsync } from '../shingle-similarity.ts';
-import {
-  estimateSimilarity, signaturesFromTextsAsync, type SignatureBatch,
-} from '../signature.ts';
+import { estimateSimilarity } from '../signature.ts';
 import { candidateProbability, chooseBands, clusterPairsAsync, type BandChoice } from '../threshold.ts';
 import { clustersOfRepresentatives, coverClusters, type Cluster, type Pairs } from './clusters.ts';
+import { FileCorpus, MemoryCorpus, views, type Corpus } from './corpus.ts';
 import { DEMO_PACKAGE, loadDemoCorpus } from './demo.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
 import { listInputs, standardInputIdentity, type Listing } from './files.ts';
-import {
-  placeOf, readDocuments, readingUnit, type BadInput, type DocumentSource, type InputDocument,
-} from './input.ts';
+import { ingest, type Ingested } from './ingest.ts';
+import { readingUnit, type BadInput, type DocumentSource } from './input.ts';
 import type { DedupOptions } from './options.ts';
 import { checkOutputs, resolveOutput, type OutputTarget } from './output.ts';
 import { Pacer } from './pacer.ts';
-import { BadInputError } from './skips.ts';
-import { formatBytes, formatSeconds, plural, scaledProgress, type PhaseReporter } from './progress.ts';
+import { formatBytes, formatSeconds, plural, type PhaseReporter } from './progress.ts';
+import { SkipCounter, badInputHandler } from './skips.ts';
+import { memoryLine } from './stats.ts';
+import { DocumentStream, type DocumentBatch } from './stream.ts';
 import { clusterLines, keepLines, pairLines, writePhase, type Destinations, type Writable } from './write.ts';
 
 export { BadInputError } from './skips.ts';
@@ -63,7 +63,7 @@ export interface DedupSummary {
   readonly totalMs: number;
   /** The Subject of each document (--demo only). */
   readonly subjects: readonly string[] | null;
-  readonly sources: readonly DocumentSource[];
+  readonly source: (i: number) => DocumentSource;
 }
 
 /** S-curve points printed with the band choice. */
@@ -76,38 +76,57 @@ const EPSILON = 1e-9;
 // ---------------------------------------------------------------------------
 
 interface ReadResult {
-  readonly documents: InputDocument[];
+  /** The documents read (their sources, and their texts again on demand). */
+  readonly corpus: Corpus;
+  /** Their signatures (null when none was read). */
+  readonly index: MinHashLSHIndex | null;
+  /** Bytes of text read. */
+  readonly inputBytes: number;
   readonly skipped: number;
   readonly subjects: readonly string[] | null;
+  /** Bytes of the places kept per document (for --stats). */
+  readonly placeBytes: number;
 }
 
-/** Counts the skipped inputs by kind ("binary file", "empty document", ...)
- * for the one line -q prints instead of a line each. */
-class SkipCounter {
-  readonly #byKind = new Map<string, number>();
-  total = 0;
-
-  add(reason: string): void {
-    const kind = reason.replace(/ \(.*$/s, '');
-    this.#byKind.set(kind, (this.#byKind.get(kind) ?? 0) + 1);
-    this.total++;
-  }
-
-  summary(): string {
-    const kinds = [...this.#byKind].map(([kind, count]) => `${kind}: ${count}`).join(', ');
-    return `knowhere-rs: ${plural(this.total, 'input')} skipped (${kinds}); run without -q to see each`;
-  }
+/**
+ * Reads, hashes and indexes the documents in one streamed pass (ts/cli/
+ * ingest.ts), reported as the phase 'reading' with, within it, the time of
+ * 'hashing' and of 'indexing' (each recorded as a line of its own).
+ */
+async function streamedPass(ctx: DedupContext, choice: BandChoice, unit: string, batches: AsyncGenerator<DocumentBatch>,
+                            release: ((batch: DocumentBatch) => void) | undefined, total?: number): Promise<Ingested> {
+  const { options, reporter } = ctx;
+  reporter.start('reading', unit, total);
+  return ingest({
+    numHashes: options.numHashes, shingle: options.shingle, seed: options.seed, threads: options.threads,
+    bands: choice, signal: ctx.signal, batches, release, withIds: options.idField !== null,
+  });
 }
 
-function readDemo(ctx: DedupContext, targets: readonly OutputTarget[]): ReadResult {
+/** The lines of the hashing and indexing that ran within the pass. */
+function recordWithin(ctx: DedupContext, ingested: Ingested, choice: BandChoice): void {
+  const { options, reporter } = ctx;
+  const n = ingested.table.count;
+  reporter.record('hashing', `${plural(n, 'signature')} of ${options.numHashes} hashes ` +
+    `(${options.shingle.kind === 'words' ? 'word' : 'character'} ${options.shingle.size}-shingles)`, ingested.hashMs);
+  reporter.record('indexing', `${plural(n, 'signature')} in ${choice.bands} bands ` +
+    `(${formatBytes(ingested.index?.memoryUsage ?? 0)})`, ingested.indexMs);
+}
+
+async function readDemo(ctx: DedupContext, targets: readonly OutputTarget[], choice: BandChoice): Promise<ReadResult> {
   const { reporter } = ctx;
   checkOutputs(targets, new Map());
-  reporter.start('reading', 'mails');
-  const corpus = loadDemoCorpus();
+  const demo = loadDemoCorpus();
   ctx.signal.throwIfAborted();
-  reporter.end(`${plural(corpus.documents.length, 'mail')} (${formatBytes(totalBytes(corpus.documents))}) ` +
-    `from ${DEMO_PACKAGE}`);
-  return { documents: corpus.documents, skipped: corpus.skipped, subjects: corpus.subjects };
+  const corpus = new MemoryCorpus(demo.documents);
+  const ingested = await streamedPass(ctx, choice, 'mails', corpus.batches(ctx.options.batchBytes), undefined);
+  const inputBytes = demo.documents.reduce((sum, d) => sum + d.text.byteLength, 0);
+  reporter.end(`${plural(demo.documents.length, 'mail')} (${formatBytes(inputBytes)}) from ${DEMO_PACKAGE}`);
+  recordWithin(ctx, ingested, choice);
+  return {
+    corpus, index: ingested.index, inputBytes, skipped: demo.skipped, subjects: demo.subjects,
+    placeBytes: ingested.table.memoryBytes,
+  };
 }
 
 /** Lists the files of the inputs and refuses an output that is one of them
@@ -133,56 +152,42 @@ async function listPhase(ctx: DedupContext, targets: readonly OutputTarget[],
   return listing;
 }
 
-/** Lists the inputs, refuses outputs that are inputs, reads the documents;
- * a run that read none ends here (exit 66), writing nothing. */
-async function readPhase(ctx: DedupContext, targets: readonly OutputTarget[]): Promise<ReadResult> {
+/** Lists the inputs, refuses outputs that are inputs, then reads, hashes
+ * and indexes the documents in one pass; a run that read none ends here
+ * (exit 66), writing nothing. */
+async function readPhase(ctx: DedupContext, targets: readonly OutputTarget[], choice: BandChoice):
+  Promise<ReadResult> {
   const { options, reporter } = ctx;
-  if (options.demo) return readDemo(ctx, targets);
+  if (options.demo) return readDemo(ctx, targets, choice);
   const skips = new SkipCounter();
-  const onBadInput = (bad: BadInput): void => {
-    if (options.strict) throw new BadInputError(bad);
-    skips.add(bad.reason);
-    reporter.message(`knowhere-rs: skipped ${placeOf(bad)}: ${bad.reason}`);
-  };
+  const onBadInput = badInputHandler(options, reporter, skips);
   const listing = await listPhase(ctx, targets, onBadInput);
-  reporter.start('reading', readingUnit(options.jsonl));
-  const documents = await readDocuments({
+  const stream = new DocumentStream({
     files: listing.files, jsonl: options.jsonl, textField: options.textField, idField: options.idField,
-    signal: ctx.signal, stdin: ctx.stdin, onBadInput,
-    onProgress: (done, total) => { reporter.update(done, total); },
+    maxDocumentBytes: options.maxDocumentBytes, batchBytes: options.batchBytes, signal: ctx.signal, stdin: ctx.stdin,
+    onBadInput, onProgress: (done, total) => { reporter.update(done, total); },
+    // Standard input and FIFOs are kept for the second pass of --verify.
+    spool: options.verify === 'exact',
   });
-  reporter.end(`${plural(documents.length, 'document')} (${formatBytes(totalBytes(documents))})` +
+  const ingested = await streamedPass(ctx, choice, readingUnit(options.jsonl), stream.batches(),
+    (batch) => { stream.release(batch); });
+  const n = ingested.table.count;
+  reporter.end(`${plural(n, 'document')} (${formatBytes(stream.textBytes)})` +
     (skips.total > 0 ? `, ${skips.total} skipped` : ''));
   if (options.quiet && skips.total > 0) ctx.stderr.write(`${skips.summary()}\n`);
-  if (documents.length === 0) {
+  if (n === 0) {
     throw new CommandError(`no document to deduplicate${skips.total > 0 ? ` (${plural(skips.total, 'input')} ` +
       'skipped)' : ''}; no output written`, ExitCode.NO_INPUT);
   }
-  return { documents, skipped: skips.total, subjects: null };
-}
-
-function totalBytes(documents: readonly InputDocument[]): number {
-  let bytes = 0;
-  for (const d of documents) bytes += d.text.byteLength;
-  return bytes;
-}
-
-async function hashPhase(ctx: DedupContext, documents: readonly InputDocument[]): Promise<SignatureBatch<Uint32Array>> {
-  const { options, reporter } = ctx;
-  reporter.start('hashing', 'documents', documents.length);
-  const batch = await signaturesFromTextsAsync(documents.map((d) => d.text), {
-    numHashes: options.numHashes,
-    shingle: options.shingle.kind,
-    shingleSize: options.shingle.size,
-    valueBytes: 4,
-    seed: options.seed,
-    threads: options.threads,
-    signal: ctx.signal,
-    onProgress: (p) => { reporter.update(p.done, p.total); },
+  recordWithin(ctx, ingested, choice);
+  const corpus = new FileCorpus({
+    files: listing.files, table: ingested.table, stream, jsonl: options.jsonl, textField: options.textField,
+    idField: options.idField,
   });
-  reporter.end(`${plural(batch.count, 'signature')} of ${batch.numHashes} hashes ` +
-    `(${options.shingle.kind === 'words' ? 'word' : 'character'} ${options.shingle.size}-shingles)`);
-  return batch;
+  return {
+    corpus, index: ingested.index, inputBytes: stream.textBytes, skipped: skips.total, subjects: null,
+    placeBytes: ingested.table.memoryBytes,
+  };
 }
 
 function choosePhase(ctx: DedupContext): BandChoice {
@@ -206,26 +211,6 @@ function choosePhase(ctx: DedupContext): BandChoice {
       `${choice.rows} rows (${how}); P(candidate) at similarity ${curve.join(', ')}`);
   }
   return choice;
-}
-
-async function indexPhase(ctx: DedupContext, batch: SignatureBatch<Uint32Array>, choice: BandChoice):
-  Promise<MinHashLSHIndex> {
-  const { reporter } = ctx;
-  // The library counts its own units (band entries): shown as documents.
-  reporter.start('indexing', 'documents', batch.count);
-  const index = new MinHashLSHIndex();
-  try {
-    index.numThreads = ctx.options.threads;
-    await index.buildAsync(batch.values, batch.numHashes, batch.valueBytes, choice.bands, true, {
-      signal: ctx.signal,
-      onProgress: (p) => { reporter.update(scaledProgress(p.done, p.total, batch.count), batch.count); },
-    });
-  } catch (error) {
-    index.close();
-    throw error;
-  }
-  reporter.end(`${plural(batch.count, 'signature')} in ${choice.bands} bands (${formatBytes(index.memoryUsage)})`);
-  return index;
 }
 
 /**
@@ -265,13 +250,28 @@ function shingleOptions(ctx: DedupContext): { shingle: 'words' | 'chars'; shingl
   return { shingle: ctx.options.shingle.kind, shingleSize: ctx.options.shingle.size, threads: ctx.options.threads };
 }
 
+/** The texts of the documents in `ids`, read again (ts/cli/corpus.ts), as
+ * views by position, and each id's position among them. */
+async function textsOf(ctx: DedupContext, corpus: Corpus, ids: ArrayLike<number>):
+  Promise<{ texts: Uint8Array[]; position: (id: number) => number }> {
+  const read = await corpus.texts(ids, ctx.signal, (done, total) => { ctx.reporter.update(done, total); });
+  const position = new Map<number, number>();
+  read.ids.forEach((id, k) => { position.set(id, k); });
+  return { texts: views(read), position: (id) => position.get(id)! };
+}
+
 /** Keeps the pairs whose exact Jaccard similarity (in C: each document in a
- * pair shingled once, the pairs merged on every thread) reaches T. */
-async function verifyPhase(ctx: DedupContext, documents: readonly InputDocument[], pairs: Pairs): Promise<Pairs> {
+ * pair shingled once, the pairs merged on every thread) reaches T. Only the
+ * documents of the pairs are read again, file by file. */
+async function verifyPhase(ctx: DedupContext, corpus: Corpus, pairs: Pairs): Promise<Pairs> {
   const { reporter, options } = ctx;
-  reporter.start('verifying', 'documents and pairs', pairs.count);
-  const ids = (side: Int32Array): BigInt64Array => BigInt64Array.from(side.subarray(0, pairs.count), BigInt);
-  const exact = await shingleSimilaritiesAsync(documents.map((d) => d.text), ids(pairs.left), ids(pairs.right), {
+  reporter.start('verifying', 'documents', pairs.count);
+  const left = pairs.left.subarray(0, pairs.count);
+  const right = pairs.right.subarray(0, pairs.count);
+  const { texts, position } = await textsOf(ctx, corpus, [...left, ...right]);
+  const at = (side: Int32Array): BigInt64Array => BigInt64Array.from(side, (id) => BigInt(position(id)));
+  reporter.start('verifying', 'documents and pairs');
+  const exact = await shingleSimilaritiesAsync(texts, at(left), at(right), {
       ...shingleOptions(ctx),
       signal: ctx.signal,
       onProgress: (p) => { reporter.update(p.done, p.total); },
@@ -292,9 +292,10 @@ async function verifyPhase(ctx: DedupContext, documents: readonly InputDocument[
   return kept;
 }
 
-/** Each cluster member's exact similarity to its representative. */
-async function exactMemberSimilarities(ctx: DedupContext, documents: readonly InputDocument[],
-                                       clusters: readonly Cluster[]): Promise<Map<number, number>> {
+/** Each cluster member's similarity to its representative: exact (their
+ * documents read again), or the signatures' estimate from the index. */
+async function memberSimilarities(ctx: DedupContext, corpus: Corpus, index: MinHashLSHIndex | null,
+                                  clusters: readonly Cluster[], exact: boolean): Promise<Map<number, number>> {
   const representatives: number[] = [];
   const members: number[] = [];
   for (const cluster of clusters) {
@@ -304,9 +305,27 @@ async function exactMemberSimilarities(ctx: DedupContext, documents: readonly In
       members.push(m);
     }
   }
-  const exact = await shingleSimilaritiesAsync(documents.map((d) => d.text), representatives, members,
-    { ...shingleOptions(ctx), signal: ctx.signal });
-  return new Map(members.map((m, i) => [m, exact[i]!]));
+  if (exact) {
+    const { texts, position } = await textsOf(ctx, corpus, [...representatives, ...members]);
+    const similarity = await shingleSimilaritiesAsync(texts, representatives.map(position), members.map(position),
+      { ...shingleOptions(ctx), signal: ctx.signal });
+    return new Map(members.map((m, i) => [m, similarity[i]!]));
+  }
+  const result = new Map<number, number>();
+  const k = ctx.options.numHashes;
+  const pacer = new Pacer(ctx.signal);
+  for (let first = 0; first < members.length && index !== null; first += 4096) {
+    const ids = [...representatives.slice(first, first + 4096), ...members.slice(first, first + 4096)];
+    const half = ids.length / 2;
+    const rows = index.getVectorByIds(ids);
+    const values = new Uint32Array(rows.buffer, rows.byteOffset, rows.byteLength / 4);
+    for (let j = 0; j < half; j++) {
+      result.set(ids[half + j]!, estimateSimilarity(values.subarray(j * k, (j + 1) * k),
+        values.subarray((half + j) * k, (half + j + 1) * k)));
+    }
+    await pacer.tick();
+  }
+  return result;
 }
 
 async function clusterPhase(ctx: DedupContext, n: number, pairs: Pairs): Promise<Cluster[]> {
@@ -345,46 +364,46 @@ export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
   const started = performance.now();
   const { options } = ctx;
   const targets = await destinations(options);
-  const { documents, skipped, subjects } = await readPhase(ctx,
-    [targets.content, targets.keep].filter((t): t is OutputTarget => t !== null));
-  const n = documents.length;
   const choice = choosePhase(ctx);
+  const read = await readPhase(ctx, [targets.content, targets.keep].filter((t): t is OutputTarget => t !== null),
+    choice);
+  const { corpus, index } = read;
+  const n = corpus.count;
   let pairs: Pairs = { left: new Int32Array(0), right: new Int32Array(0), similarity: new Float64Array(0), count: 0 };
-  let batch: SignatureBatch<Uint32Array> | null = null;
-  if (n >= 2) {
-    batch = await hashPhase(ctx, documents);
-    const index = await indexPhase(ctx, batch, choice);
-    try {
-      pairs = await joinPhase(ctx, index);
-    } finally {
-      index.close();
+  let clusters: Cluster[];
+  let similarities: Map<number, number> | null = null;
+  const indexBytes = index?.memoryUsage ?? 0;
+  try {
+    if (index !== null && n >= 2) pairs = await joinPhase(ctx, index);
+    if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, corpus, pairs);
+    clusters = await clusterPhase(ctx, n, pairs);
+    // A member's similarity to its representative: the pair's with cover;
+    // for components, exact with --verify, else the signatures' estimate
+    // (from the index, before it goes).
+    if (options.format !== 'pairs-csv' && options.clusters === 'components') {
+      similarities = await memberSimilarities(ctx, corpus, index, clusters, options.verify === 'exact');
     }
+  } finally {
+    index?.close();
   }
-  if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, documents, pairs);
-  const clusters = await clusterPhase(ctx, n, pairs);
-
-  // A member's similarity to its representative: the pair's with cover;
-  // for components, exact with --verify, else the signature estimate.
-  // (Without signatures, n < 2: no clusters.)
-  const signatures = batch;
-  const exact = options.verify === 'exact' && options.format !== 'pairs-csv' && options.clusters === 'components'
-    ? await exactMemberSimilarities(ctx, documents, clusters) : null;
-  const similarity = exact !== null || signatures === null
-    ? (_: number, member: number): number => exact?.get(member) ?? 1
-    : (a: number, b: number): number => estimateSimilarity(signatures.row(a), signatures.row(b));
+  const similarity = (_: number, member: number): number => similarities?.get(member) ?? 1;
+  const source = (i: number): DocumentSource => corpus.source(i);
   const output: Destinations = {
     content: targets.content === null ? null : {
       target: targets.content,
-      lines: options.format === 'pairs-csv' ? pairLines(pairs, documents) : clusterLines(clusters, documents, similarity),
+      lines: options.format === 'pairs-csv' ? pairLines(pairs, source) : clusterLines(clusters, source, similarity),
     },
-    keep: targets.keep === null ? null : { target: targets.keep, lines: keepLines(n, clusters, documents, options.nul) },
+    keep: targets.keep === null ? null : { target: targets.keep, lines: keepLines(n, clusters, source, options.nul) },
   };
   await writePhase(ctx, output);
+  if (options.stats) {
+    ctx.stderr.write(`knowhere-rs: ${memoryLine({ documents: n, indexBytes, placeBytes: read.placeBytes })}\n`);
+  }
 
   const keepCount = n - clusters.reduce((sum, c) => sum + c.members.length - 1, 0);
   return {
-    documents: n, skipped, inputBytes: totalBytes(documents), bands: choice, pairs: pairs.count, clusters,
-    keep: keepCount, totalMs: performance.now() - started, subjects, sources: documents,
+    documents: n, skipped: read.skipped, inputBytes: read.inputBytes, bands: choice, pairs: pairs.count, clusters,
+    keep: keepCount, totalMs: performance.now() - started, subjects: read.subjects, source,
   };
 }
 
@@ -416,7 +435,7 @@ export function summaryText(summary: DedupSummary, options: DedupOptions, times:
     for (const cluster of largest) {
       const rep = cluster.representative;
       const subject = summary.subjects?.[rep];
-      lines.push(`    ${String(cluster.members.length).padStart(4)} ${what}s  ${summary.sources[rep]!.name}` +
+      lines.push(`    ${String(cluster.members.length).padStart(4)} ${what}s  ${summary.source(rep).name}` +
         (subject ? `  "${subject.length > 60 ? `${subject.slice(0, 57)}...` : subject}"` : ''));
     }
   }

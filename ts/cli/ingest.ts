@@ -11,54 +11,39 @@
 import { MinHashLSHIndex } from '../minhash-lsh.ts';
 import { signaturesOfPackedAsync } from '../signature.ts';
 import type { BandChoice } from '../threshold.ts';
-import type { ListedFile } from './files.ts';
-import type { BadInput } from './input.ts';
-import type { PhaseReporter } from './progress.ts';
-import { DocumentStream, DocumentTable, readAhead, type DocumentBatch } from './stream.ts';
+import { DocumentTable, readAhead, type DocumentBatch } from './stream.ts';
 
 export interface IngestOptions {
-  readonly files: readonly ListedFile[];
-  readonly jsonl: boolean;
-  readonly textField: string;
-  readonly idField: string | null;
-  readonly maxDocumentBytes: number;
-  readonly batchBytes: number;
   readonly numHashes: number;
   readonly shingle: { readonly kind: 'words' | 'chars'; readonly size: number };
   readonly seed: bigint;
   readonly threads: number;
   readonly bands: BandChoice;
-  /** Keep copies of standard input and FIFOs for a second pass. */
-  readonly spool: boolean;
   readonly signal: AbortSignal;
-  readonly stdin: NodeJS.ReadableStream;
-  readonly reporter: PhaseReporter;
-  readonly onBadInput: (bad: BadInput) => void;
+  /** Documents whose signatures go to the index, in batches. */
+  readonly batches: AsyncGenerator<DocumentBatch>;
+  /** Called with each batch once it is hashed (its texts may be reused). */
+  readonly release?: ((batch: DocumentBatch) => void) | undefined;
+  /** With --id-field: the table keeps each document's id. */
+  readonly withIds: boolean;
 }
 
 export interface Ingested {
   /** The index of every document's signature (null when none was read). */
   readonly index: MinHashLSHIndex | null;
   readonly table: DocumentTable;
-  readonly stream: DocumentStream;
-  /** Where the time went (ms): waiting for the reader (reading and
-   * parsing on this thread, not overlapped), hashing, indexing. */
-  readonly waitMs: number;
+  /** The time of the whole pass, and within it the time of hashing and of
+   * indexing (ms): reading runs meanwhile, one batch ahead. */
+  readonly totalMs: number;
   readonly hashMs: number;
   readonly indexMs: number;
 }
 
-/** Reads, hashes and indexes every document (see above). The caller
- * closes the index. */
+/** Hashes and indexes every batch (see above). The caller closes the
+ * index. */
 export async function ingest(options: IngestOptions): Promise<Ingested> {
-  const { reporter, signal } = options;
-  const stream = new DocumentStream({
-    files: options.files, jsonl: options.jsonl, textField: options.textField, idField: options.idField,
-    maxDocumentBytes: options.maxDocumentBytes, batchBytes: options.batchBytes, signal, stdin: options.stdin,
-    onBadInput: options.onBadInput, onProgress: (done, total) => { reporter.update(done, total); },
-    spool: options.spool,
-  });
-  const table = new DocumentTable(options.idField !== null);
+  const { signal } = options;
+  const table = new DocumentTable(options.withIds);
   let index: MinHashLSHIndex | null = null;
   let hashMs = 0;
   let indexMs = 0;
@@ -66,14 +51,14 @@ export async function ingest(options: IngestOptions): Promise<Ingested> {
   let signatureBuffer: Uint8Array | undefined;
   const started = performance.now();
   try {
-    await readAhead(stream.batches(), async (batch: DocumentBatch) => {
+    await readAhead(options.batches, async (batch: DocumentBatch) => {
       let at = performance.now();
       const signatures = await signaturesOfPackedAsync(
         { texts: batch.texts, offsets: batch.offsets, ndocs: batch.count },
         { numHashes: options.numHashes, shingle: options.shingle.kind, shingleSize: options.shingle.size,
           seed: options.seed, threads: options.threads, signal }, signatureBuffer);
       signatureBuffer = new Uint8Array(signatures.values.buffer);
-      stream.release(batch);
+      options.release?.(batch);
       hashMs += performance.now() - at;
       at = performance.now();
       if (index === null) {
@@ -90,6 +75,5 @@ export async function ingest(options: IngestOptions): Promise<Ingested> {
     (index as MinHashLSHIndex | null)?.close();
     throw error;
   }
-  const waitMs = performance.now() - started - hashMs - indexMs;
-  return { index, table, stream, waitMs, hashMs, indexMs };
+  return { index, table, totalMs: performance.now() - started, hashMs, indexMs };
 }

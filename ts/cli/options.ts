@@ -8,6 +8,7 @@ import type { ShingleKind } from '../signature.ts';
 import type { ClusterMode } from './clusters.ts';
 import { ExitCode } from './exit-codes.ts';
 import { GlobError, compileGlob, type Glob } from './glob.ts';
+import { DEFAULT_BATCH_BYTES, DEFAULT_MAX_DOCUMENT_BYTES } from './stream.ts';
 
 export type OutputFormat = 'clusters-jsonl' | 'pairs-csv';
 
@@ -36,6 +37,12 @@ export interface DedupOptions {
   readonly verify: 'none' | 'exact';
   readonly strict: boolean;
   readonly quiet: boolean;
+  /** A document (a file, or a JSON line) larger than this is refused. */
+  readonly maxDocumentBytes: number;
+  /** Text hashed per native call (and read ahead at most). */
+  readonly batchBytes: number;
+  /** Print where the memory went at the end. */
+  readonly stats: boolean;
 }
 
 export class UsageError extends Error {
@@ -65,6 +72,10 @@ Input:
   --id-field NAME         the name of a JSON line's document (default: file:line)
   --demo                  the SpamAssassin public mail corpus (about 6000 mails)
   --strict                bad input ends the run (exit 65) instead of being skipped
+  --max-document-bytes N  refuse a document (a file, or a JSON line) larger
+                          than N bytes (default 64M; K, M, G suffixes)
+  --batch-bytes N         text hashed per native call, and read ahead at
+                          most (default 16M)
   Files whose name ends in .gz are decompressed. A file reached twice (links)
   is read once.
 
@@ -83,6 +94,7 @@ Output (FILE - is standard output; no output may be an input):
                           components: connected components of the pairs
   -q, --quiet             no progress, phase times or summary on stderr
                           (skipped inputs are counted on one line)
+  --stats                 print the peak memory and its parts at the end
 
 Matching:
   -t, --threshold T       Jaccard similarity of near-duplicates (default 0.8)
@@ -131,6 +143,22 @@ export function seedOption(value: string): bigint {
   return seed;
 }
 
+const SIZE_SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+/** Node's largest Buffer: a document must fit in one. */
+const MAX_BUFFER_BYTES = 2 ** 32 - 1;
+
+/** A byte count: digits with an optional K, M or G (binary multiples,
+ * KiB / MiB / GiB accepted too). */
+export function bytesOption(value: string, name: string, min: number): number {
+  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim());
+  const bytes = match === null ? NaN : Number(match[1]) * SIZE_SUFFIX[match[2]!.toLowerCase()]!;
+  if (!(bytes >= min && bytes <= MAX_BUFFER_BYTES)) {
+    throw new UsageError(`--${name}: expected a size in bytes from ${min} to ${MAX_BUFFER_BYTES} (K, M, G ` +
+      `suffixes allowed), got ${value}`);
+  }
+  return bytes;
+}
+
 export function globOption(pattern: string, name: string): Glob {
   try {
     return compileGlob(pattern);
@@ -172,6 +200,9 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
         'seed': { type: 'string' },
         'threads': { type: 'string' },
         'timeout': { type: 'string' },
+        'max-document-bytes': { type: 'string' },
+        'batch-bytes': { type: 'string' },
+        'stats': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -250,5 +281,9 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
     verify,
     strict: v.strict === true,
     quiet: v.quiet === true,
+    maxDocumentBytes: v['max-document-bytes'] === undefined ? DEFAULT_MAX_DOCUMENT_BYTES
+      : bytesOption(v['max-document-bytes'], 'max-document-bytes', 1),
+    batchBytes: v['batch-bytes'] === undefined ? DEFAULT_BATCH_BYTES : bytesOption(v['batch-bytes'], 'batch-bytes', 1),
+    stats: v.stats === true,
   };
 }

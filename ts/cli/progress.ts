@@ -127,6 +127,17 @@ export class PhaseReporter {
     this.#held = false;
   }
 
+  /** A phase that ran within the one just ended (hashing and indexing run
+   * batch by batch while the documents are read): its line and its own
+   * time, `ms`, part of the enclosing phase's. */
+  record(phase: string, detail: string, ms: number): void {
+    this.#times.push({ phase, ms, detail });
+    if (this.#quiet) return;
+    this.clear();
+    const text = `${phase}: ${detail} in ${formatSeconds(ms)}`;
+    this.#stream.write(this.#bar ? `${text}\n` : `knowhere-rs: ${text}\n`);
+  }
+
   /** Clears the bar and draws no more until the phase ends: standard
    * output is being written to the same terminal. */
   hold(): void {

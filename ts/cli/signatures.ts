@@ -32,7 +32,7 @@ import { listInputs, standardInputIdentity, type ListedFile } from './files.ts';
 import { readingUnit } from './input.ts';
 import type { RunContext } from './main.ts';
 import {
-  UsageError, globOption, integerOption, numberOption, seedOption, shingleOption, type DedupOptions,
+  UsageError, bytesOption, globOption, integerOption, numberOption, seedOption, shingleOption, type DedupOptions,
 } from './options.ts';
 import { OutputFile, checkOutputs, resolveOutput, type InputIdentities, type OutputTarget } from './output.ts';
 import { formatBytes, plural } from './progress.ts';
@@ -88,22 +88,6 @@ Signatures (the same as dedup's, so that both agree):
 
 Exit status: as for dedup (docs/cli.md).
 `;
-
-const SIZE_SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-/** Node's largest Buffer: a document must fit in one. */
-const MAX_BUFFER_BYTES = 2 ** 32 - 1;
-
-/** A byte count: digits with an optional K, M or G (binary multiples,
- * KiB / MiB / GiB accepted too). */
-export function bytesOption(value: string, name: string, min: number): number {
-  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value.trim());
-  const bytes = match === null ? NaN : Number(match[1]) * SIZE_SUFFIX[match[2]!.toLowerCase()]!;
-  if (!(bytes >= min && bytes <= MAX_BUFFER_BYTES)) {
-    throw new UsageError(`--${name}: expected a size in bytes from ${min} to ${MAX_BUFFER_BYTES} (K, M, G ` +
-      `suffixes allowed), got ${value}`);
-  }
-  return bytes;
-}
 
 /** The options of `signatures` (argv without the command word). */
 export function parseSignaturesOptions(argv: readonly string[]): SignaturesOptions | 'help' {

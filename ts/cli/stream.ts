@@ -27,6 +27,7 @@
  * --max-document-bytes (64.0 MiB)").
  */
 import { randomBytes } from 'node:crypto';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -367,6 +368,9 @@ export class DocumentStream {
 
   constructor(options: StreamOptions) {
     this.#options = options;
+    // Each file read at the same time (a stream) listens to the signal:
+    // more than Node's default of 10 listeners, and no leak.
+    setMaxListeners(Math.max(getMaxListeners(options.signal), 2 * READ_CONCURRENCY + 10), options.signal);
     this.#builder = new BatchBuilder(options.batchBytes, options.idField !== null);
     this.#pacer = new Pacer(options.signal);
     this.fileStates = new Array<FileState | null>(options.files.length).fill(null);

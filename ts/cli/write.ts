@@ -59,15 +59,15 @@ const round = (x: number): number => Math.round(x * 10_000) / 10_000;
 /** One JSON line per cluster: the representative, then every member with
  * its similarity to the representative (the cluster's own, else from
  * `similarity`). */
-export function* clusterLines(clusters: readonly Cluster[], sources: readonly DocumentSource[],
+export function* clusterLines(clusters: readonly Cluster[], source: (i: number) => DocumentSource,
                               similarity: (a: number, b: number) => number): Generator<Line> {
   for (const cluster of clusters) {
     const rep = cluster.representative;
     yield `${JSON.stringify({
-      representative: sourceJson(sources[rep]!, rep),
+      representative: sourceJson(source(rep), rep),
       size: cluster.members.length,
       members: cluster.members.map((m, k) => ({
-        ...sourceJson(sources[m]!, m),
+        ...sourceJson(source(m), m),
         similarity: m === rep ? 1 : round(cluster.similarities?.[k] ?? similarity(rep, m)),
       })),
     })}\n`;
@@ -76,26 +76,26 @@ export function* clusterLines(clusters: readonly Cluster[], sources: readonly Do
 
 const COMMA = Buffer.from(',');
 
-export function* pairLines(pairs: Pairs, sources: readonly DocumentSource[]): Generator<Line> {
+export function* pairLines(pairs: Pairs, source: (i: number) => DocumentSource): Generator<Line> {
   yield 'left_index,right_index,left,right,similarity\n';
   for (let i = 0; i < pairs.count; i++) {
     const l = pairs.left[i]!;
     const r = pairs.right[i]!;
-    yield Buffer.concat([Buffer.from(`${l},${r},`), csvBytes(nameBytesOf(sources[l]!)), COMMA,
-      csvBytes(nameBytesOf(sources[r]!)), Buffer.from(`,${round(pairs.similarity[i]!)}\n`)]);
+    yield Buffer.concat([Buffer.from(`${l},${r},`), csvBytes(nameBytesOf(source(l))), COMMA,
+      csvBytes(nameBytesOf(source(r))), Buffer.from(`,${round(pairs.similarity[i]!)}\n`)]);
   }
 }
 
 /** The documents to keep, in input order: every document that is not a
  * non-representative member of a cluster. */
-export function* keepLines(n: number, clusters: readonly Cluster[], sources: readonly DocumentSource[],
+export function* keepLines(n: number, clusters: readonly Cluster[], source: (i: number) => DocumentSource,
                            nul: boolean): Generator<Line> {
   const dropped = new Uint8Array(n);
   for (const cluster of clusters) for (const m of cluster.members) if (m !== cluster.representative) dropped[m] = 1;
   for (let v = 0; v < n; v++) {
     if (dropped[v] !== 0) continue;
-    const source = sources[v]!;
-    yield source.nameBytes === undefined ? keepEntryOfText(source.name, nul) : keepEntry(source.nameBytes, nul);
+    const place = source(v);
+    yield place.nameBytes === undefined ? keepEntryOfText(place.name, nul) : keepEntry(place.nameBytes, nul);
   }
 }
 
