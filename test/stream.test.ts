@@ -145,6 +145,26 @@ describe('streaming input: batches, places and a second pass', function () {
     for (const spool of first.stream.spooled.values()) fs.rmSync(spool, { force: true });
   });
 
+  it('the table of places keeps every place across its chunks (65 536 documents each)', () => {
+    const table = new DocumentTable(true);
+    const n = 150_000;
+    for (let first = 0; first < n; first += 7_001) {
+      const count = Math.min(7_001, n - first);
+      const ids = Array.from({ length: count }, (_, k) => `id${first + k}`);
+      table.append({
+        count, texts: Buffer.alloc(0), offsets: new BigUint64Array(count + 1),
+        file: Uint32Array.from(ids, (_, k) => (first + k) % 13), start: Float64Array.from(ids, (_, k) => (first + k) * 1e6),
+        length: Float64Array.from(ids, (_, k) => first + k + 0.5), line: Uint32Array.from(ids, (_, k) => first + k + 1),
+        ids,
+      });
+    }
+    expect(table.count).to.equal(n);
+    for (const i of [0, 1, 65_535, 65_536, 65_537, 131_071, 131_072, n - 1]) {
+      expect([table.file(i), table.start(i), table.length(i), table.line(i), table.id(i)])
+        .to.deep.equal([i % 13, i * 1e6, i + 0.5, i + 1, `id${i}`]);
+    }
+  });
+
   it('a file that changed between the passes is reported by name, not read', async () => {
     const file = path.join(dir, 'changing.jsonl');
     fs.copyFileSync(jsonl, file);

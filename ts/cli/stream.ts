@@ -750,18 +750,28 @@ export async function readAhead<T>(items: AsyncGenerator<T>, consume: (item: T) 
 /** Bytes kept per document by DocumentTable (its typed arrays), not
  * counting --id-field values. */
 export const PLACE_BYTES = 4 + 8 + 8 + 4;
+/** Documents per chunk of the table's columns. */
+const CHUNK_SHIFT = 16;
+const CHUNK = 1 << CHUNK_SHIFT;
+
+/** One chunk of the table: CHUNK places. */
+interface PlaceChunk {
+  readonly file: Uint32Array;
+  readonly start: Float64Array;
+  readonly length: Float64Array;
+  readonly line: Uint32Array;
+}
 
 /**
- * The places of every document read (see DocumentBatch), in columns that
- * grow by doubling: PLACE_BYTES per document, plus the --id-field values.
- * Document i's name, text and similarity all come from here afterwards.
+ * The places of every document read (see DocumentBatch), in columns of
+ * fixed chunks of CHUNK documents (so the table never holds a doubled
+ * copy while it grows): PLACE_BYTES per document, plus the --id-field
+ * values. Document i's name, text and similarity all come from here
+ * afterwards.
  */
 export class DocumentTable {
   count = 0;
-  #file = new Uint32Array(1024);
-  #start = new Float64Array(1024);
-  #length = new Float64Array(1024);
-  #line = new Uint32Array(1024);
+  readonly #chunks: PlaceChunk[] = [];
   readonly #ids: string[] | null;
 
   constructor(withIds: boolean) {
@@ -769,40 +779,42 @@ export class DocumentTable {
   }
 
   append(batch: DocumentBatch): void {
-    const n = this.count + batch.count;
-    if (n > this.#file.length) this.#grow(Math.max(n, 2 * this.#file.length));
-    this.#file.set(batch.file, this.count);
-    this.#start.set(batch.start, this.count);
-    this.#length.set(batch.length, this.count);
-    this.#line.set(batch.line, this.count);
+    for (let i = 0; i < batch.count;) {
+      const at = this.count & (CHUNK - 1);
+      if (at === 0) {
+        this.#chunks.push({
+          file: new Uint32Array(CHUNK), start: new Float64Array(CHUNK), length: new Float64Array(CHUNK),
+          line: new Uint32Array(CHUNK),
+        });
+      }
+      const chunk = this.#chunks[this.#chunks.length - 1]!;
+      const take = Math.min(batch.count - i, CHUNK - at);
+      chunk.file.set(batch.file.subarray(i, i + take), at);
+      chunk.start.set(batch.start.subarray(i, i + take), at);
+      chunk.length.set(batch.length.subarray(i, i + take), at);
+      chunk.line.set(batch.line.subarray(i, i + take), at);
+      i += take;
+      this.count += take;
+    }
     if (this.#ids !== null) for (const id of batch.ids ?? []) this.#ids.push(id ?? '');
-    this.count = n;
   }
 
-  #grow(capacity: number): void {
-    const grown = <T extends Uint32Array | Float64Array>(from: T, make: (n: number) => T): T => {
-      const to = make(capacity);
-      to.set(from);
-      return to;
-    };
-    this.#file = grown(this.#file, (k) => new Uint32Array(k));
-    this.#start = grown(this.#start, (k) => new Float64Array(k));
-    this.#length = grown(this.#length, (k) => new Float64Array(k));
-    this.#line = grown(this.#line, (k) => new Uint32Array(k));
+  #chunk(i: number): PlaceChunk {
+    return this.#chunks[i >>> CHUNK_SHIFT]!;
   }
 
-  file(i: number): number { return this.#file[i]!; }
-  start(i: number): number { return this.#start[i]!; }
-  length(i: number): number { return this.#length[i]!; }
+  file(i: number): number { return this.#chunk(i).file[i & (CHUNK - 1)]!; }
+  start(i: number): number { return this.#chunk(i).start[i & (CHUNK - 1)]!; }
+  length(i: number): number { return this.#chunk(i).length[i & (CHUNK - 1)]!; }
   /** 1-based JSON line, 0 for a whole file. */
-  line(i: number): number { return this.#line[i]!; }
+  line(i: number): number { return this.#chunk(i).line[i & (CHUNK - 1)]!; }
   id(i: number): string | null { return this.#ids?.[i] ?? null; }
 
-  /** Bytes held (capacity of the columns; ids as UTF-16 plus a pointer). */
+  /** Bytes held (the columns' chunks; ids as UTF-16 plus a pointer). */
   get memoryBytes(): number {
     let ids = 0;
     if (this.#ids !== null) for (const id of this.#ids) ids += 2 * id.length + 24;
-    return this.#file.length * PLACE_BYTES + ids;
+    return this.#chunks.length * CHUNK * PLACE_BYTES + ids;
   }
 }
 
