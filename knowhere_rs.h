@@ -401,6 +401,78 @@ KNOWHERE_API int knowhere_minhash_lsh_batch_search(
     size_t queries_len, size_t nq, size_t k, const uint8_t *bitset,
     size_t bitset_bits, int64_t *ids, float *distances, knowhere_error **err);
 
+/* ---- search options ------------------------------------------------------------ */
+
+/*
+ * What a search returns and how it filters, for callers that need more than
+ * the plain search above (knowhere's MINHASH_LSH node among them). Options
+ * can grow: call knowhere_search_options_init first, which sets `size` and
+ * the defaults, then set what you need. The defaults make the _with_options
+ * functions behave exactly like the functions above.
+ *
+ * Hit order. "The first candidates found" means: band 0's matching rows by
+ * ascending id, then band 1's rows not found yet, and so on, skipping
+ * filtered and removed rows (with raw data, a row matches in band b when
+ * its band b equals the query's byte for byte; without, when the band keys
+ * match). This is the order knowhere's MINHASH_LSH collects hits in.
+ */
+
+/* The k most similar candidates (the default): as knowhere_minhash_lsh_search. */
+#define KNOWHERE_SEARCH_RANKED 0u
+/* The first k candidates found, in hit order, each with distance 1
+ * (knowhere's hit flags: MINHASH_LSH with mh_search_with_jaccard false).
+ * Unused slots hold id -1 and distance 0. */
+#define KNOWHERE_SEARCH_HITS 1u
+
+/* A row filter: returns non-zero to EXCLUDE row `id` (a row id of the
+ * index, 0..count-1). It may be called from several of the search's threads
+ * at once and more than once per row, so it must be thread-safe and cheap;
+ * it must not call into the index. */
+typedef int (*knowhere_row_filter_fn)(void *user, int64_t id);
+
+typedef struct knowhere_search_options {
+    uint32_t size; /* sizeof(knowhere_search_options), set by _init */
+    uint32_t mode; /* KNOWHERE_SEARCH_RANKED (default) or KNOWHERE_SEARCH_HITS */
+    /* Ranked mode: 0 (default) ranks every candidate; n > 0 ranks only the
+     * first max(n, k) candidates found, in hit order (knowhere's refine_k
+     * with mh_search_with_jaccard). Ignored in hits mode. */
+    uint64_t refine_k;
+    /* The bitset is read at bit `id + bitset_id_offset` for row id (knowhere's
+     * BitsetView id_offset: an index holding a window of a larger id
+     * space); rows whose bit lies at or beyond bitset_bits are excluded, as
+     * always. Default 0. */
+    uint64_t bitset_id_offset;
+    /* Threads for a batch search: 0 (default) means
+     * knowhere_minhash_lsh_num_threads(index); a single search uses one. */
+    uint64_t threads;
+    /* NULL (default): none. Applied on top of the bitset: a row either
+     * excludes is left out. */
+    knowhere_row_filter_fn filter;
+    void *filter_user;
+} knowhere_search_options;
+
+/* Fills the defaults. NULL is a no-op. */
+KNOWHERE_API void knowhere_search_options_init(knowhere_search_options *options);
+
+/* knowhere_minhash_lsh_search with options (NULL: the defaults). An options
+ * struct whose size is smaller than this version's fields, or an unknown
+ * mode, is KNOWHERE_ERR_INVALID_ARG. Otherwise arguments, statuses and
+ * thread rules as for knowhere_minhash_lsh_search. Ranked results are
+ * ordered by similarity descending then id ascending (with refine_k too);
+ * hits keep hit order. */
+KNOWHERE_API int knowhere_minhash_lsh_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *query, size_t query_len, size_t k,
+    const uint8_t *bitset, size_t bitset_bits, const knowhere_search_options *options,
+    int64_t *ids, float *distances, CInterrupt interrupt, knowhere_error **err);
+
+/* knowhere_minhash_lsh_batch_search with options (NULL: the defaults): row
+ * q equals what knowhere_minhash_lsh_search_with_options gives for query q
+ * with the same options. */
+KNOWHERE_API int knowhere_minhash_lsh_batch_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
+    size_t k, const uint8_t *bitset, size_t bitset_bits, const knowhere_search_options *options,
+    int64_t *ids, float *distances, CInterrupt interrupt, knowhere_error **err);
+
 /* Copies the raw signatures of ids[0..n-1] into out (out_len >= n *
  * signature size), in order. Needs an index built with raw data, else
  * KNOWHERE_ERR_INVALID_ARG; an id outside 0..count-1, or removed, is
@@ -658,6 +730,16 @@ KNOWHERE_API int knowhere_minhash_lsh_range_search_with_interrupt(
     const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
     float threshold, const uint8_t *bitset, size_t bitset_bits,
     knowhere_range_result **result, CInterrupt interrupt, knowhere_error **err);
+
+/* Range search with search options (NULL: the defaults): their filter
+ * (bitset_id_offset, filter) and threads apply; range search ranks every
+ * candidate, so a mode other than KNOWHERE_SEARCH_RANKED or a refine_k is
+ * KNOWHERE_ERR_INVALID_ARG. */
+KNOWHERE_API int knowhere_minhash_lsh_range_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
+    float threshold, const uint8_t *bitset, size_t bitset_bits,
+    const knowhere_search_options *options, knowhere_range_result **result,
+    CInterrupt interrupt, knowhere_error **err);
 
 /* Pairs of ids with a similarity: left[i], right[i], similarity[i] for i in
  * 0..count-1. The object owns its arrays (not NULL even when count is 0);

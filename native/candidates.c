@@ -31,11 +31,6 @@ static bool reserve_ids(kh_candidate_scratch *sc, size_t needed) {
     return KH_RESERVE(sc, ids, ids_capacity, needed);
 }
 
-static bool excluded(const uint8_t *bitset, size_t bitset_bits, uint32_t id) {
-    if (bitset == NULL) return false;
-    return id >= bitset_bits || ((bitset[id >> 3] >> (id & 7)) & 1);
-}
-
 /* ---- scoring ---------------------------------------------------------------- */
 
 #define COUNT_EQUAL_AS(type, a, b, n)                                          \
@@ -127,9 +122,8 @@ static size_t first_id_at_least(const kh_lsh_entry *entries, size_t begin, size_
     return begin;
 }
 
-static int gather_ids(const kh_lsh_state *s, const size_t *runs, const uint8_t *bitset,
-                      size_t bitset_bits, size_t min_id, uint32_t *ids, size_t *count,
-                      kh_job *job) {
+static int gather_ids(const kh_lsh_state *s, const size_t *runs, const kh_filter *filter,
+                      size_t min_id, uint32_t *ids, size_t *count, kh_job *job) {
     size_t m = 0, polled = 0;
     for (size_t b = 0; b < s->bands; ++b) {
         const kh_lsh_entry *entries = s->tables[b].entries;
@@ -139,7 +133,7 @@ static int gather_ids(const kh_lsh_state *s, const size_t *runs, const uint8_t *
             if ((++polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
                 return KNOWHERE_ERR_INTERRUPTED;
             uint32_t id = entries[e].id;
-            if (!excluded(bitset, bitset_bits, id) && !kh_is_removed(s, id)) ids[m++] = id;
+            if (!kh_filter_excludes(filter, id) && !kh_is_removed(s, id)) ids[m++] = id;
         }
     }
     *count = m;
@@ -214,14 +208,14 @@ static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
 }
 
 int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
-                            const uint8_t *bitset, size_t bitset_bits, size_t min_id,
-                            kh_candidate_scratch *sc, size_t *count, kh_job *job) {
+                            const kh_filter *filter, size_t min_id, kh_candidate_scratch *sc,
+                            size_t *count, kh_job *job) {
     *count = 0;
     size_t matched = 0;
     for (size_t b = 0; b < s->bands; ++b) matched += sc->runs[2 * b + 1] - sc->runs[2 * b];
     if (!reserve_ids(sc, matched)) return KNOWHERE_ERR_NO_MEMORY;
     size_t n = 0;
-    int status = gather_ids(s, sc->runs, bitset, bitset_bits, min_id, sc->ids, &n, job);
+    int status = gather_ids(s, sc->runs, filter, min_id, sc->ids, &n, job);
     uint32_t *sorted = sc->ids;
     if (status == KNOWHERE_OK) status = sort_ids(sc->ids, sc->ids_spare, n, &sorted, job);
     if (status == KNOWHERE_OK && !KH_RESERVE(sc, candidates, candidates_capacity, n))
@@ -231,13 +225,31 @@ int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
     return status;
 }
 
-int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const uint8_t *bitset,
-                       size_t bitset_bits, size_t min_id, kh_candidate_scratch *sc,
-                       size_t *count, kh_job *job) {
-    *count = 0;
+int kh_find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_scratch *sc) {
     if (!KH_RESERVE(sc, runs, runs_capacity, 2 * s->bands)) return KNOWHERE_ERR_NO_MEMORY;
     find_runs(s, query, sc->runs);
-    return kh_candidates_from_runs(s, query, bitset, bitset_bits, min_id, sc, count, job);
+    return KNOWHERE_OK;
+}
+
+int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
+                       size_t min_id, kh_candidate_scratch *sc, size_t *count, kh_job *job) {
+    *count = 0;
+    int status = kh_find_runs(s, query, sc);
+    if (status != KNOWHERE_OK) return status;
+    return kh_candidates_from_runs(s, query, filter, min_id, sc, count, job);
+}
+
+uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t *runs,
+                      uint32_t id) {
+    if (s->raw)
+        return (uint32_t)count_equal_values(query, kh_raw_row(s, id), s->length,
+                                            s->element_size);
+    uint32_t bands = 0;
+    for (size_t b = 0; b < s->bands; ++b) {
+        size_t e = first_id_at_least(s->tables[b].entries, runs[2 * b], runs[2 * b + 1], id);
+        bands += e < runs[2 * b + 1] && s->tables[b].entries[e].id == id;
+    }
+    return bands;
 }
 
 void kh_candidate_scratch_discard(kh_garbage *bag, kh_candidate_scratch *sc) {
