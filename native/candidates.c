@@ -149,11 +149,7 @@ static void insertion_sort_ids(uint32_t *ids, size_t n) {
     }
 }
 
-/* Sorts ids[0..n-1] ascending (LSD radix, one byte a pass, skipping bytes
- * that are the same everywhere). *sorted is ids or spare, whichever holds
- * the result. */
-static int sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted,
-                    kh_job *job) {
+int kh_sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted, kh_job *job) {
     *sorted = ids;
     if (n <= 32) {
         insertion_sort_ids(ids, n);
@@ -217,7 +213,7 @@ int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
     size_t n = 0;
     int status = gather_ids(s, sc->runs, filter, min_id, sc->ids, &n, job);
     uint32_t *sorted = sc->ids;
-    if (status == KNOWHERE_OK) status = sort_ids(sc->ids, sc->ids_spare, n, &sorted, job);
+    if (status == KNOWHERE_OK) status = kh_sort_ids(sc->ids, sc->ids_spare, n, &sorted, job);
     if (status == KNOWHERE_OK && !KH_RESERVE(sc, candidates, candidates_capacity, n))
         status = KNOWHERE_ERR_NO_MEMORY;
     if (status == KNOWHERE_OK)

@@ -100,6 +100,12 @@ int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const kh_fil
  * KNOWHERE_OK or KNOWHERE_ERR_NO_MEMORY. */
 int kh_find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_scratch *sc);
 
+/* Sorts ids[0..n-1] ascending (LSD radix, one byte a pass, skipping bytes
+ * that are the same everywhere), polling the job. *sorted is ids or spare
+ * (room for n), whichever holds the result. KNOWHERE_OK or
+ * KNOWHERE_ERR_INTERRUPTED. */
+int kh_sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted, kh_job *job);
+
 /* The score kh_find_candidates gives row `id` (equal values with raw data,
  * else the bands whose run in `runs` holds it). */
 uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t *runs,

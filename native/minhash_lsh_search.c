@@ -98,19 +98,16 @@ static void write_hit_flags(const uint32_t *hits, size_t n, size_t k, int64_t *i
     }
 }
 
-static int compare_ids(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* refine_k: scores the n hits (sorted by id first, so that ties stay in id
  * order) into the candidates write_row ranks. */
 static int score_hits(const kh_lsh_state *s, const uint8_t *query, search_scratch *sc,
                       size_t n, kh_job *job) {
-    uint32_t *hits = sc->hits.hits;
-    if (!KH_RESERVE(&sc->found, candidates, candidates_capacity, n))
+    uint32_t *hits = NULL;
+    if (!KH_RESERVE(&sc->found, candidates, candidates_capacity, n) ||
+        !KH_RESERVE(&sc->hits, spare, spare_capacity, n))
         return KNOWHERE_ERR_NO_MEMORY;
-    qsort(hits, n, sizeof *hits, compare_ids);
+    int status = kh_sort_ids(sc->hits.hits, sc->hits.spare, n, &hits, job);
+    if (status != KNOWHERE_OK) return status;
     for (size_t i = 0; i < n; ++i) {
         if ((i & 63) == 63 && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         sc->found.candidates[i] =

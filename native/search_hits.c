@@ -90,5 +90,6 @@ int kh_first_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filter *
 void kh_hit_scratch_discard(kh_garbage *bag, kh_hit_scratch *sc) {
     kh_garbage_add(bag, sc->seen, sc->seen_capacity * sizeof *sc->seen);
     kh_garbage_add(bag, sc->hits, sc->hits_capacity * sizeof *sc->hits);
+    kh_garbage_add(bag, sc->spare, sc->spare_capacity * sizeof *sc->spare);
     memset(sc, 0, sizeof *sc);
 }

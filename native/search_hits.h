@@ -15,6 +15,8 @@ typedef struct {
     size_t seen_capacity;   /* a power of two, or 0 */
     uint32_t *hits;         /* the hits, in hit order */
     size_t hits_capacity;
+    uint32_t *spare;        /* room to sort the hits by id */
+    size_t spare_capacity;
 } kh_hit_scratch;
 
 /* The first `limit` distinct rows found for `query` (at most count of them)
