@@ -456,8 +456,8 @@ class MinHashLSHRsNode : public IndexNode {
                 throw std::bad_alloc();
             }
             if (op_context_ != nullptr) {
-                callback_.emplace(op_context_->cancellation_token,
-                                  [handle = interrupt_] { knowhere_interrupt_interrupt(handle); });
+                callback_ = std::make_unique<folly::CancellationCallback>(
+                    op_context_->cancellation_token, [handle = interrupt_] { knowhere_interrupt_interrupt(handle); });
             }
         }
         ~Cancellation() {
@@ -496,7 +496,7 @@ class MinHashLSHRsNode : public IndexNode {
      private:
         const milvus::OpContext* op_context_;
         CInterrupt interrupt_;
-        std::optional<folly::CancellationCallback> callback_;
+        std::unique_ptr<folly::CancellationCallback> callback_;
     };
 
     static knowhere_minhash_lsh*
