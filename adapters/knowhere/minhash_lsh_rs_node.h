@@ -12,12 +12,13 @@
 // Threads. Build and Add use `num_build_thread` threads when the config
 // sets it, else as many as knowhere's build pool has; a search uses as many
 // as knowhere's search pool has (fewer for few queries; the calling thread
-// is one of them). The node never asks for more than the pool knowhere
-// gives the same work, so it does not oversubscribe the machine beyond what
-// knowhere's own MINHASH_LSH does; the threads themselves are the library's.
+// is one of them). A call never uses more threads than the pool knowhere
+// gives the same work. The threads are the library's own, started per call,
+// so concurrent calls can together exceed the pool where knowhere's own
+// nodes would queue on it.
 //
-// Cancellation. Search, RangeSearch and GetVectorByIds take knowhere's
-// OpContext; Build and Add take one from the dataset under kOpContextKey
+// Cancellation. Search and RangeSearch take knowhere's OpContext; Build and
+// Add take one from the dataset under kOpContextKey
 // (knowhere passes none to builds). A callback on the context's folly
 // cancellation token sets the call's knowhere-rs interrupt, so a running
 // call stops within a few hundred microseconds of work, not only between
