@@ -124,7 +124,11 @@ KNOWHERE_API void knowhere_error_free(knowhere_error *error);
  * (NULL: knowhere_status_string(code)) in *err, freeing nothing that was
  * there. Returns `code`, so `return knowhere_error_set(err, code, "...");`
  * works. If memory for the error cannot be had, *err is set to a static
- * out-of-memory error (which knowhere_error_free accepts). */
+ * error (which knowhere_error_free accepts) with the same code, whose
+ * message is the status string followed by " (out of memory for the
+ * details)"; for a code this header does not define, the static error's
+ * code is KNOWHERE_ERR_NO_MEMORY. Every error the library itself returns
+ * is made this way, so its code always equals the status returned. */
 KNOWHERE_API int knowhere_error_set(knowhere_error **err, int code,
                                     const char *message);
 
@@ -169,6 +173,24 @@ KNOWHERE_API CInterrupt knowhere_interrupt_clone(CInterrupt interrupt);
 /* Frees this handle; the flag goes with its last handle. NULL is a no-op. */
 KNOWHERE_API void knowhere_interrupt_free(CInterrupt interrupt);
 
+/* A new handle on a new flag linked to the flags of `parents[0 .. count-1]`
+ * (NULL entries are skipped; parents may be NULL when count is 0): it reads
+ * as set when it is set itself or when any parent is, or any parent's
+ * parent, and so on. So an operation can be cancelled on its own (set the
+ * linked flag) while it still obeys a flag shared with other threads or
+ * operations (the parent), which setting the linked flag never touches:
+ * interrupt, reset, test_and_set and set_deadline act on the linked flag
+ * alone. A parent's passed deadline reads as KNOWHERE_ERR_TIMEOUT, an
+ * explicit interrupt of a parent as KNOWHERE_ERR_INTERRUPTED;
+ * remaining_ms is that of the earliest deadline among the flag and its
+ * ancestors. Progress, and a progress callback, belong to the linked flag
+ * alone (a parent's callback is not called). The links are fixed at
+ * creation; the new flag holds a reference to each ancestor's flag, so the
+ * parents' handles may be freed first. NULL on out-of-memory.
+ * Cost: a check reads one more flag per distinct ancestor while none is
+ * set (about a nanosecond each: docs/benchmarks.md). */
+KNOWHERE_API CInterrupt knowhere_interrupt_create_linked(const CInterrupt *parents, size_t count);
+
 /* ---- deadlines -------------------------------------------------------------- */
 
 /* A new handle on a new flag that becomes interrupted `timeout_ms`
@@ -208,10 +230,14 @@ KNOWHERE_API uint64_t knowhere_interrupt_remaining_ms(CInterrupt interrupt);
  * Return 0 to go on; any other value interrupts the operation (it sets the
  * flag, as knowhere_interrupt_interrupt does, and the operation returns
  * KNOWHERE_ERR_INTERRUPTED). Called on one of the threads doing the work
- * (the caller's thread or one of the operation's worker threads), never on
- * two at once, at most about every 1 % of the work or every 50 ms,
- * whichever comes later, and once more with done == total at the end of a
- * successful operation. It must not call back into the same index.
+ * (the caller's thread or one of the operation's worker threads), at most
+ * about every 1 % of the work or every 50 ms, whichever comes later, and
+ * once more with done == total at the end of a successful operation.
+ * Never on two threads at once, even when several operations run with the
+ * same flag (or clones of it): a report due while the callback runs is
+ * skipped, and the final call waits for it to return. So it must not wait
+ * for another operation using the same flag, and must not call back into
+ * the same index.
  * Bindings to languages with a single-threaded runtime (Node.js, Python's
  * GIL) should poll knowhere_interrupt_progress instead of relaying this
  * callback from worker threads. */
@@ -318,8 +344,8 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * memory_usage, ...) are safe at any time, during a writer too (they report
  * the contents before it).
  * Freeing an index while another call uses it is the caller's error.
- * Batch search and build use up to knowhere_minhash_lsh_num_threads()
- * threads, the calling thread among them.
+ * Batch search, build, range search and self-join use up to
+ * knowhere_minhash_lsh_num_threads() threads, the calling thread among them.
  */
 typedef struct knowhere_minhash_lsh knowhere_minhash_lsh;
 
@@ -349,7 +375,16 @@ KNOWHERE_API int knowhere_minhash_lsh_build(
 /* Appends signatures (same layout as the build) to a built index; their ids
  * continue after the existing ones. On an index never built:
  * KNOWHERE_ERR_EMPTY_INDEX. Other statuses as for build; on any error the
- * index is unchanged. */
+ * index is unchanged.
+ *
+ * Cost: O(bands) per signature, amortized. Added rows go to a small hash
+ * per band; when those hold more than a quarter of the rows, one add merges
+ * them into the band tables in a linear pass (that add takes about as long
+ * as building the tables of the rows merged, on the index's threads). An
+ * index grown by adds answers every search exactly as one built at once
+ * from the same rows, with tables as wide. Without raw data, band keys are
+ * compared on 32 + p bits, p being the directory width of the first build
+ * (about log2(rows / 8)): build with the rows you have before adding. */
 KNOWHERE_API int knowhere_minhash_lsh_add_with_interrupt(
     knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len,
     CInterrupt interrupt, knowhere_error **err);
@@ -372,6 +407,24 @@ KNOWHERE_API int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index,
  * them. */
 KNOWHERE_API int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids,
                                              size_t n, size_t *removed, knowhere_error **err);
+
+/* Application data: bytes of the caller's own (a key table, options, a
+ * version) that travel with the index in save / serialize and come back
+ * with load / deserialize, so that one file holds both. set copies
+ * data[0..len-1] (len 0 removes it); it is a writer like remove
+ * (KNOWHERE_ERR_BUSY while a search or save runs), and needs a built index
+ * (KNOWHERE_ERR_EMPTY_INDEX). A build clears it; add and remove keep it.
+ * get copies it into out: *len always receives its size (0: none); if
+ * that is more than out_cap, nothing is written and the status is
+ * KNOWHERE_ERR_OVERFLOW (call with out = NULL, out_cap = 0 to learn the
+ * size). The library never reads it. Saved as an optional section
+ * (docs/format.md), so an index without it saves as before. */
+KNOWHERE_API int knowhere_minhash_lsh_set_app_data(knowhere_minhash_lsh *index,
+                                                   const uint8_t *data, size_t len,
+                                                   knowhere_error **err);
+KNOWHERE_API int knowhere_minhash_lsh_get_app_data(const knowhere_minhash_lsh *index,
+                                                   uint8_t *out, size_t out_cap, size_t *len,
+                                                   knowhere_error **err);
 
 /* The k best matches of one query (query_len bytes, one signature) into
  * ids[0..k-1] and distances[0..k-1]. k >= 1. On an index that is empty or
@@ -494,13 +547,21 @@ KNOWHERE_API size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_ls
 /* Bytes of memory the index holds (tables, raw data, bookkeeping). */
 KNOWHERE_API size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index);
 
-/* Threads used by batch search and build: 0 (the default) means the number
- * of online processors. Safe to call at any time from any thread; takes
- * effect for calls that start afterwards. Returns KNOWHERE_ERR_INVALID_ARG
- * for a NULL index. */
+/* The most threads any one call runs: every thread count the library takes
+ * (knowhere_minhash_lsh_set_num_threads, the `threads` argument of the
+ * signature batch and of knowhere_shingle_jaccard_pairs_with_interrupt) is
+ * capped at this, so a huge count costs nothing more than this one. */
+#define KNOWHERE_MAX_THREADS 256
+
+/* Threads used by batch search, build, range search and self-join: 0 (the
+ * default) means the number of online processors. Any count is accepted
+ * and capped at KNOWHERE_MAX_THREADS (as the default is). Safe to call at
+ * any time from any thread; takes effect for calls that start afterwards.
+ * Returns KNOWHERE_ERR_INVALID_ARG for a NULL index. */
 KNOWHERE_API int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index,
                                                       size_t threads);
-/* The thread count calls will use (the default resolved). */
+/* The thread count calls will use (the default resolved, the cap applied):
+ * 1..KNOWHERE_MAX_THREADS, or 0 for NULL. */
 KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index);
 
 /* ---- save and load ------------------------------------------------------------ */
@@ -512,7 +573,11 @@ KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh 
  * checksums over every byte. Loading verifies the checksums and every
  * length and offset before trusting any of them: truncated, damaged or
  * hostile input gives KNOWHERE_ERR_CORRUPT with a message, never a crash,
- * an over-read, or an allocation larger than the input can justify.
+ * an over-read, or an allocation larger than the input can justify. It
+ * stops at the first error it finds, and memory grows with the bytes
+ * actually read, so an input declaring more than it holds (a sparse file
+ * of 64 GiB with a few kilobytes of data) is rejected after reading about
+ * as much as it holds.
  * A loaded index answers every search exactly as the saved one did.
  *
  * Save writes to a temporary file in the same directory and renames it over
@@ -526,7 +591,13 @@ KNOWHERE_API size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh 
 
 /* Writes the index to `path`. KNOWHERE_ERR_EMPTY_INDEX for an index never
  * built; KNOWHERE_ERR_FILE (with the path and the system's reason) when the
- * file cannot be written. */
+ * file cannot be written. Only a regular file is replaced: when `path` is a
+ * directory, a FIFO, a device node or a socket, KNOWHERE_ERR_FILE naming
+ * it, and nothing is written. A symbolic link is followed: the file it
+ * leads to is replaced (the temporary file goes next to that file) and the
+ * link stays a link; a link that leads nowhere, or to anything but a
+ * regular file, is KNOWHERE_ERR_FILE. The check is made before writing and
+ * again just before the rename. */
 KNOWHERE_API int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
                                                           const char *path,
                                                           CInterrupt interrupt,
@@ -617,8 +688,9 @@ KNOWHERE_API int knowhere_signature_from_hashes(const knowhere_signature_options
                                                 uint8_t *out, size_t out_len,
                                                 knowhere_error **err);
 
-/* Many documents at once, on `threads` threads (0: one per core): document
- * i is texts[offsets[i] .. offsets[i + 1] - 1] (so offsets has ndocs + 1
+/* Many documents at once, on `threads` threads (0: one per core; at most
+ * KNOWHERE_MAX_THREADS): document i is texts[offsets[i] .. offsets[i + 1]
+ * - 1] (so offsets has ndocs + 1
  * non-decreasing entries, offsets[ndocs] <= texts_len); its signature goes
  * to out + i * num_hashes * value_bytes. shingle_counts (may be NULL) gets
  * each document's shingle count. Interruptible, reports progress (phase
@@ -649,8 +721,9 @@ KNOWHERE_API int knowhere_shingle_jaccard(const knowhere_signature_options *opti
  * similarity of documents left[i] and right[i], i < npairs. Every document
  * that appears in a pair is shingled once (its sorted distinct hashes: 8
  * bytes per shingle while the call runs), then each pair is a merge. Runs
- * on `threads` threads (0: one per core), interruptible, reports progress
- * (phase KNOWHERE_PHASE_VERIFY, units = documents shingled plus pairs).
+ * on `threads` threads (0: one per core; at most KNOWHERE_MAX_THREADS),
+ * interruptible, reports progress (phase KNOWHERE_PHASE_VERIFY, units =
+ * documents shingled plus pairs).
  * Document ids outside 0..ndocs-1 are KNOWHERE_ERR_INVALID_ARG (naming the
  * pair), checked before any work, like the batch's offsets; npairs = 0
  * (left, right, similarities may then be NULL) does nothing. On error
@@ -661,6 +734,48 @@ KNOWHERE_API int knowhere_shingle_jaccard_pairs_with_interrupt(
     const uint64_t *offsets, size_t ndocs, const int64_t *left, const int64_t *right,
     size_t npairs, double *similarities, size_t threads, CInterrupt interrupt,
     knowhere_error **err);
+
+/* Shingle sets kept by the caller, for verifying many comparisons against
+ * the same documents without shingling them again (a document index that
+ * keeps each document's set: 8 bytes per distinct shingle).
+ *
+ * knowhere_shingle_set: the sorted distinct shingle hashes of one document
+ * (the shingles of knowhere_shingle_jaccard) into out[0 .. *count - 1].
+ * *count always receives how many there are; if that is more than out_cap,
+ * nothing is written and the status is KNOWHERE_ERR_OVERFLOW (call with
+ * out = NULL, out_cap = 0 to learn the count). A document without shingles
+ * has none.
+ *
+ * knowhere_shingle_set_jaccard: |A & B| / |A | B| of two such sets (1 when
+ * both are empty, as knowhere_shingle_jaccard). NULL counts as empty.
+ *
+ * knowhere_shingle_sets_with_interrupt: the sets of a batch (laid out as
+ * for knowhere_signature_batch_from_text_with_interrupt): document d's go
+ * to out[out_offsets[d] .. out_offsets[d + 1] - 1], which must be exactly
+ * its distinct shingle count (knowhere_signature_batch_from_text's
+ * shingle_counts give it): out_offsets has ndocs + 1 entries, starts at 0,
+ * never decreases, and out_offsets[ndocs] <= out_len; a document whose
+ * count differs is KNOWHERE_ERR_INVALID_ARG naming it. Threads,
+ * interrupt and progress (phase KNOWHERE_PHASE_SIGN, units = documents) as
+ * for the signature batch. On error nothing is promised about out. */
+KNOWHERE_API int knowhere_shingle_set(const knowhere_signature_options *options,
+                                      const char *text, size_t text_len, uint64_t *out,
+                                      size_t out_cap, size_t *count, knowhere_error **err);
+KNOWHERE_API double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count,
+                                                 const uint64_t *b, size_t b_count);
+/* knowhere_shingle_set and knowhere_signature_from_text of the same text
+ * in one pass over it (the signature is made from the set: the same bytes
+ * as knowhere_signature_from_text gives). Statuses of both; nothing is
+ * written to signature when the set does not fit. */
+KNOWHERE_API int knowhere_signature_and_shingle_set(const knowhere_signature_options *options,
+                                                    const char *text, size_t text_len,
+                                                    uint8_t *signature, size_t signature_len,
+                                                    uint64_t *out, size_t out_cap, size_t *count,
+                                                    knowhere_error **err);
+KNOWHERE_API int knowhere_shingle_sets_with_interrupt(
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, size_t ndocs, uint64_t *out, size_t out_len,
+    const uint64_t *out_offsets, size_t threads, CInterrupt interrupt, knowhere_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* Thresholds: choosing bands, range queries, self-join, clustering          */
@@ -686,7 +801,9 @@ KNOWHERE_API double knowhere_lsh_candidate_probability(double s, size_t bands, s
  * candidates (keep raw data, range search or self-join with threshold t).
  * KNOWHERE_ERR_INVALID_ARG for arguments out of range (outputs 0), or when
  * no choice reaches the target: then the outputs hold the best choice (the
- * highest probability) and the message names it. */
+ * highest probability, with the fewest bands) and the message names it.
+ * Any num_hashes up to SIZE_MAX is fine: the search is a bisection over
+ * the bands, O(log num_hashes) probabilities (microseconds). */
 KNOWHERE_API int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target,
                                            size_t *bands, size_t *rows, double *probability,
                                            knowhere_error **err);

@@ -81,33 +81,48 @@ uint32_t kh_min_score(const kh_lsh_state *s, float threshold) {
 
 /* ---- one query ----------------------------------------------------------------- */
 
-/* Looks up every band; returns how many entries matched in all. */
-/* Bands are looked up in groups, each step done for the whole group
+/* Looks up every band: its table's run of matching entries into sc->runs,
+ * and the matches in its delta into sc->delta_ids. Bands are looked up in groups, each step done for the whole group
  * before the next (hash and prefetch the directory slots, read them and
  * prefetch the buckets, search the buckets), so that the cache misses of
  * different bands overlap instead of following one another. */
 enum { LOOKUP_GROUP = 16 };
 
-static size_t find_runs(const kh_lsh_state *s, const uint8_t *query, size_t *runs) {
-    size_t total = 0;
+/* The ids in band b's delta whose key is `key`, appended to sc->delta_ids. */
+static bool probe_delta(const kh_lsh_delta *d, uint64_t key, kh_candidate_scratch *sc) {
+    size_t slot = kh_lsh_delta_home(d, key);
+    uint32_t id;
+    while (kh_lsh_delta_next(d, key, &slot, &id)) {
+        if (!KH_RESERVE(sc, delta_ids, delta_ids_capacity, sc->delta_count + 1)) return false;
+        sc->delta_ids[sc->delta_count++] = id;
+    }
+    return true;
+}
+
+static int find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_scratch *sc) {
+    size_t *runs = sc->runs;
+    bool deltas = kh_lsh_state_has_delta(s);
+    sc->delta_count = 0;
     for (size_t first = 0; first < s->bands; first += LOOKUP_GROUP) {
         size_t count = s->bands - first < LOOKUP_GROUP ? s->bands - first : LOOKUP_GROUP;
         uint64_t keys[LOOKUP_GROUP];
         size_t lo[LOOKUP_GROUP], hi[LOOKUP_GROUP];
         for (size_t i = 0; i < count; ++i) {
             keys[i] = kh_band_key(s, query, first + i);
-            kh_lsh_table_prefetch_dir(&s->tables[first + i], s->prefix_bits, keys[i]);
+            kh_lsh_table_prefetch_dir(&s->tables[first + i], s->layout, keys[i]);
+            if (deltas) kh_lsh_delta_prefetch(&s->deltas[first + i], keys[i]);
         }
         for (size_t i = 0; i < count; ++i)
-            kh_lsh_table_bucket(&s->tables[first + i], s->prefix_bits, keys[i], &lo[i], &hi[i]);
+            kh_lsh_table_bucket(&s->tables[first + i], s->layout, keys[i], &lo[i], &hi[i]);
         for (size_t i = 0; i < count; ++i) {
             size_t b = first + i;
             kh_lsh_table_find_in(&s->tables[b], keys[i], lo[i], hi[i], &runs[2 * b],
                                  &runs[2 * b + 1]);
-            total += runs[2 * b + 1] - runs[2 * b];
+            if (deltas && s->deltas[b].count && !probe_delta(&s->deltas[b], keys[i], sc))
+                return KNOWHERE_ERR_NO_MEMORY;
         }
     }
-    return total;
+    return KNOWHERE_OK;
 }
 
 /* The first entry of entries[begin .. end - 1] (one run: ids ascending)
@@ -122,9 +137,15 @@ static size_t first_id_at_least(const kh_lsh_entry *entries, size_t begin, size_
     return begin;
 }
 
-static int gather_ids(const kh_lsh_state *s, const size_t *runs, const kh_filter *filter,
-                      size_t min_id, uint32_t *ids, size_t *count, kh_job *job) {
+static int gather_ids(const kh_lsh_state *s, const size_t *runs, const uint32_t *delta_ids,
+                      size_t delta_count, const kh_filter *filter, size_t min_id,
+                      uint32_t *ids, size_t *count, kh_job *job) {
     size_t m = 0, polled = 0;
+    for (size_t i = 0; i < delta_count; ++i) {
+        uint32_t id = delta_ids[i];
+        if (id >= min_id && !kh_filter_excludes(filter, id) && !kh_is_removed(s, id))
+            ids[m++] = id;
+    }
     for (size_t b = 0; b < s->bands; ++b) {
         const kh_lsh_entry *entries = s->tables[b].entries;
         size_t e = runs[2 * b], end = runs[2 * b + 1];
@@ -207,11 +228,13 @@ int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
                             const kh_filter *filter, size_t min_id, kh_candidate_scratch *sc,
                             size_t *count, kh_job *job) {
     *count = 0;
-    size_t matched = 0;
+    size_t delta_count = kh_lsh_state_has_delta(s) ? sc->delta_count : 0;
+    size_t matched = delta_count;
     for (size_t b = 0; b < s->bands; ++b) matched += sc->runs[2 * b + 1] - sc->runs[2 * b];
     if (!reserve_ids(sc, matched)) return KNOWHERE_ERR_NO_MEMORY;
     size_t n = 0;
-    int status = gather_ids(s, sc->runs, filter, min_id, sc->ids, &n, job);
+    int status = gather_ids(s, sc->runs, sc->delta_ids, delta_count, filter, min_id, sc->ids,
+                            &n, job);
     uint32_t *sorted = sc->ids;
     if (status == KNOWHERE_OK) status = kh_sort_ids(sc->ids, sc->ids_spare, n, &sorted, job);
     if (status == KNOWHERE_OK && !KH_RESERVE(sc, candidates, candidates_capacity, n))
@@ -223,8 +246,7 @@ int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
 
 int kh_find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_scratch *sc) {
     if (!KH_RESERVE(sc, runs, runs_capacity, 2 * s->bands)) return KNOWHERE_ERR_NO_MEMORY;
-    find_runs(s, query, sc->runs);
-    return KNOWHERE_OK;
+    return find_runs(s, query, sc);
 }
 
 int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
@@ -242,6 +264,12 @@ uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t 
                                             s->element_size);
     uint32_t bands = 0;
     for (size_t b = 0; b < s->bands; ++b) {
+        if (id >= s->table_count) { /* an added row, in the band's delta */
+            const kh_lsh_delta *d = &s->deltas[b];
+            bands += id - d->first_id < d->count &&
+                     d->keys[id - d->first_id] == kh_band_key(s, query, b);
+            continue;
+        }
         size_t e = first_id_at_least(s->tables[b].entries, runs[2 * b], runs[2 * b + 1], id);
         bands += e < runs[2 * b + 1] && s->tables[b].entries[e].id == id;
     }
@@ -253,5 +281,6 @@ void kh_candidate_scratch_discard(kh_garbage *bag, kh_candidate_scratch *sc) {
     kh_garbage_add(bag, sc->ids_spare, sc->ids_capacity * sizeof *sc->ids_spare);
     kh_garbage_add(bag, sc->candidates, sc->candidates_capacity * sizeof *sc->candidates);
     kh_garbage_add(bag, sc->runs, 0);
+    kh_garbage_add(bag, sc->delta_ids, sc->delta_ids_capacity * sizeof *sc->delta_ids);
     memset(sc, 0, sizeof *sc);
 }

@@ -61,6 +61,8 @@ typedef struct {
     size_t candidates_capacity;
     size_t *runs;              /* per band: begin, end */
     size_t runs_capacity;
+    uint32_t *delta_ids;       /* the matches in the bands' deltas */
+    size_t delta_ids_capacity, delta_count;
 } kh_candidate_scratch;
 
 /* Grows *buffer (of *capacity elements of `element` bytes) to hold at least
@@ -114,7 +116,10 @@ uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t 
 /* The same from runs the caller already has: sc->runs[2b], sc->runs[2b + 1]
  * delimit band b's matching entries (reserve sc->runs for 2 * bands first).
  * `query` is only read with raw data (for the exact band check and the
- * score); it may be NULL without. */
+ * score); it may be NULL without. For a state with deltas, the matches in
+ * the deltas are sc->delta_ids[0 .. sc->delta_count - 1] (as
+ * kh_find_candidates leaves them); callers that make runs themselves walk
+ * a state without deltas (kh_lsh_flat_state). */
 int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
                             const kh_filter *filter, size_t min_id, kh_candidate_scratch *sc,
                             size_t *count, kh_job *job);

@@ -53,6 +53,13 @@ static void *free_all(void *arg) {
     return NULL;
 }
 
+void kh_free_deferred(void *block, size_t bytes) {
+    if (block == NULL) return;
+    kh_garbage *bag = kh_garbage_new();
+    kh_garbage_add(bag, block, bytes);
+    kh_garbage_release(bag);
+}
+
 void kh_garbage_release(kh_garbage *bag) {
     if (bag == NULL) return;
     if (bag->bytes > INLINE_LIMIT) {

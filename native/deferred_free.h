@@ -15,5 +15,7 @@ void kh_garbage_add(kh_garbage *bag, void *block, size_t bytes);
 /* Frees every block and the bag: on a detached thread when they add up to
  * more than a few megabytes, else right here. NULL is a no-op. */
 void kh_garbage_release(kh_garbage *bag);
+/* Frees one block of about `bytes` bytes the same way. NULL is a no-op. */
+void kh_free_deferred(void *block, size_t bytes);
 
 #endif

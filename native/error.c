@@ -9,31 +9,62 @@ struct knowhere_error {
     char message[]; /* NUL-terminated, allocated with the struct */
 };
 
-/* Handed out when not even an error object can be allocated. Never freed:
- * knowhere_error_free recognises it by address. */
-static struct {
-    int code;
-    char message[32];
-} const out_of_memory_error = {KNOWHERE_ERR_NO_MEMORY, "out of memory"};
-
-#define OUT_OF_MEMORY_ERROR ((knowhere_error *)(void *)&out_of_memory_error)
+/* Every status the header defines, with its text: the one list both
+ * knowhere_status_string and the static errors below are made from. */
+#define KH_STATUSES(X)                                                         \
+    X(KNOWHERE_OK, "success")                                                  \
+    X(KNOWHERE_ERR_INVALID_ARG, "invalid argument")                            \
+    X(KNOWHERE_ERR_EMPTY_INDEX, "empty index")                                 \
+    X(KNOWHERE_ERR_NOT_IMPLEMENTED, "not implemented")                         \
+    X(KNOWHERE_ERR_NO_MEMORY, "out of memory")                                 \
+    X(KNOWHERE_ERR_FILE, "file error")                                         \
+    X(KNOWHERE_ERR_OVERFLOW, "arithmetic overflow")                            \
+    X(KNOWHERE_ERR_TIMEOUT, "timed out")                                       \
+    X(KNOWHERE_ERR_INTERNAL, "internal error")                                 \
+    X(KNOWHERE_ERR_INTERRUPTED, "interrupted")                                 \
+    X(KNOWHERE_ERR_BUSY, "object is busy")                                     \
+    X(KNOWHERE_ERR_CORRUPT, "corrupt data")
 
 const char *knowhere_status_string(int status) {
+#define KH_STATUS_CASE(code, text)                                             \
+    case code: return text;
     switch (status) {
-    case KNOWHERE_OK: return "success";
-    case KNOWHERE_ERR_INVALID_ARG: return "invalid argument";
-    case KNOWHERE_ERR_EMPTY_INDEX: return "empty index";
-    case KNOWHERE_ERR_NOT_IMPLEMENTED: return "not implemented";
-    case KNOWHERE_ERR_NO_MEMORY: return "out of memory";
-    case KNOWHERE_ERR_FILE: return "file error";
-    case KNOWHERE_ERR_OVERFLOW: return "arithmetic overflow";
-    case KNOWHERE_ERR_TIMEOUT: return "timed out";
-    case KNOWHERE_ERR_INTERNAL: return "internal error";
-    case KNOWHERE_ERR_INTERRUPTED: return "interrupted";
-    case KNOWHERE_ERR_BUSY: return "object is busy";
-    case KNOWHERE_ERR_CORRUPT: return "corrupt data";
+        KH_STATUSES(KH_STATUS_CASE)
     default: return "unknown status";
     }
+#undef KH_STATUS_CASE
+}
+
+/* Handed out when not even an error object can be allocated: one per
+ * status, so that the error still carries the status the function returns
+ * (only the details are lost). Never freed: knowhere_error_free recognises
+ * them by address. Same layout as struct knowhere_error. */
+typedef struct {
+    int code;
+    char message[64];
+} static_error;
+
+static const static_error static_errors[] = {
+#define KH_STATIC_ERROR(code, text) {code, text " (out of memory for the details)"},
+    KH_STATUSES(KH_STATIC_ERROR)
+#undef KH_STATIC_ERROR
+};
+enum { STATIC_ERRORS = sizeof static_errors / sizeof static_errors[0] };
+
+static knowhere_error *as_error(const static_error *e) { return (knowhere_error *)(void *)e; }
+
+/* The static error for `code`; a code the header does not define (a
+ * caller's own) gets the out-of-memory one. */
+static knowhere_error *static_error_for(int code) {
+    for (size_t i = 0; i < STATIC_ERRORS; ++i)
+        if (static_errors[i].code == code) return as_error(&static_errors[i]);
+    return static_error_for(KNOWHERE_ERR_NO_MEMORY);
+}
+
+static bool is_static(const knowhere_error *error) {
+    for (size_t i = 0; i < STATIC_ERRORS; ++i)
+        if (error == as_error(&static_errors[i])) return true;
+    return false;
 }
 
 int knowhere_error_code(const knowhere_error *error) {
@@ -45,7 +76,7 @@ const char *knowhere_error_message(const knowhere_error *error) {
 }
 
 void knowhere_error_free(knowhere_error *error) {
-    if (error != OUT_OF_MEMORY_ERROR) free(error);
+    if (!is_static(error)) free(error);
 }
 
 int knowhere_error_set(knowhere_error **err, int code, const char *message) {
@@ -54,7 +85,7 @@ int knowhere_error_set(knowhere_error **err, int code, const char *message) {
     size_t len = strlen(message);
     knowhere_error *error = malloc(sizeof *error + len + 1);
     if (error == NULL) {
-        *err = OUT_OF_MEMORY_ERROR;
+        *err = static_error_for(code);
         return code;
     }
     error->code = code;

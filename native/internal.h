@@ -34,6 +34,12 @@ uint64_t kh_monotonic_ns(void);
 /* The progress callback attached to an interrupt (NULL, NULL if none). */
 void kh_interrupt_progress_callback(CInterrupt interrupt, knowhere_progress_fn *fn,
                                     void **user);
+/* Serialise the calls of an interrupt's progress callback across every
+ * operation using the flag: try_begin (false: the callback is running on
+ * another thread, skip this report) or begin (waits for it), then end. */
+bool kh_interrupt_try_begin_report(CInterrupt interrupt);
+void kh_interrupt_begin_report(CInterrupt interrupt);
+void kh_interrupt_end_report(CInterrupt interrupt);
 /* Publish an operation's progress on its interrupt, for pollers (no-op for NULL). */
 void kh_interrupt_publish_start(CInterrupt interrupt, int phase, uint64_t total);
 void kh_interrupt_publish_done(CInterrupt interrupt, uint64_t done);

@@ -1,5 +1,6 @@
-/* Band tables: built with one counting-sort pass on the key prefix, then
- * each small bucket sorted by fingerprint; merged bucket by bucket on add. */
+/* Band tables: built with one counting-sort pass on the bucket, then each
+ * small bucket sorted by fingerprint; merged with their delta in one pass
+ * when adds have made the delta large. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,9 +89,10 @@ static int alloc_table(kh_lsh_table *t, size_t rows, unsigned prefix_bits) {
 }
 
 int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
-                       uint32_t first_id, unsigned prefix_bits,
+                       uint32_t first_id, kh_lsh_layout layout,
                        kh_lsh_scratch *scratch, kh_job *job) {
     memset(out, 0, sizeof *out);
+    unsigned prefix_bits = layout.prefix_bits;
     size_t buckets = (size_t)1 << prefix_bits;
     int status = alloc_table(out, m, prefix_bits);
     if (status != KNOWHERE_OK) return status;
@@ -105,7 +107,7 @@ int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
     uint32_t *dir = out->dir;
     for (size_t i = 0; i < m; ++i) {
         if (STOP_CHECK(i, job)) return KNOWHERE_ERR_INTERRUPTED;
-        dir[kh_lsh_prefix(keys[i], prefix_bits) + 1]++;
+        dir[kh_lsh_bucket(keys[i], layout) + 1]++;
     }
     for (size_t p = 0; p < buckets; ++p) {
         if (STOP_CHECK(p, job)) return KNOWHERE_ERR_INTERRUPTED;
@@ -118,42 +120,138 @@ int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
     for (size_t i = 0; i < m; ++i) {
         if (STOP_CHECK(i, job)) return KNOWHERE_ERR_INTERRUPTED;
         uint64_t key = keys[i];
-        out->entries[cursor[kh_lsh_prefix(key, prefix_bits)]++] =
+        out->entries[cursor[kh_lsh_bucket(key, layout)]++] =
             (kh_lsh_entry){(uint32_t)key, first_id + (uint32_t)i};
     }
     return sort_buckets(out, prefix_bits, scratch, job);
 }
 
-int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
-                       const kh_lsh_table *added, unsigned prefix_bits,
-                       kh_job *job) {
-    memset(out, 0, sizeof *out);
-    size_t buckets = (size_t)1 << prefix_bits;
-    size_t rows = kh_lsh_table_count(old, prefix_bits) + kh_lsh_table_count(added, prefix_bits);
-    int status = alloc_table(out, rows, prefix_bits);
-    if (status != KNOWHERE_OK) return status;
+/* The bucket, in layout `to`, of an entry of bucket `bucket` in layout
+ * `from` (same key_bits, `to` no narrower): the key's top bits stay in
+ * front, and the new bits come from the fingerprint. */
+static uint32_t relayout(uint32_t bucket, uint32_t fingerprint, kh_lsh_layout from,
+                         kh_lsh_layout to) {
+    unsigned from_fp = from.prefix_bits - from.key_bits, to_fp = to.prefix_bits - to.key_bits;
+    uint32_t top = from_fp < 32 ? bucket >> from_fp : 0;
+    uint32_t low = to_fp ? fingerprint >> (32 - to_fp) : 0;
+    return (top << to_fp) | low;
+}
 
-    size_t w = 0, polled = 0;
-    for (size_t p = 0; p < buckets; ++p) {
-        out->dir[p] = (uint32_t)w;
-        size_t i = old->dir[p], i_end = old->dir[p + 1];
-        size_t j = added->dir[p], j_end = added->dir[p + 1];
-        while (i < i_end || j < j_end) {
-            if (STOP_CHECK(++polled, job)) return KNOWHERE_ERR_INTERRUPTED;
-            /* On equal fingerprints the old entry (smaller id) goes first. */
-            if (j == j_end || (i < i_end && !entry_less(added->entries[j], old->entries[i])))
-                out->entries[w++] = old->entries[i++];
-            else
-                out->entries[w++] = added->entries[j++];
+static bool placed_before(uint32_t bucket_a, kh_lsh_entry a, uint32_t bucket_b, kh_lsh_entry b) {
+    return bucket_a < bucket_b || (bucket_a == bucket_b && entry_less(a, b));
+}
+
+int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout from,
+                       const kh_lsh_delta *delta, kh_lsh_layout to,
+                       kh_lsh_scratch *scratch, kh_job *job) {
+    memset(out, 0, sizeof *out);
+    kh_lsh_table added = {0};
+    int status = kh_lsh_table_build(&added, delta->keys, delta->count, delta->first_id, to,
+                                    scratch, job);
+    size_t old_rows = kh_lsh_table_count(old, from.prefix_bits);
+    if (status == KNOWHERE_OK) status = alloc_table(out, old_rows + delta->count, to.prefix_bits);
+    if (status != KNOWHERE_OK) {
+        kh_lsh_table_free(&added);
+        return status;
+    }
+
+    /* Both streams come in (bucket, fingerprint, id) order of layout `to`:
+     * the added table by construction, the old one because its entries keep
+     * their order under relayout. Count each bucket, then prefix sums. */
+    size_t old_buckets = (size_t)1 << from.prefix_bits, new_buckets = (size_t)1 << to.prefix_bits;
+    size_t w = 0, j = 0, added_rows = delta->count;
+    uint32_t added_bucket = 0; /* the bucket of added.entries[j] */
+    while (j < added_rows && added.dir[added_bucket + 1] <= j) added_bucket++;
+    for (size_t b = 0; b < old_buckets && status == KNOWHERE_OK; ++b) {
+        for (size_t i = old->dir[b]; i < old->dir[b + 1]; ++i) {
+            if (STOP_CHECK(w, job)) {
+                status = KNOWHERE_ERR_INTERRUPTED;
+                break;
+            }
+            kh_lsh_entry x = old->entries[i];
+            uint32_t bucket = relayout((uint32_t)b, x.fingerprint, from, to);
+            while (j < added_rows && placed_before(added_bucket, added.entries[j], bucket, x)) {
+                out->dir[added_bucket + 1]++;
+                out->entries[w++] = added.entries[j++];
+                while (j < added_rows && added.dir[added_bucket + 1] <= j) added_bucket++;
+            }
+            out->dir[bucket + 1]++;
+            out->entries[w++] = x;
         }
     }
-    out->dir[buckets] = (uint32_t)w;
+    for (; j < added_rows && status == KNOWHERE_OK; ++j) {
+        while (added.dir[added_bucket + 1] <= j) added_bucket++;
+        out->dir[added_bucket + 1]++;
+        out->entries[w++] = added.entries[j];
+    }
+    kh_lsh_table_free(&added);
+    if (status != KNOWHERE_OK) return status;
+    for (size_t p = 0; p < new_buckets; ++p) out->dir[p + 1] += out->dir[p];
     return KNOWHERE_OK;
 }
 
-void kh_lsh_table_bucket(const kh_lsh_table *t, unsigned prefix_bits, uint64_t key,
+/* ---- the delta ------------------------------------------------------------------- */
+
+static void place(kh_lsh_delta_slot *slots, size_t capacity, uint64_t key, uint32_t row) {
+    size_t i = (size_t)key & (capacity - 1); /* as kh_lsh_delta_home */
+    while (slots[i].row != 0) i = (i + 1) & (capacity - 1);
+    slots[i] = (kh_lsh_delta_slot){row, (uint32_t)(key >> 32)};
+}
+
+bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more) {
+    if (more > SIZE_MAX / 16 - d->count) return false;
+    size_t needed = d->count + more;
+    if (needed <= d->keys_capacity) return true;
+    size_t grown = d->keys_capacity * 2 > needed ? d->keys_capacity * 2 : needed;
+    uint64_t *keys = realloc(d->keys, grown * sizeof *keys);
+    if (keys == NULL) return false;
+    d->keys = keys;
+    d->keys_capacity = grown;
+    return true;
+}
+
+bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more) {
+    if (!kh_lsh_delta_reserve_keys(d, more)) return false;
+    size_t needed = d->count + more;
+    if (2 * needed <= d->capacity) return true;
+    size_t capacity = d->capacity ? d->capacity : 64;
+    while (capacity < 2 * needed) capacity *= 2;
+    kh_lsh_delta_slot *slots = calloc(capacity, sizeof *slots);
+    if (slots == NULL) return false;
+    for (size_t i = 0; i < d->count; ++i) place(slots, capacity, d->keys[i], (uint32_t)i + 1);
+    free(d->slots);
+    d->slots = slots;
+    d->capacity = capacity;
+    return true;
+}
+
+void kh_lsh_delta_insert(kh_lsh_delta *d, uint64_t key) {
+    d->keys[d->count++] = key;
+    place(d->slots, d->capacity, key, (uint32_t)d->count);
+}
+
+void kh_lsh_delta_undo_last(kh_lsh_delta *d) {
+    uint32_t row = (uint32_t)d->count--;
+    size_t i = kh_lsh_delta_home(d, d->keys[d->count]);
+    while (d->slots[i].row != row) i = (i + 1) & (d->capacity - 1);
+    /* Every later insert was undone before, so no probe sequence runs
+     * through this slot to an entry behind it. */
+    d->slots[i].row = 0;
+}
+
+size_t kh_lsh_delta_bytes(const kh_lsh_delta *d) {
+    return d->keys_capacity * sizeof *d->keys + d->capacity * sizeof *d->slots;
+}
+
+void kh_lsh_delta_free(kh_lsh_delta *d) {
+    free(d->keys);
+    free(d->slots);
+    memset(d, 0, sizeof *d);
+}
+
+void kh_lsh_table_bucket(const kh_lsh_table *t, kh_lsh_layout layout, uint64_t key,
                          size_t *lo, size_t *hi) {
-    uint32_t p = kh_lsh_prefix(key, prefix_bits);
+    uint32_t p = kh_lsh_bucket(key, layout);
     *lo = t->dir[p];
     *hi = t->dir[p + 1];
 #if defined(__GNUC__) || defined(__clang__)

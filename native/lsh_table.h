@@ -1,17 +1,29 @@
-/* One band's table: band keys to ids, as a sorted array with a prefix
- * directory.
+/* One band's table: band keys to ids, as a sorted array with a bucket
+ * directory, plus a delta for the rows added since the table was made.
  *
- * Layout. A 64-bit band key splits into a prefix (its top `prefix_bits`
- * bits) and a fingerprint (its low 32 bits). `entries` holds (fingerprint,
- * id) for every row, sorted by (prefix, fingerprint, id); `dir[p]` is the
- * index of the first entry with prefix p, and dir[1 << prefix_bits] the
- * count. With 2^prefix_bits about count / 8 that is 8.5 bytes per row and
- * band, and a lookup is one directory read plus a binary search over about
- * eight entries (one or two cache lines). Keys are compared on
- * 32 + prefix_bits bits. */
+ * Layout. A 64-bit band key has a fingerprint (its low 32 bits) and a
+ * bucket number of `prefix_bits` bits: the key's top `key_bits` bits
+ * followed by the fingerprint's top `prefix_bits - key_bits` bits.
+ * `entries` holds (fingerprint, id) for every row of the table, sorted by
+ * (bucket, fingerprint, id); `dir[b]` is the index of the first entry of
+ * bucket b, and dir[1 << prefix_bits] the count. With 2^prefix_bits about
+ * count / 8 that is 8.5 bytes per row and band, and a lookup is one
+ * directory read plus a binary search over about eight entries (one or two
+ * cache lines). Keys are compared on 32 + key_bits bits.
+ *
+ * A build sets key_bits = prefix_bits. When adds have grown the rows enough
+ * that the directory must widen, the merge takes the new bucket bits from
+ * the fingerprints (which the entries keep), so the bucket order of the old
+ * entries does not change and the merge is one linear pass; key_bits stays
+ * what the first build chose (the key's other bits are not kept).
+ *
+ * The delta holds the rows added since: an open-addressing hash of ids
+ * (linear probing, at most half full) over their full 64-bit keys, kept in
+ * id order. An add inserts in O(1); a search probes it after the table. */
 #ifndef KNOWHERE_LSH_TABLE_H
 #define KNOWHERE_LSH_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +39,30 @@ typedef struct {
     kh_lsh_entry *entries;   /* dir[1 << prefix_bits] entries */
 } kh_lsh_table;
 
+typedef struct {
+    unsigned prefix_bits; /* directory width: 2^prefix_bits buckets */
+    unsigned key_bits;    /* of which the key's top bits (<= prefix_bits) */
+} kh_lsh_layout;
+
+/* A slot of a delta: which of its rows (1-based: 0 is a free slot, so a
+ * fresh calloc'd array is empty and costs no page until used) and the top
+ * half of its key, so that probing past other keys reads no second array. */
+typedef struct {
+    uint32_t row;
+    uint32_t key_high;
+} kh_lsh_delta_slot;
+
+/* Rows added since the table was made: ids first_id .. first_id + count - 1
+ * (consecutive: every add appends, every merge takes the whole delta). */
+typedef struct {
+    uint64_t *keys;          /* [count]: the band key of row first_id + i */
+    size_t keys_capacity;
+    kh_lsh_delta_slot *slots; /* [capacity] */
+    size_t capacity;         /* a power of two (or 0), at least 2 * count */
+    size_t count;
+    uint32_t first_id;
+} kh_lsh_delta;
+
 /* Reusable per-thread memory for building tables. */
 typedef struct {
     uint64_t *keys;
@@ -40,8 +76,18 @@ typedef struct {
 /* The prefix width for a table of `rows` rows: about rows / 8 buckets. */
 unsigned kh_lsh_prefix_bits(size_t rows);
 
-static inline uint32_t kh_lsh_prefix(uint64_t key, unsigned prefix_bits) {
-    return prefix_bits ? (uint32_t)(key >> (64 - prefix_bits)) : 0;
+/* The layout a build of `rows` rows uses. */
+static inline kh_lsh_layout kh_lsh_build_layout(size_t rows) {
+    unsigned bits = kh_lsh_prefix_bits(rows);
+    return (kh_lsh_layout){bits, bits};
+}
+
+/* The bucket of `key` (see the layout above). */
+static inline uint32_t kh_lsh_bucket(uint64_t key, kh_lsh_layout l) {
+    unsigned from_fingerprint = l.prefix_bits - l.key_bits;
+    uint32_t top = l.key_bits ? (uint32_t)(key >> (64 - l.key_bits)) : 0;
+    uint32_t low = from_fingerprint ? (uint32_t)key >> (32 - from_fingerprint) : 0;
+    return (top << from_fingerprint) | low;
 }
 
 static inline size_t kh_lsh_table_count(const kh_lsh_table *t, unsigned prefix_bits) {
@@ -54,29 +100,67 @@ static inline size_t kh_lsh_table_count(const kh_lsh_table *t, unsigned prefix_b
  * `out` may own memory afterwards: the caller frees it (so that big partial
  * tables can be released off the calling thread). */
 int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
-                       uint32_t first_id, unsigned prefix_bits,
+                       uint32_t first_id, kh_lsh_layout layout,
                        kh_lsh_scratch *scratch, kh_job *job);
 
-/* Fills `out` with the union of `old` and `added` (whose ids are all larger),
- * keeping the order. Same statuses as kh_lsh_table_build. */
-int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
-                       const kh_lsh_table *added, unsigned prefix_bits,
-                       kh_job *job);
+/* Fills `out` (layout `to`) with the rows of `old` (layout `from`; `to`
+ * has the same key_bits and at least as many prefix bits) and those of
+ * `delta`, whose ids are all larger. Same statuses as kh_lsh_table_build. */
+int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout from,
+                       const kh_lsh_delta *delta, kh_lsh_layout to,
+                       kh_lsh_scratch *scratch, kh_job *job);
+
+/* The delta. reserve makes room for `more` inserts (growing, and rehashing
+ * into new memory, only when it must; on failure nothing changed), and
+ * reserve_keys for `more` keys past count (a merge appends the keys of the
+ * rows it adds there, without inserting them). insert needs that room. undo_last takes back the last insert (inserts are undone
+ * in the reverse order, which restores the table exactly). */
+bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more);
+bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more);
+void kh_lsh_delta_insert(kh_lsh_delta *d, uint64_t key);
+void kh_lsh_delta_undo_last(kh_lsh_delta *d);
+static inline size_t kh_lsh_delta_home(const kh_lsh_delta *d, uint64_t key) {
+    return (size_t)key & (d->capacity - 1); /* the key is a hash already */
+}
+static inline void kh_lsh_delta_prefetch(const kh_lsh_delta *d, uint64_t key) {
+#if defined(__GNUC__) || defined(__clang__)
+    if (d->capacity) __builtin_prefetch(&d->slots[kh_lsh_delta_home(d, key)]);
+#else
+    (void)d, (void)key;
+#endif
+}
+/* The ids whose key is `key`, one per call: start with *slot =
+ * kh_lsh_delta_home(d, key) (and only when d->count > 0); false at the end. */
+static inline bool kh_lsh_delta_next(const kh_lsh_delta *d, uint64_t key, size_t *slot,
+                                     uint32_t *id) {
+    uint32_t high = (uint32_t)(key >> 32);
+    for (size_t i = *slot;; i = (i + 1) & (d->capacity - 1)) {
+        kh_lsh_delta_slot found = d->slots[i];
+        if (found.row == 0) return false;
+        if (found.key_high == high && d->keys[found.row - 1] == key) {
+            *id = d->first_id + found.row - 1;
+            *slot = (i + 1) & (d->capacity - 1);
+            return true;
+        }
+    }
+}
+size_t kh_lsh_delta_bytes(const kh_lsh_delta *d);
+void kh_lsh_delta_free(kh_lsh_delta *d);
 
 /* Finding the entries whose key matches `key` on 32 + prefix_bits bits, in
  * steps, so that a caller looking up many bands can overlap their cache
  * misses: kh_lsh_table_prefetch_dir as soon as the key is known;
  * kh_lsh_table_bucket reads the directory (and prefetches the bucket);
  * kh_lsh_table_find_in searches the bucket: entries[*begin .. *end - 1]. */
-static inline void kh_lsh_table_prefetch_dir(const kh_lsh_table *t, unsigned prefix_bits,
+static inline void kh_lsh_table_prefetch_dir(const kh_lsh_table *t, kh_lsh_layout layout,
                                              uint64_t key) {
 #if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(&t->dir[kh_lsh_prefix(key, prefix_bits)]);
+    __builtin_prefetch(&t->dir[kh_lsh_bucket(key, layout)]);
 #else
-    (void)t, (void)prefix_bits, (void)key;
+    (void)t, (void)layout, (void)key;
 #endif
 }
-void kh_lsh_table_bucket(const kh_lsh_table *t, unsigned prefix_bits, uint64_t key,
+void kh_lsh_table_bucket(const kh_lsh_table *t, kh_lsh_layout layout, uint64_t key,
                          size_t *lo, size_t *hi);
 void kh_lsh_table_find_in(const kh_lsh_table *t, uint64_t key, size_t lo, size_t hi,
                           size_t *begin, size_t *end);

@@ -9,33 +9,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "knowhere_rs.h"
 #include "lsh_table.h"
 
 /* Ids are stored in 32 bits; UINT32_MAX is kept free as "no id". */
 #define KH_MAX_SIGNATURES ((size_t)UINT32_MAX - 1)
 
-/* A block of raw signatures: rows first_id .. first_id + rows - 1. Each
- * build makes one; each add appends one, so adding never copies old data. */
+/* A block of raw signatures: rows first_id .. first_id + rows - 1, with
+ * room for `capacity` rows. A build or load makes one; adds fill the last
+ * one and then start a new one at least half the size of the index, so
+ * there are O(log count) segments and adding never moves old rows. */
 typedef struct {
     uint8_t *data;
-    size_t first_id, rows;
+    size_t first_id, rows, capacity;
 } kh_raw_segment;
 
-/* Everything a search reads. Immutable once published in the index: build
- * and add make a new one and swap it in, so a failed or interrupted call
- * leaves the old one untouched. */
+/* Everything a search reads. A build or load makes a new one on the side
+ * and swaps it in, so a failed or interrupted call leaves the old one
+ * untouched. Add and remove change the current one in place, under the
+ * guard's `exclusive` (no reader meanwhile), and undo what they did when
+ * they fail. */
 typedef struct {
     size_t count, length, element_size, bands, rows_per_band;
     size_t signature_bytes, band_bytes;
-    unsigned prefix_bits;
-    kh_lsh_table *tables;        /* [bands] */
+    kh_lsh_layout layout;        /* of every band's table */
+    kh_lsh_table *tables;        /* [bands]: rows 0 .. table_count - 1 */
+    size_t table_count;
+    /* [bands], or NULL: the rows table_count .. count - 1, added since the
+     * tables were made (lsh_table.h). */
+    kh_lsh_delta *deltas;
     kh_raw_segment *raw;         /* [raw_segments]; NULL without raw data */
-    size_t raw_segments;
-    /* Bit id set: id was removed. NULL while none is; else (count + 7) / 8
-     * bytes. The one part a writer changes in place (remove): the guard
-     * keeps readers out meanwhile. */
+    size_t raw_segments, raw_segments_capacity;
+    /* Bit id set: id was removed. NULL while none is; else
+     * removed_capacity >= (count + 7) / 8 bytes, zero past count. */
     uint8_t *removed;
+    size_t removed_capacity;
     size_t removed_count;
+    /* The application's bytes (knowhere_minhash_lsh_set_app_data), saved
+     * with the index; NULL when none. */
+    uint8_t *app_data;
+    size_t app_bytes;
     size_t memory_bytes;
     /* Under the index's lock: the readers using this state, and whether a
      * build or load replaced it (then the last of them frees it). */
@@ -91,16 +104,25 @@ int kh_minhash_lsh_enter_reader(knowhere_minhash_lsh *index, const kh_lsh_state 
 void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index, const kh_lsh_state *state);
 
 /* Under the writer guard: makes `next` the index's state (computing its
- * memory), updates the accessors' summary, and releases the previous state
- * except its first `shared_raw` raw segments (which `next` took over; only
- * an exclusive writer shares, so no reader holds the previous state then).
- * A previous state readers still hold is freed by the last of them. */
-void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next,
-                            size_t shared_raw);
+ * memory), updates the accessors' summary, and releases the previous
+ * state; one that readers still hold is freed by the last of them. */
+void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next);
 
-/* Frees a state (NULL is a no-op), off the calling thread when it is large.
- * Its first `keep_raw` raw segments are not freed (they are shared). */
-void kh_lsh_state_release(kh_lsh_state *s, size_t keep_raw);
+/* Frees a state (NULL is a no-op), off the calling thread when it is large. */
+void kh_lsh_state_release(kh_lsh_state *s);
+
+/* Whether the state has rows in deltas (added since its tables were made). */
+static inline bool kh_lsh_state_has_delta(const kh_lsh_state *s) {
+    return s->deltas != NULL && s->table_count < s->count;
+}
+
+/* A state for readers that walk whole tables (self-join without raw data,
+ * save): `s` itself when it has no delta, else a copy whose tables hold
+ * every row (made in parallel on `threads` threads) and which shares
+ * everything else with `s`; free it with kh_lsh_flat_state_free. */
+int kh_lsh_flat_state(const kh_lsh_state *s, size_t threads, CInterrupt interrupt,
+                      const kh_lsh_state **flat);
+void kh_lsh_flat_state_free(const kh_lsh_state *s, const kh_lsh_state *flat);
 /* The bytes a state holds (for memory_bytes). */
 size_t kh_lsh_state_memory(const kh_lsh_state *s);
 

@@ -58,9 +58,12 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-size_t kh_default_threads(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (size_t)n : 1;
+size_t kh_threads(size_t requested) {
+    if (requested == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        requested = online > 0 ? (size_t)online : 1;
+    }
+    return requested < KNOWHERE_MAX_THREADS ? requested : KNOWHERE_MAX_THREADS;
 }
 
 int kh_run_parallel(size_t threads, size_t tasks, kh_task_fn fn, void *ctx,
@@ -72,9 +75,10 @@ int kh_run_parallel(size_t threads, size_t tasks, kh_task_fn fn, void *ctx,
     atomic_init(&job.first_error, KNOWHERE_OK);
 
     if (threads > tasks) threads = tasks;
-    if (threads > 256) threads = 256;
-    pthread_t handles[256];
-    struct worker_arg args[256];
+    /* Callers pass kh_threads(); this only keeps the arrays in bounds. */
+    if (threads > KNOWHERE_MAX_THREADS) threads = KNOWHERE_MAX_THREADS;
+    pthread_t handles[KNOWHERE_MAX_THREADS];
+    struct worker_arg args[KNOWHERE_MAX_THREADS];
     size_t started = 0;
     for (size_t w = 1; w < threads; ++w) {
         args[started] = (struct worker_arg){&job, w};

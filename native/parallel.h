@@ -17,7 +17,8 @@ typedef struct kh_job kh_job;
 typedef int (*kh_task_fn)(kh_job *job, size_t task, size_t worker, void *ctx);
 
 /* Runs tasks 0..tasks-1 on up to `threads` threads, the calling thread
- * included (threads <= 1 runs inline, creating no thread). Stops handing out
+ * included (threads <= 1 runs inline, creating no thread). `threads` comes
+ * from kh_threads(), so it is at most KNOWHERE_MAX_THREADS. Stops handing out
  * tasks once one fails or the interrupt is set. Returns KNOWHERE_OK, the
  * interrupt's status (knowhere_interrupt_check) if it was set, or the first
  * error a task returned. `progress` (may be NULL) receives what tasks
@@ -32,8 +33,12 @@ void kh_job_advance(kh_job *job, uint64_t units);
  * loads); call it every few thousand items of work. */
 bool kh_job_should_stop(kh_job *job);
 
-/* The default thread count: the number of online processors (at least 1). */
-size_t kh_default_threads(void);
+/* The thread count for a request: `requested`, or the number of online
+ * processors for 0, capped at KNOWHERE_MAX_THREADS. The one place a count
+ * from a caller becomes the count that runs: every operation sizes its
+ * per-worker scratch with it and passes it to kh_run_parallel, so scratch
+ * is never made for threads that cannot run. */
+size_t kh_threads(size_t requested);
 
 /* Items per task when `items` items are cut into about `tasks_per_thread`
  * tasks per thread (small tasks balance uneven items; each task costs a

@@ -14,7 +14,6 @@ void kh_progress_begin(kh_progress *p, CInterrupt interrupt, int phase, uint64_t
     atomic_init(&p->done, 0);
     atomic_init(&p->next_done, total / 100);
     atomic_init(&p->next_ns, kh_monotonic_ns() + MIN_INTERVAL_NS);
-    atomic_flag_clear(&p->reporting);
     kh_interrupt_publish_start(interrupt, phase, total);
 }
 
@@ -31,15 +30,22 @@ void kh_progress_advance(kh_progress *p, uint64_t units) {
         return;
     uint64_t now = kh_monotonic_ns();
     if (now < atomic_load_explicit(&p->next_ns, memory_order_relaxed)) return;
-    if (atomic_flag_test_and_set(&p->reporting)) return; /* another thread reports */
+    /* Busy (another thread reports, for this operation or another one on
+     * the flag): skip rather than wait, the work goes on. */
+    if (!kh_interrupt_try_begin_report(p->interrupt)) return;
     atomic_store_explicit(&p->next_done, done + p->total / 100, memory_order_relaxed);
     atomic_store_explicit(&p->next_ns, now + MIN_INTERVAL_NS, memory_order_relaxed);
     report(p, done);
-    atomic_flag_clear(&p->reporting);
+    kh_interrupt_end_report(p->interrupt);
 }
 
 void kh_progress_end(kh_progress *p, int status) {
     if (p == NULL || p->interrupt == NULL || status != KNOWHERE_OK) return;
     kh_interrupt_publish_done(p->interrupt, p->total);
-    if (p->fn) report(p, p->total);
+    if (p->fn == NULL) return;
+    /* The last call is promised: wait for a callback another operation on
+     * the flag is running. */
+    kh_interrupt_begin_report(p->interrupt);
+    report(p, p->total);
+    kh_interrupt_end_report(p->interrupt);
 }

@@ -17,16 +17,16 @@ typedef struct {
     atomic_uint_least64_t done;
     atomic_uint_least64_t next_done; /* no callback before done reaches this */
     atomic_uint_least64_t next_ns;   /* ... nor before this time */
-    atomic_flag reporting;           /* one callback at a time */
 } kh_progress;
 
 /* Starts an operation of `total` units (publishes 0 / total and the phase). */
 void kh_progress_begin(kh_progress *p, CInterrupt interrupt, int phase, uint64_t total);
-/* Adds `units` of work done; thread-safe; may call the callback, and sets
+/* Adds `units` of work done; thread-safe; may call the callback (unless it
+ * is running already, for this or another operation on the flag), and sets
  * the interrupt if the callback asks to stop. */
 void kh_progress_advance(kh_progress *p, uint64_t units);
 /* Ends the operation: on success publishes done == total and makes the last
- * callback with it. */
+ * callback with it (waiting for a callback running for another operation). */
 void kh_progress_end(kh_progress *p, int status);
 
 #endif

@@ -1,5 +1,6 @@
 /* The first candidates of a query in hit order: band by band, each band's
- * matching rows by ascending id (as its table keeps them), each row once.
+ * matching rows by ascending id (as its table keeps them, then its delta,
+ * whose rows were added later), each row once.
  *
  * A row is remembered in a small open-addressing set that grows with the
  * hits (so a large limit costs nothing until it is reached) and is emptied
@@ -60,6 +61,45 @@ static bool band_matches(const kh_lsh_state *s, const uint8_t *query, uint32_t i
     return memcmp(query + at, kh_raw_row(s, id) + at, s->band_bytes) == 0;
 }
 
+/* Row `id`, found in band b, becomes the next hit unless it is removed,
+ * a hit already, filtered, or (with raw data) unequal in that band. */
+static int consider(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
+                    size_t b, uint32_t id, kh_hit_scratch *sc, size_t *n) {
+    if (kh_is_removed(s, id)) return KNOWHERE_OK;
+    if (sc->seen_capacity > 0 && sc->seen[probe(sc, id)] == id) return KNOWHERE_OK;
+    if (kh_filter_excludes(filter, id) || !band_matches(s, query, id, b)) return KNOWHERE_OK;
+    if (!reserve_one_more(sc, *n)) return KNOWHERE_ERR_NO_MEMORY;
+    sc->seen[probe(sc, id)] = id;
+    sc->hits[(*n)++] = id;
+    return KNOWHERE_OK;
+}
+
+/* Band b's hits: its table's run, then the rows added since (its delta,
+ * which yields equal keys in id order). */
+static int band_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
+                     size_t b, const size_t *runs, size_t limit, kh_hit_scratch *sc, size_t *n,
+                     size_t *polled, kh_job *job) {
+    int status = KNOWHERE_OK;
+    const kh_lsh_entry *entries = s->tables[b].entries;
+    for (size_t e = runs[2 * b]; e < runs[2 * b + 1] && *n < limit && !status; ++e) {
+        if ((++*polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
+            return KNOWHERE_ERR_INTERRUPTED;
+        status = consider(s, query, filter, b, entries[e].id, sc, n);
+    }
+    if (status || *n >= limit || !kh_lsh_state_has_delta(s) || s->deltas[b].count == 0)
+        return status;
+    const kh_lsh_delta *d = &s->deltas[b];
+    uint64_t key = kh_band_key(s, query, b);
+    size_t slot = kh_lsh_delta_home(d, key);
+    uint32_t id;
+    while (*n < limit && !status && kh_lsh_delta_next(d, key, &slot, &id)) {
+        if ((++*polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
+            return KNOWHERE_ERR_INTERRUPTED;
+        status = consider(s, query, filter, b, id, sc, n);
+    }
+    return status;
+}
+
 int kh_first_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
                   size_t limit, kh_candidate_scratch *found, kh_hit_scratch *sc,
                   size_t *count, kh_job *job) {
@@ -68,25 +108,8 @@ int kh_first_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filter *
     if (status != KNOWHERE_OK) return status;
     if (limit > s->count) limit = s->count;
     size_t n = 0, polled = 0;
-    for (size_t b = 0; b < s->bands && n < limit && status == KNOWHERE_OK; ++b) {
-        const kh_lsh_entry *entries = s->tables[b].entries;
-        for (size_t e = found->runs[2 * b]; e < found->runs[2 * b + 1] && n < limit; ++e) {
-            if ((++polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job)) {
-                status = KNOWHERE_ERR_INTERRUPTED;
-                break;
-            }
-            uint32_t id = entries[e].id;
-            if (kh_is_removed(s, id)) continue;
-            if (sc->seen_capacity > 0 && sc->seen[probe(sc, id)] == id) continue;
-            if (kh_filter_excludes(filter, id) || !band_matches(s, query, id, b)) continue;
-            if (!reserve_one_more(sc, n)) {
-                status = KNOWHERE_ERR_NO_MEMORY;
-                break;
-            }
-            sc->seen[probe(sc, id)] = id;
-            sc->hits[n++] = id;
-        }
-    }
+    for (size_t b = 0; b < s->bands && n < limit && status == KNOWHERE_OK; ++b)
+        status = band_hits(s, query, filter, b, found->runs, limit, sc, &n, &polled, job);
     if (sc->seen_capacity > 0) forget_hits(sc, n);
     if (status == KNOWHERE_OK) *count = n;
     return status;

@@ -91,7 +91,7 @@ static int map_task(kh_job *job, size_t band, size_t worker, void *ctx) {
  * fingerprint): [e + 1, *end). */
 static size_t run_end_after(const kh_lsh_state *s, size_t band, size_t e) {
     const kh_lsh_table *t = &s->tables[band];
-    size_t lo = 0, hi = (size_t)1 << s->prefix_bits;
+    size_t lo = 0, hi = (size_t)1 << s->layout.prefix_bits;
     while (lo < hi) { /* the first bucket boundary beyond e */
         size_t mid = lo + (hi - lo) / 2;
         if (t->dir[mid] <= e) lo = mid + 1;
@@ -268,12 +268,17 @@ int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *co
             status = kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory in self-join");
     } else {
         size_t threads = kh_minhash_lsh_threads(index);
+        /* Without raw data the join walks the tables, which must hold every
+         * row: rows added since they were made are merged into a copy. */
+        const kh_lsh_state *walked = s;
+        status = s->raw ? KNOWHERE_OK : kh_lsh_flat_state(s, threads, interrupt, &walked);
         join_work w = {
-            .state = s, .n = s->count,
+            .state = walked, .n = s->count,
             .rows_per_task = kh_items_per_task(s->count, threads, 32, 1024),
             .min_score = kh_min_score(s, threshold),
         };
-        status = run_join(&w, threads, interrupt, pairs);
+        if (status == KNOWHERE_OK) status = run_join(&w, threads, interrupt, pairs);
+        kh_lsh_flat_state_free(s, walked);
         if (status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_ERR_TIMEOUT)
             kh_stopped_error(err, status, "self-join", "");
         else if (status == KNOWHERE_ERR_NO_MEMORY)

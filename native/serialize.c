@@ -11,13 +11,18 @@
  * up to the input's size exactly; then the trailer's file checksum must
  * match the header and the list of section checksums; then the parameters
  * must be in range and every section length must be the one they imply.
- * Only then is memory allocated, and its size matches bytes that exist.
- * Sections are read chunk by chunk straight into the final arrays, hashed
- * while in cache, and validated structurally (directories non-decreasing
- * from 0 to count, buckets sorted by (fingerprint, id), every id below count
- * and once per band), so that input whose checksums are valid but whose
- * contents are hostile still cannot make a search read out of bounds. The
- * new state replaces the old one only when everything passed. */
+ * Sections are then read chunk by chunk straight into their final arrays,
+ * which grow with what has been read (a sparse file may declare gigabytes
+ * it does not hold), hashed while in cache, and validated structurally
+ * (directories non-decreasing from 0 to count, buckets sorted by
+ * (fingerprint, id), every id below count and once per band), so that
+ * input whose checksums are valid but whose contents are hostile still
+ * cannot make a search read out of bounds. The first structural error
+ * stops the load: nothing after it is read. The new state replaces the
+ * old one only when everything passed. */
+/* realpath (following a symbolic link at a save's path) is XSI. */
+#define _XOPEN_SOURCE 700
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -40,7 +45,8 @@ enum {
     FORMAT_VERSION = 1,
     FLAG_RAW = 1u,
     FLAG_REMOVED = 2u, /* a bitset of removed rows follows the raw data */
-    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED,
+    FLAG_APP_DATA = 8u, /* the application's bytes come last */
+    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED | FLAG_APP_DATA,
     FIXED_HEADER = 64, /* bytes before the section lengths */
     MAX_PREFIX_BITS = 28,
 };
@@ -113,36 +119,49 @@ static size_t min_size(uint64_t a, size_t b) { return a < b ? (size_t)a : b; }
 
 /* Everything the header says, and the sizes it implies. Sections are
  * numbered 0..sections-1: 2b is band b's directory, 2b + 1 its entries,
- * then the raw signatures and the removed rows' bitset when present. */
+ * then the raw signatures, the removed rows' bitset and the application
+ * data when present. */
 typedef struct {
     uint64_t count, length, element_size, bands, rows_per_band;
-    uint32_t flags, prefix_bits, sections;
+    uint32_t flags, prefix_bits, key_bits, sections;
     uint64_t dir_bytes, entries_bytes, raw_bytes, removed_bytes; /* each section's length */
+    uint64_t app_bytes; /* the one length the parameters do not imply */
     uint64_t header_bytes;                        /* FIXED_HEADER + 8 * sections */
     uint64_t body_bytes;                          /* all sections */
     uint64_t trailer_bytes;                       /* 8 * sections + 8 */
     uint64_t file_bytes;
 } layout;
 
-/* The sections after the band tables. */
-typedef enum { SECTION_TABLE, SECTION_RAW, SECTION_REMOVED } section_kind;
+/* The sections after the band tables, in this order, each present when
+ * its flag is set. */
+typedef enum { SECTION_TABLE, SECTION_RAW, SECTION_REMOVED, SECTION_APP_DATA } section_kind;
 
 static section_kind kind_of(const layout *L, size_t i) {
     if (i < 2 * L->bands) return SECTION_TABLE;
-    return i == 2 * L->bands && (L->flags & FLAG_RAW) ? SECTION_RAW : SECTION_REMOVED;
+    size_t after = i - 2 * L->bands;
+    if (L->flags & FLAG_RAW) {
+        if (after == 0) return SECTION_RAW;
+        after--;
+    }
+    if (L->flags & FLAG_REMOVED) {
+        if (after == 0) return SECTION_REMOVED;
+        after--;
+    }
+    return SECTION_APP_DATA;
 }
 
 /* 2 * bands, plus one for each flag. */
 static uint64_t sections_for(uint64_t bands, uint32_t flags) {
     return 2 * (bands < UINT32_MAX ? bands : UINT32_MAX) + (flags & FLAG_RAW ? 1 : 0) +
-           (flags & FLAG_REMOVED ? 1 : 0);
+           (flags & FLAG_REMOVED ? 1 : 0) + (flags & FLAG_APP_DATA ? 1 : 0);
 }
 
 static uint64_t section_bytes_of(const layout *L, size_t i) {
     switch (kind_of(L, i)) {
     case SECTION_TABLE: return i % 2 ? L->entries_bytes : L->dir_bytes;
     case SECTION_RAW: return L->raw_bytes;
-    default: return L->removed_bytes;
+    case SECTION_REMOVED: return L->removed_bytes;
+    default: return L->app_bytes;
     }
 }
 
@@ -152,7 +171,8 @@ static void section_name(const layout *L, size_t i, char *buf, size_t cap) {
         snprintf(buf, cap, "band %zu %s", i / 2, i % 2 ? "entries" : "directory");
         break;
     case SECTION_RAW: snprintf(buf, cap, "raw data"); break;
-    default: snprintf(buf, cap, "removed rows"); break;
+    case SECTION_REMOVED: snprintf(buf, cap, "removed rows"); break;
+    default: snprintf(buf, cap, "application data"); break;
     }
 }
 
@@ -163,6 +183,7 @@ static size_t max_chunks(const layout *L) {
     if (L->entries_bytes > largest) largest = L->entries_bytes;
     if (L->raw_bytes > largest) largest = L->raw_bytes;
     if (L->removed_bytes > largest) largest = L->removed_bytes;
+    if (L->app_bytes > largest) largest = L->app_bytes;
     return (size_t)(largest / CHUNK + 1);
 }
 
@@ -181,6 +202,7 @@ static bool layout_sizes(layout *L, uint64_t signature_bytes) {
            mul_ok(band_bytes, L->bands, &L->body_bytes) &&
            add_ok(L->body_bytes, L->raw_bytes, &L->body_bytes) &&
            add_ok(L->body_bytes, L->removed_bytes, &L->body_bytes) &&
+           add_ok(L->body_bytes, L->app_bytes, &L->body_bytes) &&
            add_ok(L->header_bytes, L->trailer_bytes, &trailer) &&
            add_ok(trailer, L->body_bytes, &L->file_bytes);
 }
@@ -243,8 +265,10 @@ static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
     *L = (layout){
         .count = s->count, .length = s->length, .element_size = s->element_size,
         .bands = s->bands, .rows_per_band = s->rows_per_band,
-        .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0),
-        .prefix_bits = s->prefix_bits,
+        .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0) |
+                 (s->app_bytes ? FLAG_APP_DATA : 0),
+        .app_bytes = s->app_bytes,
+        .prefix_bits = s->layout.prefix_bits, .key_bits = s->layout.key_bits,
     };
     L->sections = (uint32_t)sections_for(s->bands, L->flags);
     if (!layout_sizes(L, s->signature_bytes) || L->file_bytes > SIZE_MAX)
@@ -264,7 +288,7 @@ static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
     put_u64(h + 32, L->element_size);
     put_u64(h + 40, L->bands);
     put_u64(h + 48, L->rows_per_band);
-    put_u32(h + 56, L->prefix_bits);
+    put_u32(h + 56, L->prefix_bits | (L->prefix_bits - L->key_bits) << 16);
     put_u32(h + 60, L->sections);
     for (size_t i = 0; i < L->sections; ++i) {
         if ((i & 0x7fff) == 0 && knowhere_interrupt_is_interrupted(interrupt))
@@ -343,6 +367,7 @@ static const uint8_t *section_range(const writer *w, size_t i, uint64_t off, siz
     switch (kind_of(&w->L, i)) {
     case SECTION_RAW: return raw_range(s, (size_t)off, n, w->staging);
     case SECTION_REMOVED: return s->removed + off;
+    case SECTION_APP_DATA: return s->app_data + off;
     case SECTION_TABLE: break;
     }
     const kh_lsh_table *t = &s->tables[i / 2];
@@ -379,9 +404,12 @@ static int emit(writer *w, knowhere_error **err) {
     return put_range(w, sums, L->trailer_bytes, err);
 }
 
-/* Enters the search guard and checks that there is something to save. */
+/* Enters the search guard and checks that there is something to save.
+ * *flat is the state to write: the state itself, or, when it has rows in
+ * deltas, a copy whose tables hold every row (the file has no deltas). */
 static int begin_save(const knowhere_minhash_lsh *const_index, CInterrupt interrupt,
-                      const kh_lsh_state **state, knowhere_error **err) {
+                      const kh_lsh_state **state, const kh_lsh_state **flat,
+                      knowhere_error **err) {
     int status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK) return stopped(interrupt, err, "save");
     /* The guard counters are the only thing a save writes in the index. */
@@ -393,7 +421,20 @@ static int begin_save(const knowhere_minhash_lsh *const_index, CInterrupt interr
         return kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX,
                          "cannot save an index that has not been built");
     }
+    status = kh_lsh_flat_state(*state, kh_minhash_lsh_threads(index), interrupt, flat);
+    if (status != KNOWHERE_OK) {
+        kh_minhash_lsh_leave_reader(index, *state);
+        if (status == KNOWHERE_ERR_NO_MEMORY)
+            return kh_errorf(err, status, "out of memory during save");
+        return stopped(interrupt, err, "save");
+    }
     return KNOWHERE_OK;
+}
+
+static void end_save(const knowhere_minhash_lsh *index, const kh_lsh_state *state,
+                     const kh_lsh_state *flat) {
+    kh_lsh_flat_state_free(state, flat);
+    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, state);
 }
 
 /* Creates `path`.tmp.XXXXXX exclusively (mode 0666 less the umask, as a
@@ -445,15 +486,65 @@ static int file_error(knowhere_error **err, const char *what, const char *path, 
     return kh_errorf(err, KNOWHERE_ERR_FILE, "%s '%s': %s", what, path, reason);
 }
 
+/* What a file of this mode is, for a message. */
+static const char *kind_of_file(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    return "not a regular file";
+}
+
+/* KNOWHERE_OK if a save may rename a new file over `target` (resolved by
+ * save_destination): there is nothing there, or a regular file. Anything
+ * else (a FIFO, a device node, a directory) would be replaced by a regular
+ * file, which is never what the caller meant. */
+static int check_replaceable(const char *path, const char *target, knowhere_error **err) {
+    struct stat st;
+    if (lstat(target, &st) != 0)
+        return errno == ENOENT ? KNOWHERE_OK : file_error(err, "cannot save to", path, errno);
+    if (S_ISREG(st.st_mode)) return KNOWHERE_OK;
+    if (strcmp(path, target) == 0)
+        return kh_errorf(err, KNOWHERE_ERR_FILE,
+                         "cannot save to '%s': it is %s, and only a regular file is replaced",
+                         path, kind_of_file(st.st_mode));
+    return kh_errorf(err, KNOWHERE_ERR_FILE,
+                     "cannot save to '%s': it links to '%s', which is %s, and only a regular "
+                     "file is replaced", path, target, kind_of_file(st.st_mode));
+}
+
+/* The file a save writes: `path` itself, or, when `path` is a symbolic
+ * link, the file it leads to (so the link stays a link, as when writing
+ * through it). A link to nothing is refused: nothing says where its file
+ * should go. *target is path or a new string to free. */
+static int save_destination(const char *path, char **target, knowhere_error **err) {
+    *target = (char *)path;
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) return check_replaceable(path, path, err);
+    char *resolved = realpath(path, NULL);
+    if (resolved == NULL) {
+        char reason[128];
+        describe_errno(errno, reason, sizeof reason);
+        return kh_errorf(err, KNOWHERE_ERR_FILE,
+                         "cannot save to '%s': cannot follow the symbolic link: %s", path,
+                         reason);
+    }
+    *target = resolved;
+    return check_replaceable(path, resolved, err);
+}
+
 /* Writes the temporary file completely, syncs and closes it, and renames it
- * over the path. On failure it is gone. */
-static int save_file(writer *w, const char *path, knowhere_error **err) {
-    size_t len = strlen(path);
+ * over `target`; messages name `path`. On failure it is gone. */
+static int write_and_rename(writer *w, const char *path, const char *target,
+                            knowhere_error **err) {
+    size_t len = strlen(target);
     char *tmp = malloc(len + 12);
     if (tmp == NULL) return kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory during save");
     w->path = path;
     w->tmp_path = tmp;
-    w->fd = create_temp(path, tmp, len);
+    w->fd = create_temp(target, tmp, len);
     if (w->fd < 0) {
         char reason[128];
         describe_errno(errno, reason, sizeof reason);
@@ -473,12 +564,26 @@ static int save_file(writer *w, const char *path, knowhere_error **err) {
     w->fd = -1;
     if (status == KNOWHERE_OK && knowhere_interrupt_is_interrupted(w->interrupt))
         status = KNOWHERE_ERR_INTERRUPTED; /* the last moment to back out */
-    if (status == KNOWHERE_OK && rename(tmp, path) != 0)
+    /* Again: what is at the target may have changed while the file was
+     * written. */
+    if (status == KNOWHERE_OK) status = check_replaceable(path, target, err);
+    if (status == KNOWHERE_OK && rename(tmp, target) != 0)
         status = file_error(err, "cannot save to", path, errno);
     if (status != KNOWHERE_OK) unlink(tmp);
-    else sync_parent_directory(path);
+    else sync_parent_directory(target);
     kh_progress_end(&w->progress, status);
     free(tmp);
+    return status;
+}
+
+/* Writes a temporary file next to the target (the path, or the file a link
+ * at the path leads to) completely, syncs and closes it, and renames it
+ * over the target. On failure it is gone. */
+static int save_file(writer *w, const char *path, knowhere_error **err) {
+    char *target = NULL;
+    int status = save_destination(path, &target, err);
+    if (status == KNOWHERE_OK) status = write_and_rename(w, path, target, err);
+    if (target != path) free(target);
     return status;
 }
 
@@ -489,14 +594,14 @@ int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
     if (path == NULL || path[0] == '\0')
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "path is NULL or empty");
-    const kh_lsh_state *s = NULL;
-    int status = begin_save(index, interrupt, &s, err);
+    const kh_lsh_state *s = NULL, *flat = NULL;
+    int status = begin_save(index, interrupt, &s, &flat, err);
     if (status != KNOWHERE_OK) return status;
     writer w;
-    status = writer_init(&w, s, interrupt, err);
+    status = writer_init(&w, flat, interrupt, err);
     if (status == KNOWHERE_OK) status = save_file(&w, path, err);
     writer_free(&w);
-    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
+    end_save(index, s, flat);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "save");
     return status;
 }
@@ -515,11 +620,11 @@ int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *in
     if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
     if (out == NULL || out_len == NULL)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out or out_len is NULL");
-    const kh_lsh_state *s = NULL;
-    int status = begin_save(index, interrupt, &s, err);
+    const kh_lsh_state *s = NULL, *flat = NULL;
+    int status = begin_save(index, interrupt, &s, &flat, err);
     if (status != KNOWHERE_OK) return status;
     writer w;
-    status = writer_init(&w, s, interrupt, err);
+    status = writer_init(&w, flat, interrupt, err);
     if (status == KNOWHERE_OK) {
         w.mem = malloc((size_t)w.L.file_bytes);
         if (w.mem == NULL)
@@ -536,12 +641,10 @@ int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *in
         *out = w.mem;
         *out_len = (size_t)w.L.file_bytes;
     } else {
-        kh_garbage *bag = kh_garbage_new();
-        kh_garbage_add(bag, w.mem, (size_t)w.pos);
-        kh_garbage_release(bag);
+        kh_free_deferred(w.mem, (size_t)w.pos);
     }
     writer_free(&w);
-    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
+    end_save(index, s, flat);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, "serialize");
     return status;
 }
@@ -625,7 +728,11 @@ static int parse_fixed_header(reader *r, const uint8_t *h, layout *L) {
     L->bands = get_u64(h + 40);
     L->rows_per_band = get_u64(h + 48);
     L->flags = get_u32(h + 12);
-    L->prefix_bits = get_u32(h + 56);
+    /* Low 16 bits: the directory width; high 16: how many of its bits come
+     * from the fingerprints (0 unless adds widened it: lsh_table.h). */
+    uint32_t widths = get_u32(h + 56);
+    L->prefix_bits = widths & 0xffff;
+    L->key_bits = L->prefix_bits - (widths >> 16); /* checked in check_parameters */
     L->sections = get_u32(h + 60);
     if (L->flags & ~(uint32_t)KNOWN_FLAGS)
         return CORRUPT(r, "unknown flags 0x%x in the header", (unsigned)L->flags);
@@ -660,6 +767,9 @@ static int check_parameters(reader *r, layout *L, const uint8_t *lengths) {
         return CORRUPT(r, "rows per band %llu is not mh_vec_length / bands = %llu",
                        (unsigned long long)L->rows_per_band,
                        (unsigned long long)(L->length / L->bands));
+    if (L->key_bits > L->prefix_bits)
+        return CORRUPT(r, "%u of the %u prefix bits come from fingerprints",
+                       (unsigned)(L->prefix_bits - L->key_bits), (unsigned)L->prefix_bits);
     if (L->prefix_bits > MAX_PREFIX_BITS)
         return CORRUPT(r, "prefix bits %u is more than %d", (unsigned)L->prefix_bits,
                        MAX_PREFIX_BITS);
@@ -667,6 +777,12 @@ static int check_parameters(reader *r, layout *L, const uint8_t *lengths) {
     if (!mul_ok(L->length, L->element_size, &signature_bytes) || signature_bytes > SIZE_MAX)
         return CORRUPT(r, "the signature size overflows: %llu values of %llu bytes",
                        (unsigned long long)L->length, (unsigned long long)L->element_size);
+    if (L->flags & FLAG_APP_DATA) { /* its own length: one encoding, never empty */
+        L->app_bytes = get_u64(lengths + 8 * ((size_t)L->sections - 1));
+        if (L->app_bytes == 0 || L->app_bytes > SIZE_MAX)
+            return CORRUPT(r, "the application data section is %llu bytes",
+                           (unsigned long long)L->app_bytes);
+    }
     if (!layout_sizes(L, signature_bytes))
         return CORRUPT(r, "the section sizes overflow");
     for (size_t i = 0; i < L->sections; ++i) {
@@ -828,49 +944,81 @@ static int check_entries(validator *v, CInterrupt interrupt, size_t b, const kh_
 
 /* ---- decoding a whole input ---------------------------------------------------- */
 
+/* The state's fixed parts. Its arrays come section by section as they are
+ * read (read_section): a table's directory and entries, the raw data and
+ * the removed rows stay NULL until then, which says "empty" to whoever
+ * frees the state. */
 static int alloc_state(const layout *L, kh_lsh_state **out) {
     kh_lsh_state *s = calloc(1, sizeof *s);
     *out = s;
     if (s == NULL) return KNOWHERE_ERR_NO_MEMORY;
-    /* Every size here is one of the section lengths, which add up to the
-     * input's size. */
     *s = (kh_lsh_state){
         .count = (size_t)L->count, .length = (size_t)L->length,
         .element_size = (size_t)L->element_size, .bands = (size_t)L->bands,
         .rows_per_band = (size_t)L->rows_per_band,
         .signature_bytes = (size_t)(L->length * L->element_size),
         .band_bytes = (size_t)(L->rows_per_band * L->element_size),
-        .prefix_bits = L->prefix_bits,
+        .layout = {L->prefix_bits, L->key_bits}, .table_count = (size_t)L->count,
     };
+    /* 16 bytes per band: the header lists two 8-byte lengths per band. */
     s->tables = calloc(s->bands, sizeof *s->tables);
     if (s->tables == NULL) return KNOWHERE_ERR_NO_MEMORY;
-    for (size_t b = 0; b < s->bands; ++b) {
-        /* calloc: until it is read, the directory says "empty" to whoever
-         * frees the state. */
-        s->tables[b].dir = calloc((size_t)L->dir_bytes / 4, 4);
-        s->tables[b].entries = malloc((size_t)L->entries_bytes);
-        if (s->tables[b].dir == NULL || s->tables[b].entries == NULL)
-            return KNOWHERE_ERR_NO_MEMORY;
-    }
     if (L->flags & FLAG_RAW) {
         s->raw = calloc(1, sizeof *s->raw);
         if (s->raw == NULL) return KNOWHERE_ERR_NO_MEMORY;
-        s->raw_segments = 1;
-        s->raw[0] = (kh_raw_segment){malloc((size_t)L->raw_bytes), 0, s->count};
-        if (s->raw[0].data == NULL) return KNOWHERE_ERR_NO_MEMORY;
-    }
-    if (L->flags & FLAG_REMOVED) {
-        s->removed = malloc((size_t)L->removed_bytes);
-        if (s->removed == NULL) return KNOWHERE_ERR_NO_MEMORY;
+        s->raw_segments = s->raw_segments_capacity = 1;
+        s->raw[0] = (kh_raw_segment){NULL, 0, s->count, s->count};
     }
     return KNOWHERE_OK;
 }
 
-static uint8_t *section_target(kh_lsh_state *s, const layout *L, size_t i) {
-    if (kind_of(L, i) == SECTION_RAW) return s->raw[0].data;
-    if (kind_of(L, i) == SECTION_REMOVED) return s->removed;
-    kh_lsh_table *t = &s->tables[i / 2];
-    return i % 2 ? (uint8_t *)t->entries : (uint8_t *)t->dir;
+/* Hands a completely read section's array to the state. */
+static void attach_section(kh_lsh_state *s, const layout *L, size_t i, uint8_t *array) {
+    switch (kind_of(L, i)) {
+    case SECTION_RAW: s->raw[0].data = array; break;
+    case SECTION_REMOVED:
+        s->removed = array;
+        s->removed_capacity = (size_t)L->removed_bytes;
+        break;
+    case SECTION_APP_DATA:
+        s->app_data = array;
+        s->app_bytes = (size_t)L->app_bytes;
+        break;
+    case SECTION_TABLE:
+        if (i % 2) s->tables[i / 2].entries = (kh_lsh_entry *)(void *)array;
+        else s->tables[i / 2].dir = (uint32_t *)(void *)array;
+        break;
+    }
+}
+
+/* Makes room for `need` bytes of a `len`-byte section in *array (of *cap
+ * bytes), doubling: the array never holds much more than twice what has
+ * been read, so an input that declares more than it holds (a sparse file)
+ * is rejected at its first error having allocated in proportion to what
+ * was read, and the whole section is copied at most about once on the way
+ * (glibc moves large blocks with mremap, copying nothing). */
+static bool grow_section(uint8_t **array, size_t *cap, size_t need, uint64_t len) {
+    if (need <= *cap) return true;
+    size_t want = *cap > (SIZE_MAX / 2) ? SIZE_MAX : 2 * *cap;
+    want = min_size(len, want > need ? want : need);
+    uint8_t *grown = realloc(*array, want);
+    if (grown == NULL) return false;
+    *array = grown;
+    *cap = want;
+    return true;
+}
+
+/* The structural checks of the chunk [done, done + n) of table section i,
+ * read into `array`. */
+static int check_table_chunk(reader *r, kh_lsh_state *s, size_t i, uint8_t *array,
+                             uint64_t done, size_t n, validator *v) {
+    size_t band = i / 2;
+    if (i % 2 == 0) {
+        check_dir(v, band, (const uint32_t *)(void *)array, (size_t)done / 4, n / 4);
+        return KNOWHERE_OK;
+    }
+    kh_lsh_table view = {s->tables[band].dir, (kh_lsh_entry *)(void *)array};
+    return check_entries(v, r->interrupt, band, &view, (size_t)done / 8, n / 8);
 }
 
 /* The removed rows' bitset, once read: no bit at count or beyond, and at
@@ -887,40 +1035,51 @@ static int check_removed(reader *r, kh_lsh_state *s) {
     return KNOWHERE_OK;
 }
 
-/* Reads section i (at `off`) into its array, hashing and validating as it
- * goes. */
+/* Reads section i (at `off`) into a new array, hashing and validating as
+ * it goes, and hands it to the state once complete. Stops at the first
+ * structural error: nothing after it is read (an input declaring gigabytes
+ * it does not hold costs what it holds). */
 static int read_section(reader *r, kh_lsh_state *s, const layout *L, size_t i, uint64_t off,
                         uint64_t expected_sum, uint8_t *hashes, validator *v) {
     uint64_t len = section_bytes_of(L, i);
-    uint8_t *dst = section_target(s, L, i);
-    size_t chunks = 0, band = i / 2;
+    uint8_t *array = NULL;
+    size_t cap = 0, chunks = 0;
     bool is_table = kind_of(L, i) == SECTION_TABLE;
+    int status = KNOWHERE_OK;
     v->problem[0] = '\0';
-    for (uint64_t done = 0; done < len; done += CHUNK) {
-        if (knowhere_interrupt_is_interrupted(r->interrupt)) return KNOWHERE_ERR_INTERRUPTED;
+    for (uint64_t done = 0; status == KNOWHERE_OK && done < len; done += CHUNK) {
+        if (knowhere_interrupt_is_interrupted(r->interrupt)) {
+            status = KNOWHERE_ERR_INTERRUPTED;
+            break;
+        }
         size_t n = min_size(len - done, CHUNK);
-        uint8_t *p = dst + done;
-        int status = read_at(r, off + done, p, n);
-        if (status != KNOWHERE_OK) return status;
+        if (!grow_section(&array, &cap, (size_t)done + n, len)) {
+            char name[64];
+            section_name(L, i, name, sizeof name);
+            status = kh_errorf(r->err, KNOWHERE_ERR_NO_MEMORY,
+                               "%s: out of memory for section '%s' (%llu bytes)", r->what, name,
+                               (unsigned long long)len);
+            break;
+        }
+        uint8_t *p = array + done;
+        status = read_at(r, off + done, p, n);
+        if (status != KNOWHERE_OK) break;
         put_u64(hashes + 8 * chunks++, kh_xxh3_64(p, n));
         if (is_table && !host_is_little_endian()) u32_from_file(p, n);
-        if (is_table && v->problem[0] == '\0') {
-            if (i % 2 == 0) {
-                check_dir(v, band, s->tables[band].dir, (size_t)done / 4, n / 4);
-            } else {
-                status = check_entries(v, r->interrupt, band, &s->tables[band],
-                                       (size_t)done / 8, n / 8);
-                if (status != KNOWHERE_OK) return status;
-            }
-        }
+        if (is_table) status = check_table_chunk(r, s, i, array, done, n, v);
+        if (status == KNOWHERE_OK && v->problem[0] != '\0') status = CORRUPT(r, "%s", v->problem);
         kh_progress_advance(&r->progress, n);
     }
-    if (kh_xxh3_64(hashes, 8 * chunks) != expected_sum) {
+    if (status == KNOWHERE_OK && kh_xxh3_64(hashes, 8 * chunks) != expected_sum) {
         char name[64];
         section_name(L, i, name, sizeof name);
-        return CORRUPT(r, "checksum mismatch in section '%s'", name);
+        status = CORRUPT(r, "checksum mismatch in section '%s'", name);
     }
-    if (v->problem[0] != '\0') return CORRUPT(r, "%s", v->problem);
+    if (status != KNOWHERE_OK) {
+        kh_free_deferred(array, cap);
+        return status;
+    }
+    attach_section(s, L, i, array);
     return kind_of(L, i) == SECTION_REMOVED ? check_removed(r, s) : KNOWHERE_OK;
 }
 
@@ -959,11 +1118,9 @@ static int decode(reader *r, kh_lsh_state **out) {
     kh_progress_end(&r->progress, status);
     free(meta);
     free(hashes);
-    kh_garbage *bag = kh_garbage_new();
-    kh_garbage_add(bag, v.seen, (size_t)L.count / 8);
-    kh_garbage_release(bag);
+    kh_free_deferred(v.seen, (size_t)L.count / 8);
     if (status == KNOWHERE_OK) *out = s;
-    else kh_lsh_state_release(s, 0);
+    else kh_lsh_state_release(s);
     return status;
 }
 
@@ -971,7 +1128,7 @@ static int decode(reader *r, kh_lsh_state **out) {
  * holds, and leaves the guard. */
 static int finish_load(knowhere_minhash_lsh *index, kh_lsh_state *next, int status,
                        CInterrupt interrupt, const char *what, knowhere_error **err) {
-    if (status == KNOWHERE_OK) kh_minhash_lsh_publish(index, next, 0);
+    if (status == KNOWHERE_OK) kh_minhash_lsh_publish(index, next);
     kh_minhash_lsh_leave_writer(index);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, what);
     return status;

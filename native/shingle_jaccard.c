@@ -189,6 +189,170 @@ int knowhere_shingle_jaccard(const knowhere_signature_options *options, const ch
     return status == KNOWHERE_OK ? KNOWHERE_OK : no_memory(err);
 }
 
+/* ---- public: shingle sets, kept by the caller ------------------------------------------ */
+
+/* The checks and the work of knowhere_shingle_set; with `signature`, also
+ * the document's signature, made from the set (knowhere_signature_from_text
+ * is knowhere_signature_from_hashes of the shingle hashes: docs/signatures.md),
+ * so one pass over the text serves both. */
+static int shingle_set_and_signature(const knowhere_signature_options *options, const char *text,
+                                     size_t text_len, uint8_t *signature, size_t signature_len,
+                                     uint64_t *out, size_t out_cap, size_t *count,
+                                     knowhere_error **err) {
+    kh_clear_error(err);
+    kh_shingle_spec spec;
+    int status = kh_signature_options_spec(options, &spec, err);
+    if (status != KNOWHERE_OK) return status;
+    if (text == NULL && text_len != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "text is NULL but text_len is %zu",
+                         text_len);
+    if (count == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "count is NULL");
+    if (out == NULL && out_cap != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL but out_cap is %zu", out_cap);
+    *count = 0;
+    /* A typical document normalises within this buffer: no allocation. */
+    uint8_t text_buffer[4096];
+    shingler sh = {0};
+    kh_normalised_init(&sh.text, text_buffer, sizeof text_buffer);
+    hash_list list;
+    status = shingle_list(&spec, (const uint8_t *)text, text_len, &sh, &list, NULL);
+    if (status == KNOWHERE_OK) {
+        *count = list.count;
+        if (list.count > out_cap)
+            status = kh_errorf(err, KNOWHERE_ERR_OVERFLOW,
+                               "the text has %zu distinct shingles; out has room for %zu",
+                               list.count, out_cap);
+        else if (list.count)
+            memcpy(out, list.hashes, list.count * sizeof *out);
+    } else {
+        status = no_memory(err);
+    }
+    if (status == KNOWHERE_OK && signature != NULL)
+        status = knowhere_signature_from_hashes(options, list.hashes, list.count, signature,
+                                                signature_len, err);
+    hash_list_free(&list);
+    shingler_free(&sh);
+    return status;
+}
+
+int knowhere_shingle_set(const knowhere_signature_options *options, const char *text,
+                         size_t text_len, uint64_t *out, size_t out_cap, size_t *count,
+                         knowhere_error **err) {
+    return shingle_set_and_signature(options, text, text_len, NULL, 0, out, out_cap, count, err);
+}
+
+int knowhere_signature_and_shingle_set(const knowhere_signature_options *options,
+                                       const char *text, size_t text_len, uint8_t *signature,
+                                       size_t signature_len, uint64_t *out, size_t out_cap,
+                                       size_t *count, knowhere_error **err) {
+    if (signature == NULL) {
+        kh_clear_error(err);
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "signature is NULL");
+    }
+    return shingle_set_and_signature(options, text, text_len, signature, signature_len, out,
+                                     out_cap, count, err);
+}
+
+double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uint64_t *b,
+                                    size_t b_count) {
+    hash_list la = {(uint64_t *)a, a ? a_count : 0}, lb = {(uint64_t *)b, b ? b_count : 0};
+    double similarity = 0;
+    jaccard_of(&la, &lb, &similarity, NULL);
+    return similarity;
+}
+
+typedef struct {
+    kh_shingle_spec spec;
+    const uint8_t *texts;
+    const uint64_t *offsets, *out_offsets;
+    uint64_t *out;
+    size_t ndocs, docs_per_task;
+    shingler *scratch; /* [threads] */
+    size_t bad_doc;    /* the first document whose count did not fit, or SIZE_MAX */
+} sets_work;
+
+static int sets_task(kh_job *job, size_t task, size_t worker, void *ctx) {
+    sets_work *w = ctx;
+    size_t begin, end;
+    kh_task_items(task, w->docs_per_task, w->ndocs, &begin, &end);
+    for (size_t d = begin; d < end; ++d) {
+        if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        hash_list list;
+        size_t from = (size_t)w->offsets[d];
+        int status = shingle_list(&w->spec, w->texts + from, (size_t)w->offsets[d + 1] - from,
+                                  &w->scratch[worker], &list, job);
+        if (status != KNOWHERE_OK) return status;
+        size_t room = (size_t)(w->out_offsets[d + 1] - w->out_offsets[d]);
+        if (list.count != room) {
+            hash_list_free(&list);
+            w->bad_doc = d; /* tasks stop at the first error: one writer */
+            return KNOWHERE_ERR_INVALID_ARG;
+        }
+        if (room) memcpy(w->out + w->out_offsets[d], list.hashes, room * sizeof *w->out);
+        hash_list_free(&list);
+    }
+    kh_job_advance(job, end - begin);
+    return KNOWHERE_OK;
+}
+
+int knowhere_shingle_sets_with_interrupt(const knowhere_signature_options *options,
+                                         const char *texts, size_t texts_len,
+                                         const uint64_t *offsets, size_t ndocs, uint64_t *out,
+                                         size_t out_len, const uint64_t *out_offsets,
+                                         size_t threads, CInterrupt interrupt,
+                                         knowhere_error **err) {
+    kh_clear_error(err);
+    sets_work w;
+    memset(&w, 0, sizeof w);
+    int status = kh_signature_options_spec(options, &w.spec, err);
+    if (status != KNOWHERE_OK) return status;
+    status = kh_check_text_batch(texts, texts_len, offsets, ndocs, err);
+    if (status != KNOWHERE_OK) return status;
+    if (ndocs == 0) return KNOWHERE_OK;
+    if (out_offsets == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out_offsets is NULL");
+    for (size_t d = 0; d < ndocs; ++d)
+        if (out_offsets[d + 1] < out_offsets[d] || (d == 0 && out_offsets[0] != 0))
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                             "out_offsets[%zu] does not start at 0 or decreases", d + 1);
+    if (out_offsets[ndocs] > out_len || (out == NULL && out_offsets[ndocs] != 0))
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "out_offsets[ndocs] is %llu, past out_len %zu",
+                         (unsigned long long)out_offsets[ndocs], out_len);
+    status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK)
+        return kh_stopped_error(err, status, "shingle sets", " before they started");
+
+    w.texts = (const uint8_t *)texts;
+    w.offsets = offsets;
+    w.out_offsets = out_offsets;
+    w.out = out;
+    w.ndocs = ndocs;
+    w.bad_doc = SIZE_MAX;
+    threads = kh_threads(threads);
+    w.scratch = calloc(threads, sizeof *w.scratch);
+    if (w.scratch == NULL) return no_memory(err);
+    w.docs_per_task = kh_items_per_task(ndocs, threads, 16, 256);
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SIGN, ndocs);
+    status = kh_run_parallel(threads, kh_task_count(ndocs, w.docs_per_task), sets_task, &w,
+                             interrupt, &progress);
+    kh_progress_end(&progress, status);
+    for (size_t t = 0; t < threads; ++t) shingler_free(&w.scratch[t]);
+    free(w.scratch);
+    switch (status) {
+    case KNOWHERE_OK: return KNOWHERE_OK;
+    case KNOWHERE_ERR_INTERRUPTED:
+    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, "shingle sets", "");
+    case KNOWHERE_ERR_NO_MEMORY: return no_memory(err);
+    case KNOWHERE_ERR_INVALID_ARG:
+        return kh_errorf(err, status,
+                         "document %zu has another number of distinct shingles than out_offsets "
+                         "leaves room for", w.bad_doc);
+    default: return kh_errorf(err, status, "shingle sets failed");
+    }
+}
+
 /* ---- public: pairs of a batch ------------------------------------------------------- */
 
 #define NOT_NEEDED UINT32_MAX
@@ -317,8 +481,7 @@ int knowhere_shingle_jaccard_pairs_with_interrupt(
     w.right = right;
     w.similarities = similarities;
     w.npairs = npairs;
-    if (threads == 0) threads = kh_default_threads();
-    if (threads > 256) threads = 256;
+    threads = kh_threads(threads);
     w.scratch = calloc(threads, sizeof *w.scratch);
     if (w.scratch == NULL || !find_needed(&w, ndocs)) {
         pairs_work_free(&w, threads);

@@ -620,8 +620,7 @@ int knowhere_signature_batch_from_text_with_interrupt(
         return kh_stopped_error(err, status, "signature batch", " before it started");
     if (ndocs == 0) return KNOWHERE_OK;
 
-    if (threads == 0) threads = kh_default_threads();
-    if (threads > 256) threads = 256;
+    threads = kh_threads(threads);
     w.docs_per_task = kh_items_per_task(ndocs, threads, 16, 1024);
     size_t tasks = kh_task_count(ndocs, w.docs_per_task);
     if (threads > tasks) threads = tasks;

@@ -7,11 +7,16 @@
  * 9 x 13 and finds such a pair 40 % of the time). Among the configurations
  * reaching the target it takes the longest bands (fewest false candidates),
  * then the fewest bands. Only configurations the index can build count: it
- * uses rows = floor(num_hashes / bands), so for each rows value r the bands
- * are those b with floor(K / b) == r, a contiguous range. There are
- * O(sqrt(K)) such ranges; each is checked at its largest b (P grows with b)
- * and the smallest b reaching the target is found by bisection, so the
- * result is exactly what enumerating every b in 1..K would give. */
+ * uses rows = floor(K / bands), so the candidates are b = 1..K with
+ * r(b) = K / b. As b grows, r(b) never grows, so P(T | b, r(b)) never
+ * shrinks (also as computed: pow, log1p, expm1 and the product are
+ * monotone). The configurations reaching the target are therefore the b
+ * from some b* up, the longest bands among them are r(b*), and the fewest
+ * bands with those rows is b* itself: a bisection finds it with O(log K)
+ * probabilities, so any size_t K answers at once. When even b = K (rows of
+ * one value) misses the target, the best is the fewest bands reaching
+ * P(T | K, 1), found by the same bisection; the result is exactly what
+ * enumerating every b in 1..K would give. */
 #include <math.h>
 
 #include "internal.h"
@@ -23,6 +28,18 @@ double knowhere_lsh_candidate_probability(double s, size_t bands, size_t rows) {
     if (all_rows >= 1.0) return 1.0;
     /* 1 - (1 - p)^b, accurate when p is tiny or b large. */
     return -expm1((double)bands * log1p(-all_rows));
+}
+
+/* The smallest b in 1..k with P(t | b bands, k / b rows) >= goal, which b = k
+ * reaches (the caller makes sure). */
+static size_t fewest_bands_reaching(size_t k, double t, double goal) {
+    size_t lo = 1, hi = k;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (knowhere_lsh_candidate_probability(t, mid, k / mid) >= goal) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
 }
 
 int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target,
@@ -41,37 +58,17 @@ int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, double target
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
                          "target %g is not strictly between 0 and 1", target);
 
-    size_t best_b = 0, best_r = 0;
-    double best_p = -1.0;
-    /* b_lo .. b_hi: the bands giving rows r = K / b_lo, r descending. */
-    for (size_t b_lo = 1; b_lo <= num_hashes;) {
-        size_t r = num_hashes / b_lo, b_hi = num_hashes / r;
-        double p_hi = knowhere_lsh_candidate_probability(threshold, b_hi, r);
-        if (p_hi >= target) {
-            size_t lo = b_lo, hi = b_hi; /* smallest b in lo..hi with P >= target */
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (knowhere_lsh_candidate_probability(threshold, mid, r) >= target) hi = mid;
-                else lo = mid + 1;
-            }
-            if (bands) *bands = lo;
-            if (rows) *rows = r;
-            if (probability) *probability = knowhere_lsh_candidate_probability(threshold, lo, r);
-            return KNOWHERE_OK;
-        }
-        if (p_hi > best_p) {
-            best_p = p_hi;
-            best_b = b_hi;
-            best_r = r;
-        }
-        if (b_hi == num_hashes) break;
-        b_lo = b_hi + 1;
-    }
-    if (bands) *bands = best_b;
-    if (rows) *rows = best_r;
-    if (probability) *probability = best_p;
+    double best_p = knowhere_lsh_candidate_probability(threshold, num_hashes, 1);
+    bool reached = best_p >= target;
+    size_t b = fewest_bands_reaching(num_hashes, threshold, reached ? target : best_p);
+    size_t r = num_hashes / b;
+    double p = knowhere_lsh_candidate_probability(threshold, b, r);
+    if (bands) *bands = b;
+    if (rows) *rows = r;
+    if (probability) *probability = p;
+    if (reached) return KNOWHERE_OK;
     return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
                      "no bands x rows within %zu hashes reaches P(candidate | %g) >= %g; "
                      "the best is %zu bands x %zu rows with P = %.4f",
-                     num_hashes, threshold, target, best_b, best_r, best_p);
+                     num_hashes, threshold, target, b, r, p);
 }

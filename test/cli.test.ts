@@ -6,58 +6,17 @@
  * non-terminal stderr, --timeout and Ctrl-C (exit status, no output file,
  * no temporary file, and how fast), usage errors, and the demo.
  */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
 
-import { jaccard, vocabulary, wordShingles } from './fixtures/corpus.ts';
+import {
+  clustersOf, launcher, listing, randomWords, run, temporaryDirectory, vocab, withChanges,
+} from './fixtures/cli.ts';
+import { jaccard, wordShingles } from './fixtures/corpus.ts';
 import { generator } from './fixtures/helpers.ts';
-
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const launcher = path.join(root, 'bin', 'knowhere-rs.mjs');
-
-function run(args: readonly string[], options: { cwd?: string; input?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [launcher, ...args], {
-    cwd: options.cwd ?? root, input: options.input ?? '', encoding: 'utf8', timeout: 120_000,
-    maxBuffer: 256 * 1024 * 1024,
-  });
-}
-
-function temporaryDirectory(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'knowhere-cli-'));
-}
-
-/** Files left in a directory, recursively (to find temporary files). */
-function listing(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
-}
-
-interface ClusterLine {
-  representative: { index: number; name: string; file?: string; line?: number };
-  size: number;
-  members: { index: number; name: string; file?: string; line?: number; similarity: number }[];
-}
-
-function clustersOf(stdout: string): ClusterLine[] {
-  return stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ClusterLine);
-}
-
-const vocab = vocabulary(4000, 17);
-
-function randomWords(next: () => number, count: number): string[] {
-  return Array.from({ length: count }, () => vocab[next() % vocab.length]!);
-}
-
-/** A copy with `changes` words replaced, spread over the text. */
-function withChanges(words: readonly string[], changes: number): string[] {
-  const copy = [...words];
-  for (let c = 0; c < changes; c++) copy[Math.floor(((c + 0.5) * copy.length) / changes)] = `changed${c}`;
-  return copy;
-}
 
 /**
  * A directory of text files: family A (an original, a copy with one word
@@ -196,14 +155,17 @@ describe('knowhere-rs dedup: files and directories', function () {
     expect(clustersOf(fs.readFileSync(path.join(out, 'clusters.jsonl'), 'utf8')).length).to.equal(2);
   });
 
-  it('bad files (missing, binary, empty) are reported with their path and skipped; --strict stops (exit 65)', () => {
+  it('bad files (dangling link, binary, empty) are reported with their path and skipped; --strict stops (exit 65)', () => {
     const bad = path.join(dir, 'bad');
     fs.mkdirSync(bad);
     fs.writeFileSync(path.join(bad, 'binary.bin'), Buffer.from([0x41, 0x42, 0x00, 0x43]));
     fs.writeFileSync(path.join(bad, 'empty.txt'), ' \n\t\u00a0\n');
     fs.copyFileSync(path.join(dir, 'docs', 'c.txt'), path.join(bad, 'c-copy.txt'));
-    const missing = path.join(dir, 'missing.txt');
-    const child = run(['dedup', path.join(dir, 'docs'), bad, missing]);
+    // A file in a directory that cannot be read is skipped (a named input
+    // that cannot is fatal: test/cli-files.test.ts).
+    const missing = path.join(bad, 'missing.txt');
+    fs.symlinkSync('nowhere', missing);
+    const child = run(['dedup', path.join(dir, 'docs'), bad]);
     expect(child.status, child.stderr).to.equal(0);
     expect(child.stderr).to.include(`knowhere-rs: skipped ${path.join(bad, 'binary.bin')}: binary file`);
     expect(child.stderr).to.include(`knowhere-rs: skipped ${path.join(bad, 'empty.txt')}: empty document`);
@@ -217,7 +179,12 @@ describe('knowhere-rs dedup: files and directories', function () {
     const output = path.join(dir, 'strict.jsonl');
     const strict = run(['dedup', '--strict', '-o', output, path.join(dir, 'docs'), bad]);
     expect(strict.status).to.equal(65);
-    expect(strict.stderr).to.include(`${path.join(bad, 'binary.bin')}: binary file`);
+    // The first problem: found while listing, before any file is read.
+    expect(strict.stderr).to.include(`${missing}: cannot read (ENOENT`);
+    fs.rmSync(missing);
+    const binary = run(['dedup', '--strict', '-o', output, path.join(dir, 'docs'), bad]);
+    expect(binary.status).to.equal(65);
+    expect(binary.stderr).to.include(`${path.join(bad, 'binary.bin')}: binary file`);
     expect(strict.stderr).to.include('--strict');
     expect(fs.existsSync(output)).to.equal(false);
   });

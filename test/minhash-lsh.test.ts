@@ -11,11 +11,12 @@ import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 
 import {
-  BatchSearchResult, Interrupt, InterruptedError, KnowhereError, MinHashLSHIndex, Status,
-  type SearchResult,
+  BatchSearchResult, Interrupt, InterruptedError, KnowhereError, MinHashLSHIndex, Status, clusterPairs,
+  shingleSimilarities, type SearchResult,
 } from '../ts/index.ts';
 import {
-  clusteredSignatures, countTicksDuring, generator, rowOf, signatureBytes, type Shape,
+  clusteredSignatures, countTicksDuring, expectKnowhereError as expectStatus, generator, rowOf, signatureBytes, small,
+  thrown as thrownBy, type Shape,
 } from './fixtures/helpers.ts';
 
 // ---------------------------------------------------------------------------
@@ -409,6 +410,27 @@ describe('MinHashLSHIndex: remove', () => {
     expectKnowhereError(thrown(() => index.remove([3, n])), Status.INVALID_ARG, /id 300 \(at position 1\) is not in 0\.\.299/);
     expectKnowhereError(thrown(() => index.remove([1.5])), Status.INVALID_ARG, /ids\[0\] must be an integer/);
     expect(index.removedCount).to.equal(0);
+  });
+
+  it('ids beyond int64 are INVALID_ARG naming them, never wrapped to another row (2^64 + 3 is not 3)', () => {
+    using index = new MinHashLSHIndex();
+    index.build(data, shape.length, shape.elementSize, shape.bands, true);
+    const cases: [readonly (number | bigint)[], RegExp][] = [
+      [[2n ** 64n + 3n], /ids\[0\] must be an integer in -2\^63\.\.2\^63-1, got 18446744073709551619n/],
+      [[1n, 2n ** 63n], /ids\[1\] must be an integer in -2\^63\.\.2\^63-1, got 9223372036854775808n/],
+      [[-(2n ** 63n) - 1n], /ids\[0\] must be an integer in -2\^63\.\.2\^63-1, got -9223372036854775809n/],
+    ];
+    for (const [ids, message] of cases) {
+      expectKnowhereError(thrown(() => index.remove(ids)), Status.INVALID_ARG, message);
+      expectKnowhereError(thrown(() => index.getVectorByIds(ids)), Status.INVALID_ARG, message);
+    }
+    expect(index.removedCount, 'nothing was removed').to.equal(0);
+    expect(index.search(rowOf(data, shape, 3), 1).ids[0]).to.equal(3n);
+    // The same check guards every other id list (pairs to cluster or to verify).
+    expectKnowhereError(thrown(() => clusterPairs(4, [0n], [2n ** 64n + 1n])), Status.INVALID_ARG,
+      /right\[0\] must be an integer in -2\^63\.\.2\^63-1/);
+    expectKnowhereError(thrown(() => shingleSimilarities(['a b c', 'a b d'], [2n ** 64n], [1])), Status.INVALID_ARG,
+      /left\[0\] must be an integer in -2\^63\.\.2\^63-1/);
   });
 });
 
@@ -840,5 +862,29 @@ describe('MinHashLSHIndex: lifetime', () => {
     expect(child.signal, child.stderr).to.equal(null);
     expect(child.status, child.stderr).to.equal(0);
     expect(child.stdout).to.equal('checked 400');
+  });
+});
+
+describe('MinHashLSHIndex: options objects', () => {
+  it('build(data, { ... }) and search(query, { k, filter }) equal their positional forms; async too', async () => {
+    const data = clusteredSignatures(500, small, 25, 0.3, 5);
+    using named = new MinHashLSHIndex();
+    using positional = new MinHashLSHIndex();
+    named.build(data, { mhVecLength: small.length, elementSize: small.elementSize, bands: small.bands, withRawData: true });
+    positional.build(data, small.length, small.elementSize, small.bands, true);
+    const filter = new Uint8Array(Math.ceil(500 / 8)).fill(0x11);
+    for (let row = 0; row < 500; row += 37) {
+      const query = rowOf(data, small, row);
+      expect(named.search(query, { k: 5 })).to.deep.equal(positional.search(query, 5));
+      expect(named.search(query, { k: 5, filter })).to.deep.equal(positional.search(query, 5, filter));
+      expect(await named.searchAsync(query, { k: 5, filter })).to.deep.equal(positional.search(query, 5, filter));
+    }
+    using asyncNamed = new MinHashLSHIndex();
+    await asyncNamed.buildAsync(data, { mhVecLength: small.length, elementSize: small.elementSize, bands: small.bands,
+      withRawData: true });
+    expect(asyncNamed.search(rowOf(data, small, 3), { k: 4 })).to.deep.equal(positional.search(rowOf(data, small, 3), 4));
+    expectStatus(thrownBy(() => named.build(data, { mhVecLength: 16, elementSize: 4, bands: 4 } as never)),
+      Status.INVALID_ARG, /build option withRawData is missing/);
+    expectStatus(thrownBy(() => named.search(rowOf(data, small, 0), {} as never)), Status.INVALID_ARG, /search takes/);
   });
 });

@@ -5,19 +5,23 @@
  * clustering).
  *
  *  - the JS-side argument checks (only what the C library cannot see);
+ *  - the copies of async calls' inputs into memory the binding owns;
  *  - runAsync: one call on the libuv thread pool with `signal`,
- *    `interrupt` and `onProgress`; every buffer C uses is held in
- *    `operationsInFlight` until the native call has returned (koffi does not
- *    keep them alive, and a GC would free memory that C is still reading or
- *    writing);
+ *    `interrupt` and `onProgress`, queued (ts/async-queue.ts) and run with a
+ *    flag of its own that the thread's exit sets (ts/exit-interrupt.ts);
+ *    every buffer C uses is held in `operationsInFlight` until the native
+ *    call has returned (koffi does not keep them alive, and a GC would free
+ *    memory that C is still reading or writing);
  *  - ProgressPoller: onProgress polled on the main thread from the call's
- *    own interrupt handle (knowhere_interrupt_progress), never relayed from
- *    the library's worker threads.
+ *    own flag (knowhere_interrupt_progress), never relayed from the
+ *    library's worker threads.
  */
 import {
   KnowhereError, Status, abortedError, discardError, invalidArgument, throwIfFailed,
 } from './errors.ts';
-import { Interrupt, cloneInterruptHandle } from './interrupt.ts';
+import { acquireSlot, countStart, releaseSlot } from './async-queue.ts';
+import { threadExitFlag } from './exit-interrupt.ts';
+import { Interrupt, cloneInterruptHandle, interruptHandle } from './interrupt.ts';
 import { Phase, native, newErrorOut, type ErrorOut, type InterruptPtr } from './native.ts';
 
 export interface AsyncOptions {
@@ -28,7 +32,10 @@ export interface AsyncOptions {
   readonly signal?: AbortSignal | undefined;
   /** Interrupts the call when set (TimeoutError when its deadline passes).
    * If `signal` is given too, its abort SETS THIS INTERRUPT (it stays set
-   * afterwards: reset() it to reuse it). */
+   * afterwards: reset() it to reuse it). The binding itself never sets it
+   * otherwise: the call runs with a flag of its own linked to this one, so
+   * that the thread's exit stops the call without touching an Interrupt
+   * shared with other threads. */
   readonly interrupt?: Interrupt | null | undefined;
 }
 
@@ -60,10 +67,8 @@ export interface ProgressOptions extends AsyncOptions {
    * the operation succeeded, so the index or file has changed), the call
    * rejects with that error all the same.
    *
-   * Progress belongs to the interrupt flag: calls running at the same time
-   * with one Interrupt (or clones of it) share one counter and their
-   * reports get mixed; give each its own Interrupt (or none) when you use
-   * onProgress.
+   * Each call has its own progress counter (on its own flag), also when
+   * several calls share one Interrupt.
    */
   readonly onProgress?: ProgressCallback | null | undefined;
 }
@@ -110,15 +115,25 @@ export function signalOf(value: unknown): AbortSignal | null {
   return value;
 }
 
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
 /** Ids as C's `int64_t` array: a BigInt64Array as it is, or an array of
- * integers (numbers or bigints) copied into one. */
+ * integers (numbers or bigints) copied into one. A bigint outside int64 is
+ * refused here: BigInt64Array.from would wrap it silently (2^64 + 3 would
+ * become row 3), and C could not tell. */
 export function idsOf(value: unknown, name = 'ids'): BigInt64Array {
   if (value instanceof BigInt64Array) return value;
   if (!Array.isArray(value)) {
     throw invalidArgument(`${name} must be a BigInt64Array or an array of integers, got ${describe(value)}`);
   }
   return BigInt64Array.from(value, (id: unknown, i) => {
-    if (typeof id === 'bigint') return id;
+    if (typeof id === 'bigint') {
+      if (id < INT64_MIN || id > INT64_MAX) {
+        throw invalidArgument(`${name}[${i}] must be an integer in -2^63..2^63-1, got ${describe(id)}`);
+      }
+      return id;
+    }
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
       throw invalidArgument(`${name}[${i}] must be an integer, got ${describe(id)}`);
     }
@@ -146,6 +161,88 @@ export function allocate<T>(what: string, make: () => T): T {
 }
 
 // ---------------------------------------------------------------------------
+// Inputs of async calls: copies in memory the binding owns
+// ---------------------------------------------------------------------------
+
+/*
+ * An async call reads copies of its inputs, made synchronously (before the
+ * method returns or queues the call). The caller's own memory cannot be
+ * held: keeping the view alive does not stop the caller from detaching its
+ * ArrayBuffer (transferring it) or shrinking a resizable one while C reads
+ * it on a pool thread, which crashed or silently answered from reused
+ * memory; nor from changing it between C's checks and its reads. A buffer
+ * nobody else references cannot be detached or resized, and runAsync holds
+ * it until the native call has returned. Sync calls end before the caller
+ * runs again and read in place.
+ *
+ * Fresh memory costs a page fault per 4 KiB, which is most of a copy's
+ * cost (a 512 KB copy: ~300 us fresh, ~11 us into reused memory), so
+ * runAsync gives the buffers of medium copies back to a small pool once the
+ * call has returned (docs/benchmarks.md). Nothing else ever sees them.
+ */
+
+/** Copies of at least / at most this many bytes are pooled; the pool keeps
+ * at most POOL_BYTES of idle buffers (capacities are powers of two). */
+const POOLED_MIN = 64 * 1024;
+const POOLED_MAX = 8 * 1024 * 1024;
+const POOL_BYTES = 16 * 1024 * 1024;
+const idleBuffers = new Map<number, ArrayBuffer[]>();
+let idleBytes = 0;
+/** Buffers that belong to the pool (idle or lent to a call). */
+const poolBuffers = new WeakSet<ArrayBuffer>();
+
+/** A buffer of at least `length` bytes for a copy. */
+function copyBuffer(length: number, what: string): ArrayBuffer {
+  if (length < POOLED_MIN || length > POOLED_MAX) return allocate(what, () => new ArrayBuffer(length));
+  const capacity = 2 ** Math.ceil(Math.log2(length));
+  const idle = idleBuffers.get(capacity)?.pop();
+  if (idle !== undefined) {
+    idleBytes -= capacity;
+    return idle;
+  }
+  const buffer = allocate(what, () => new ArrayBuffer(capacity));
+  poolBuffers.add(buffer);
+  return buffer;
+}
+
+/** Gives the pool's buffers among `used` back, once nothing reads them. */
+export function releaseCopies(used: readonly unknown[]): void {
+  for (const value of used) {
+    if (!ArrayBuffer.isView(value) || !poolBuffers.has(value.buffer as ArrayBuffer)) continue;
+    const buffer = value.buffer as ArrayBuffer;
+    const idle = idleBuffers.get(buffer.byteLength) ?? [];
+    if (idle.includes(buffer) || idleBytes + buffer.byteLength > POOL_BYTES) continue;
+    idle.push(buffer);
+    idleBuffers.set(buffer.byteLength, idle);
+    idleBytes += buffer.byteLength;
+  }
+}
+
+/** A copy of bytes already checked (a filter's), for an async call. */
+export function ownedCopy(bytes: Uint8Array, name: string): Uint8Array {
+  const length = bytes.byteLength;
+  const copy = new Uint8Array(copyBuffer(length, `a copy of ${name} (${length} bytes)`), 0, length);
+  copy.set(bytes);
+  return copy;
+}
+
+/** bytesOf for an async call: a copy in memory the binding owns. */
+export function ownedBytesOf(value: unknown, name: string): Uint8Array {
+  return ownedCopy(bytesOf(value, name), name);
+}
+
+/** idsOf for an async call: an array of integers is converted into a new
+ * array anyway; a caller's BigInt64Array is copied. */
+export function ownedIdsOf(value: unknown, name = 'ids'): BigInt64Array {
+  const ids = idsOf(value, name);
+  if (ids !== value) return ids;
+  const buffer = copyBuffer(ids.byteLength, `a copy of ${name} (${ids.length} ids)`);
+  const copy = new BigInt64Array(buffer, 0, ids.length);
+  copy.set(ids);
+  return copy;
+}
+
+// ---------------------------------------------------------------------------
 // Progress
 // ---------------------------------------------------------------------------
 
@@ -160,26 +257,23 @@ const phaseNumber: Record<ProgressPhase, number> = {
 /**
  * Delivers one async call's progress to its onProgress, on the main thread.
  *
- * The library publishes progress on the call's interrupt flag from its
- * worker threads; a timer (unref'd: the pending call keeps the process
- * alive) reads it with knowhere_interrupt_progress, a cheap sync call. No JS
- * callback is ever handed to C, so no native thread waits for the event
- * loop.
- *
- * The flag may carry the counters of an earlier operation (a reused
- * Interrupt): readings equal to what it held before the call are ignored
- * until they change, and readings of another phase (or, for a batch search,
- * another total) are ignored. `done` is reported only when it grew, because
- * worker threads may publish out of order.
+ * The library publishes progress on the call's own flag (made for this
+ * call: no earlier operation's counters are on it) from its worker
+ * threads; a timer (unref'd: the pending call keeps the process alive) reads
+ * it with knowhere_interrupt_progress, a cheap sync call. No JS callback is
+ * ever handed to C, so no native thread waits for the event loop. Readings
+ * of another phase (or, for a batch search, another total) are ignored;
+ * `done` is reported only when it grew, because worker threads may publish
+ * out of order.
  */
 class ProgressPoller {
   readonly #handle: InterruptPtr;
+  /** Interrupts the call (and what else the call's options say). */
+  readonly #interrupt: () => void;
   readonly #phase: ProgressPhase;
   readonly #callback: ProgressCallback;
   /** The total the call is known to have (batch search: nq). */
   readonly #expectedTotal: number | undefined;
-  /** The counters before the call, while they may still be read back. */
-  #stale: { done: number; total: number } | null;
   #lastDone = -1;
   #lastTotal = 0;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -187,13 +281,13 @@ class ProgressPoller {
   /** What onProgress threw (or rejected with), in a box: it may be anything. */
   #failure: { readonly error: unknown } | null = null;
 
-  constructor(handle: InterruptPtr, phase: ProgressPhase, callback: ProgressCallback, expectedTotal?: number) {
+  constructor(handle: InterruptPtr, interrupt: () => void, phase: ProgressPhase, callback: ProgressCallback,
+              expectedTotal?: number) {
     this.#handle = handle;
+    this.#interrupt = interrupt;
     this.#phase = phase;
     this.#callback = callback;
     this.#expectedTotal = expectedTotal;
-    const before = native.interruptProgress(handle);
-    this.#stale = before !== null && before.phase === phaseNumber[phase] ? before : null;
   }
 
   get failure(): { readonly error: unknown } | null {
@@ -215,7 +309,7 @@ class ProgressPoller {
 
   /** The final report's total, read before the handle is freed. */
   finalTotal(): number {
-    const reading = this.#read(false);
+    const reading = this.#read();
     if (reading !== null && reading.total > 0) return reading.total;
     if (this.#lastTotal > 0) return this.#lastTotal;
     return this.#expectedTotal ?? 1; // nothing published: "1 of 1", complete
@@ -227,20 +321,16 @@ class ProgressPoller {
     this.#observe(this.#callback({ done: total, total, phase: this.#phase }));
   }
 
-  #read(skipStale: boolean): { done: number; total: number } | null {
+  #read(): { done: number; total: number } | null {
     const reading = native.interruptProgress(this.#handle);
     if (reading === null || reading.phase !== phaseNumber[this.#phase]) return null;
     if (this.#expectedTotal !== undefined && reading.total !== this.#expectedTotal) return null;
-    if (skipStale && this.#stale !== null) {
-      if (reading.done === this.#stale.done && reading.total === this.#stale.total) return null;
-      this.#stale = null;
-    }
     return { done: Math.min(reading.done, reading.total), total: reading.total };
   }
 
   #poll(): void {
     if (!this.#running || this.#failure !== null) return;
-    const reading = this.#read(true);
+    const reading = this.#read();
     // done === total is kept for the success report.
     if (reading === null || reading.total === 0 || reading.done <= this.#lastDone || reading.done >= reading.total) {
       return;
@@ -271,9 +361,10 @@ class ProgressPoller {
     if (this.#failure !== null) return;
     this.#failure = { error };
     this.stop();
-    native.interruptInterrupt(this.#handle);
+    this.#interrupt();
   }
 }
+
 /** The abort reason of a signal that aborted during the call, for the
  * cause of its InterruptedError / TimeoutError. (A function, so that the
  * check before the call does not narrow `aborted` to false here.) */
@@ -310,13 +401,49 @@ export interface ProgressSpec {
 }
 
 /**
+ * The flags of one call. `callInterrupt`, the one C polls, is the call's
+ * own: linked to the caller's Interrupt (so setting that one, or its
+ * deadline passing, stops the call) and to this thread's exit flag
+ * (ts/exit-interrupt.ts), and set by the call's signal or a throwing
+ * onProgress. The link holds the caller's flag, so the caller may close its
+ * Interrupt object while the call runs. `userClone` (when the caller gave an
+ * Interrupt and the call can be stopped from JS): a handle on the caller's
+ * flag, which an abort sets too, as documented.
+ */
+function callFlags(userInterrupt: Interrupt | null, stoppable: boolean):
+  { callInterrupt: InterruptPtr; userClone: InterruptPtr | null } {
+  const parents = [threadExitFlag(), userInterrupt === null ? null : interruptHandle(userInterrupt)];
+  const callInterrupt = native.interruptCreateLinked(parents);
+  if (callInterrupt === null) throw new KnowhereError(Status.NO_MEMORY, 'out of memory while creating an interrupt');
+  if (userInterrupt === null || !stoppable) return { callInterrupt, userClone: null };
+  try {
+    return { callInterrupt, userClone: cloneInterruptHandle(userInterrupt) };
+  } catch (error) {
+    native.interruptFree(callInterrupt);
+    throw error;
+  }
+}
+
+/** A call that waited in the queue while its Interrupt was set (or its
+ * deadline passed) rejects without starting. */
+function throwIfStoppedWhileQueued(interrupt: InterruptPtr, err: ErrorOut, signal: AbortSignal | null): void {
+  const status = native.interruptCheck(interrupt, err, null);
+  discardError(err);
+  if (status === Status.OK) return;
+  native.errorSet(err, status, status === Status.TIMEOUT
+    ? 'operation timed out while queued, before it started'
+    : 'operation interrupted while queued, before it started');
+  throwIfFailed(status, err, abortContext(signal));
+}
+
+/**
  * Runs one native call on the thread pool. Validation errors, a busy owner
  * and an already aborted signal reject before any native work. `progress`
  * turns on onProgress (the phase, and the total when JS knows it).
  * `buffers` are held until the native call has returned.
  */
 export async function runAsync(options: ProgressOptions, buffers: readonly unknown[],
-                               start: (interrupt: InterruptPtr | null, err: ErrorOut) => Promise<number>,
+                               start: (interrupt: InterruptPtr, err: ErrorOut) => Promise<number>,
                                progress?: ProgressSpec, guard?: AsyncGuard): Promise<void> {
   const signal = signalOf(options.signal);
   const userInterrupt = interruptOf(options.interrupt);
@@ -324,22 +451,14 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
   if (signal !== null && signal.aborted) throw abortedError(signal.reason);
   guard?.claim();
 
-  // A handle owned by this call, so closing the user's Interrupt cannot
-  // free it under C: a clone of theirs (same flag), or a private one that
-  // only the signal (or a throwing onProgress) sets and that carries this
-  // call's progress.
-  let interrupt: InterruptPtr | null = null;
-  if (userInterrupt !== null) {
-    interrupt = cloneInterruptHandle(userInterrupt);
-  } else if (signal !== null || onProgress !== null) {
-    interrupt = native.interruptCreate();
-    if (interrupt === null) throw new KnowhereError(Status.NO_MEMORY, 'out of memory while creating an interrupt');
-  }
-  const callInterrupt = interrupt;
-  const onAbort = (): void => { native.interruptInterrupt(callInterrupt); };
-  if (signal !== null && callInterrupt !== null) signal.addEventListener('abort', onAbort, { once: true });
-  const poller = onProgress !== null && callInterrupt !== null && progress !== undefined
-    ? new ProgressPoller(callInterrupt, progress.phase, onProgress, progress.total)
+  const { callInterrupt, userClone } = callFlags(userInterrupt, signal !== null || onProgress !== null);
+  const stop = (): void => {
+    native.interruptInterrupt(callInterrupt);
+    if (userClone !== null) native.interruptInterrupt(userClone);
+  };
+  if (signal !== null) signal.addEventListener('abort', stop, { once: true });
+  const poller = onProgress !== null && progress !== undefined
+    ? new ProgressPoller(callInterrupt, stop, progress.phase, onProgress, progress.total)
     : null;
 
   const operation = { owner: guard?.owner ?? null, buffers };
@@ -347,8 +466,17 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
   guard?.enter();
   const err = newErrorOut();
   let finalTotal = 0;
+  let holdsSlot = false;
   try {
+    const queued = acquireSlot(signal);
+    if (queued !== null) {
+      await queued; // rejects if the signal aborts first: no slot, never started
+      holdsSlot = true;
+      throwIfStoppedWhileQueued(callInterrupt, err, signal);
+    }
+    holdsSlot = true;
     poller?.start();
+    countStart();
     const status = await start(callInterrupt, err);
     poller?.stop();
     const progressFailure = poller?.failure;
@@ -363,11 +491,14 @@ export async function runAsync(options: ProgressOptions, buffers: readonly unkno
   } finally {
     // The native call has returned (or never started): nothing uses the
     // buffers or the handle any more.
+    if (holdsSlot) releaseSlot();
     poller?.stop();
-    signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', stop);
     guard?.leave();
     operationsInFlight.delete(operation);
+    releaseCopies(buffers);
     native.interruptFree(callInterrupt);
+    native.interruptFree(userClone);
   }
   // After the cleanup, so that onProgress may use the owner.
   poller?.finish(finalTotal);

@@ -12,7 +12,8 @@ export { Interrupt, checkInterrupt } from './interrupt.ts';
 export type { SharedInterruptToken } from './interrupt.ts';
 export { MinHashLSHIndex, BatchSearchResult } from './minhash-lsh.ts';
 export type {
-  AsyncBatchSearchOptions, AsyncOptions, AsyncRangeSearchOptions, AsyncSearchOptions, Filter, PathLike, Progress,
+  AsyncBatchSearchOptions, AsyncOptions, AsyncRangeSearchOptions, AsyncSearchOptions, BuildShape, Filter, PathLike,
+  Progress, SearchOptions,
   ProgressCallback, ProgressOptions, ProgressPhase, RangeSearchOptions, SearchResult, SignatureData,
 } from './minhash-lsh.ts';
 export {
@@ -23,7 +24,15 @@ export type {
   BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, TokenHashes, WithValueBytes4,
   WithValueBytes8,
 } from './signature.ts';
-export { shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity } from './shingle-similarity.ts';
+export {
+  shingleSet, shingleSetSimilarity, shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity,
+} from './shingle-similarity.ts';
+export { NearDuplicateIndex } from './near-duplicate.ts';
+export type {
+  AddIfNewResult, DocumentKey, NearDuplicateAddIfNewOptions, NearDuplicateAddOptions, NearDuplicateIndexOptions,
+  NearDuplicateMatch, NearDuplicateQueryManyOptions, NearDuplicateQueryOptions, ResolvedNearDuplicateOptions,
+  ShingleOptions,
+} from './near-duplicate.ts';
 export type { ShingleSimilaritiesOptions } from './shingle-similarity.ts';
 export {
   RangeSearchResult, SelfJoinResult, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,

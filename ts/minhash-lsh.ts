@@ -6,19 +6,23 @@
  * that are not non-negative integers, the length of a filter buffer) and
  * keeps native memory safe around async calls.
  *
- * Async calls run on the libuv thread pool through runAsync (ts/async-call.ts),
- * which holds the index, every buffer passed to C and the interrupt handle
- * while the call is in flight (koffi does not keep them alive, and a GC
- * would free memory that C is still reading or writing), and polls progress
- * (`onProgress`) on the main thread.
+ * Async calls copy the caller's buffers first (ownedBytesOf: the caller may
+ * detach or resize its own while C runs), then run on the libuv thread pool
+ * through runAsync (ts/async-call.ts), which queues them, holds the index,
+ * every buffer passed to C and the call's interrupt flag while the call is
+ * in flight (koffi does not keep them alive, and a GC would free memory that
+ * C is still reading or writing), and polls progress (`onProgress`) on the
+ * main thread.
  */
 import { fileURLToPath } from 'node:url';
 
 import {
-  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, runAsync, type AsyncOptions,
-  type ProgressOptions, type ProgressSpec,
+  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, runAsync,
+  type AsyncOptions, type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
-import { checkRow, invalidArgument, KnowhereError, Status, throwIfFailed, throwIfStatus } from './errors.ts';
+import {
+  checkRow, discardError, invalidArgument, KnowhereError, Status, throwIfFailed, throwIfStatus,
+} from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';
 import {
   native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type CountOut,
@@ -30,8 +34,10 @@ export type {
   AsyncOptions, Progress, ProgressCallback, ProgressOptions, ProgressPhase,
 } from './async-call.ts';
 
-/** Signatures laid end to end. Any TypedArray or DataView is passed
- * zero-copy as bytes; its element type is independent of `elementSize`. */
+/** Signatures laid end to end. Any TypedArray or DataView is passed as
+ * bytes (its element type is independent of `elementSize`): zero-copy to a
+ * sync method; an async method copies it first (the caller may change,
+ * detach or resize it as soon as the method returns). */
 export type SignatureData = ArrayBufferView;
 
 /** Ids to exclude: a set bit EXCLUDES its id (LSB-first within each byte), and
@@ -149,6 +155,13 @@ function filterOf(value: unknown): NativeFilter {
   throw invalidArgument(`filter must be a Uint8Array or { bytes, bits }, got ${describe(value)}`);
 }
 
+/** filterOf for an async call: the bytes copied into memory the binding
+ * owns (see ownedBytesOf). */
+function ownedFilterOf(value: unknown): NativeFilter {
+  const filter = filterOf(value);
+  return filter.bytes === null ? filter : { bytes: ownedCopy(filter.bytes, 'filter'), bits: filter.bits };
+}
+
 /** Copies a buffer the library returned into JS memory and frees it (also
  * when the copy fails). Clears `out`, so a second call frees nothing. */
 function takeLibraryBuffer(out: BufferOut, length: LengthOut): Uint8Array {
@@ -230,6 +243,50 @@ const finalizer = new FinalizationRegistry<IndexPtr>((handle) => native.minhashL
  */
 type Access = 'read' | 'replace' | 'write';
 
+/** The shape of an index, named (build's options form). */
+export interface BuildShape {
+  /** Values per signature (K). */
+  readonly mhVecLength: number;
+  /** Bytes per value: 4 for Uint32Array signatures, 8 for BigUint64Array. */
+  readonly elementSize: number;
+  /** Bands (at most mhVecLength); chooseBands picks them for a threshold. */
+  readonly bands: number;
+  /** Keep a copy of the signatures (exact similarities, getVectorByIds). */
+  readonly withRawData: boolean;
+}
+
+/** search's options form. */
+export interface SearchOptions {
+  /** How many matches. */
+  readonly k: number;
+  readonly filter?: Filter | null | undefined;
+}
+
+function shapeOf(shapeOrLength: BuildShape | number, elementSize: number | undefined, bands: number | undefined,
+                 withRawData: boolean | undefined): BuildShape {
+  if (typeof shapeOrLength === 'number') {
+    return {
+      mhVecLength: shapeOrLength, elementSize: elementSize as number, bands: bands as number,
+      withRawData: withRawData as boolean,
+    };
+  }
+  if (typeof shapeOrLength !== 'object' || shapeOrLength === null) {
+    throw invalidArgument('build takes (data, { mhVecLength, elementSize, bands, withRawData }) or ' +
+      '(data, mhVecLength, elementSize, bands, withRawData)');
+  }
+  for (const name of ['mhVecLength', 'elementSize', 'bands', 'withRawData'] as const) {
+    if (shapeOrLength[name] === undefined) throw invalidArgument(`build option ${name} is missing`);
+  }
+  return shapeOrLength;
+}
+
+function searchOptionsOf(options: SearchOptions): SearchOptions {
+  if (typeof options !== 'object' || options === null || options.k === undefined) {
+    throw invalidArgument('search takes (query, { k, filter }) or (query, k, filter)');
+  }
+  return options;
+}
+
 export class MinHashLSHIndex implements Disposable {
   #handle: IndexPtr | null;
   /** Async build / add calls in flight (at most one of them). */
@@ -250,10 +307,20 @@ export class MinHashLSHIndex implements Disposable {
 
   // --- build and add -------------------------------------------------------
 
-  /** Replaces the contents with the signatures of `data`: `mhVecLength`
-   * values of `elementSize` bytes each, hashed in `bands` bands. */
-  build(data: SignatureData, mhVecLength: number, elementSize: number, bands: number, withRawData: boolean): void {
-    this.buildWithInterrupt(data, mhVecLength, elementSize, bands, withRawData, null);
+  /**
+   * Replaces the contents with the signatures of `data`: `mhVecLength`
+   * values of `elementSize` bytes each, hashed in `bands` bands, keeping a
+   * copy of the signatures when `withRawData` (exact similarities,
+   * getVectorByIds). Either named, `build(data, { mhVecLength: 128,
+   * elementSize: 4, bands: 16, withRawData: true })`, or positional as in
+   * the specification, `build(data, 128, 4, 16, true)`.
+   */
+  build(data: SignatureData, shape: BuildShape): void;
+  build(data: SignatureData, mhVecLength: number, elementSize: number, bands: number, withRawData: boolean): void;
+  build(data: SignatureData, shapeOrLength: BuildShape | number, elementSize?: number, bands?: number,
+        withRawData?: boolean): void {
+    const shape = shapeOf(shapeOrLength, elementSize, bands, withRawData);
+    this.buildWithInterrupt(data, shape.mhVecLength, shape.elementSize, shape.bands, shape.withRawData, null);
   }
 
   buildWithInterrupt(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
@@ -283,10 +350,21 @@ export class MinHashLSHIndex implements Disposable {
       handle, bytes, bytes.byteLength, checkedInterrupt && interruptHandle(checkedInterrupt), err), err);
   }
 
+  /** build on the thread pool: `buildAsync(data, { mhVecLength, elementSize,
+   * bands, withRawData, signal, onProgress })`, or positional followed by
+   * the async options. */
+  async buildAsync(data: SignatureData, shape: BuildShape & ProgressOptions): Promise<void>;
   async buildAsync(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
-                   withRawData: boolean, options: ProgressOptions = {}): Promise<void> {
+                   withRawData: boolean, options?: ProgressOptions): Promise<void>;
+  async buildAsync(data: SignatureData, shapeOrLength: (BuildShape & ProgressOptions) | number,
+                   elementSizeArg?: number, bandsArg?: number, withRawDataArg?: boolean,
+                   positionalOptions: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
-    const args = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
+    const { mhVecLength, elementSize, bands, withRawData } = shapeOf(shapeOrLength, elementSizeArg, bandsArg,
+      withRawDataArg);
+    const options = typeof shapeOrLength === 'number' ? positionalOptions : shapeOrLength;
+    const checked = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
+    const args = { ...checked, bytes: ownedCopy(checked.bytes, 'data') };
     await this.#runAsync('replace', 'build', options, [args.bytes], (interrupt, err) =>
       native.async.minhashLshBuildWithInterrupt(
         handle, args.bytes, args.bytes.byteLength, args.mhVecLength, args.elementSize, args.bands,
@@ -295,7 +373,7 @@ export class MinHashLSHIndex implements Disposable {
 
   async addAsync(data: SignatureData, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
-    const bytes = bytesOf(data, 'data');
+    const bytes = ownedBytesOf(data, 'data');
     await this.#runAsync('write', 'add', options, [bytes], (interrupt, err) =>
       native.async.minhashLshAddWithInterrupt(handle, bytes, bytes.byteLength, interrupt, err), { phase: 'add' });
   }
@@ -303,8 +381,15 @@ export class MinHashLSHIndex implements Disposable {
   // --- search --------------------------------------------------------------
 
   /** The k most similar signatures to `query` (one signature). */
-  search(query: SignatureData, k: number, filter?: Filter | null): SearchResult {
-    return this.searchWithInterrupt(query, k, filter ?? null, null);
+  /** The `k` best matches of one signature, most similar first (ids -1
+   * past the matches there are): `search(query, { k: 10, filter })` or
+   * `search(query, 10, filter)`. */
+  search(query: SignatureData, options: SearchOptions): SearchResult;
+  search(query: SignatureData, k: number, filter?: Filter | null): SearchResult;
+  search(query: SignatureData, kOrOptions: number | SearchOptions, filter?: Filter | null): SearchResult {
+    if (typeof kOrOptions === 'number') return this.searchWithInterrupt(query, kOrOptions, filter ?? null, null);
+    const options = searchOptionsOf(kOrOptions);
+    return this.searchWithInterrupt(query, options.k, options.filter ?? null, null);
   }
 
   searchWithInterrupt(query: SignatureData, k: number, filter: Filter | null | undefined,
@@ -345,11 +430,18 @@ export class MinHashLSHIndex implements Disposable {
     return new BatchSearchResult(checkedNq, checkedK, result.ids, result.distances);
   }
 
-  async searchAsync(query: SignatureData, k: number, options: AsyncSearchOptions = {}): Promise<SearchResult> {
+  /** search on the thread pool: `searchAsync(query, { k, filter, signal })`
+   * or `searchAsync(query, k, { filter, signal })`. */
+  async searchAsync(query: SignatureData, options: SearchOptions & AsyncSearchOptions): Promise<SearchResult>;
+  async searchAsync(query: SignatureData, k: number, options?: AsyncSearchOptions): Promise<SearchResult>;
+  async searchAsync(query: SignatureData, kOrOptions: number | (SearchOptions & AsyncSearchOptions),
+                    positionalOptions: AsyncSearchOptions = {}): Promise<SearchResult> {
     const handle = this.#live();
-    const bytes = bytesOf(query, 'query');
+    const options = typeof kOrOptions === 'number' ? positionalOptions : kOrOptions;
+    const k = typeof kOrOptions === 'number' ? kOrOptions : searchOptionsOf(kOrOptions).k;
+    const bytes = ownedBytesOf(query, 'query');
     const checkedK = countOf(k, 'k');
-    const bitset = filterOf(options.filter);
+    const bitset = ownedFilterOf(options.filter);
     const result = resultBuffers(checkedK);
     await this.#runAsync('read', 'search', options, [bytes, bitset.bytes, result.ids, result.distances],
       (interrupt, err) => native.async.minhashLshSearchWithInterrupt(
@@ -361,10 +453,10 @@ export class MinHashLSHIndex implements Disposable {
   async batchSearchAsync(queries: SignatureData, nq: number, k: number,
                          options: AsyncBatchSearchOptions = {}): Promise<BatchSearchResult> {
     const handle = this.#live();
-    const bytes = bytesOf(queries, 'queries');
+    const bytes = ownedBytesOf(queries, 'queries');
     const checkedNq = countOf(nq, 'nq');
     const checkedK = countOf(k, 'k');
-    const bitset = filterOf(options.filter);
+    const bitset = ownedFilterOf(options.filter);
     const result = resultBuffers(checkedNq * checkedK);
     await this.#runAsync('read', 'batch search', options, [bytes, bitset.bytes, result.ids, result.distances],
       (interrupt, err) => native.async.minhashLshBatchSearchWithInterrupt(
@@ -414,10 +506,10 @@ export class MinHashLSHIndex implements Disposable {
   async rangeSearchAsync(queries: SignatureData, nq: number, threshold: number,
                          options: AsyncRangeSearchOptions = {}): Promise<RangeSearchResult> {
     const handle = this.#live();
-    const bytes = bytesOf(queries, 'queries');
+    const bytes = ownedBytesOf(queries, 'queries');
     const checkedNq = countOf(nq, 'nq');
     const checkedThreshold = thresholdOf(threshold);
-    const bitset = filterOf(options.filter);
+    const bitset = ownedFilterOf(options.filter);
     const out = newRangeResultOut();
     try {
       await this.#runAsync('read', 'range search', options, [bytes, bitset.bytes, out], (interrupt, err) =>
@@ -495,9 +587,40 @@ export class MinHashLSHIndex implements Disposable {
     return Number(removed[0]);
   }
 
+  /** Bytes of your own (a key table, options) saved with the index by
+   * save / serialize and given back by load / deserialize; null or an empty
+   * array removes them. Needs a built index. A build clears them; add and
+   * remove keep them. The library never reads them. */
+  setAppData(data: Uint8Array | null): void {
+    const handle = this.#live();
+    if (data !== null && !(data instanceof Uint8Array)) {
+      throw invalidArgument(`app data must be a Uint8Array or null, got ${typeof data}`);
+    }
+    this.#claim('write', 'setAppData');
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshSetAppData(handle, data, data?.byteLength ?? 0, err), err);
+  }
+
+  /** The bytes setAppData stored (or a load brought back), or null. */
+  getAppData(): Uint8Array | null {
+    const handle = this.#live();
+    this.#claim('read', 'getAppData');
+    const size: CountOut = [0];
+    let err = newErrorOut();
+    const status = native.minhashLshGetAppData(handle, null, 0, size, err);
+    if (status === Status.OVERFLOW) discardError(err); // the size is what this call asked for
+    else throwIfFailed(status, err);
+    const bytes = Number(size[0]);
+    if (bytes === 0) return null;
+    const out = new Uint8Array(bytes);
+    err = newErrorOut();
+    throwIfFailed(native.minhashLshGetAppData(handle, out, bytes, size, err), err);
+    return out;
+  }
+
   /** The raw signatures of `ids`, in order, laid end to end (needs an index
    * built with raw data; removed ids are INVALID_ARG). */
-  getVectorByIds(ids: BigInt64Array | readonly number[]): Uint8Array {
+  getVectorByIds(ids: BigInt64Array | readonly (number | bigint)[]): Uint8Array {
     const handle = this.#live();
     const checkedIds = idsOf(ids);
     this.#claim('read', 'getVectorByIds');
@@ -527,7 +650,7 @@ export class MinHashLSHIndex implements Disposable {
   /** save() on the thread pool, cancellable, with progress (phase 'save'). */
   async saveAsync(path: PathLike, options: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
-    const bytes = pathOf(path);
+    const bytes = pathOf(path); // a new NUL-terminated copy: the binding's own
     await this.#runAsync('read', 'save', options, [bytes], (interrupt, err) =>
       native.async.minhashLshSaveWithInterrupt(handle, bytes, interrupt, err), { phase: 'save' });
   }
@@ -575,7 +698,7 @@ export class MinHashLSHIndex implements Disposable {
 
   /** load() on the thread pool, cancellable, with progress (phase 'load'). */
   static async loadAsync(path: PathLike, options: ProgressOptions = {}): Promise<MinHashLSHIndex> {
-    const bytes = pathOf(path);
+    const bytes = pathOf(path); // a new NUL-terminated copy: the binding's own
     return MinHashLSHIndex.#fillAsync('load', options, [bytes], (index, interrupt, err) =>
       native.async.minhashLshLoadWithInterrupt(index, bytes, interrupt, err));
   }
@@ -589,9 +712,9 @@ export class MinHashLSHIndex implements Disposable {
   }
 
   /** deserialize() on the thread pool, cancellable, with progress (phase
-   * 'load'). `bytes` must not be modified until the promise settles. */
+   * 'load'). `bytes` are copied first: the caller may change them at once. */
   static async deserializeAsync(bytes: ArrayBufferView, options: ProgressOptions = {}): Promise<MinHashLSHIndex> {
-    const data = bytesOf(bytes, 'bytes');
+    const data = ownedBytesOf(bytes, 'bytes');
     return MinHashLSHIndex.#fillAsync('deserialize', options, [data], (index, interrupt, err) =>
       native.async.minhashLshDeserializeWithInterrupt(index, data, data.byteLength, interrupt, err));
   }

@@ -185,6 +185,9 @@ export interface NativeLibrary {
   interruptReset(interrupt: InterruptPtr | null): number;
   interruptTestAndSet(interrupt: InterruptPtr | null): boolean;
   interruptClone(interrupt: InterruptPtr | null): InterruptPtr | null;
+  /** knowhere_interrupt_create_linked: a new flag that also reads as set
+   * when any of `parents` (null entries skipped) is. */
+  interruptCreateLinked(parents: readonly (InterruptPtr | null)[]): InterruptPtr | null;
   interruptFree(interrupt: InterruptPtr | null): void;
   interruptCheck(interrupt: InterruptPtr | null, err: ErrorOut, message: string | null): number;
   interruptCreateWithTimeout(timeoutMs: number): InterruptPtr | null;
@@ -211,6 +214,9 @@ export interface NativeLibrary {
   minhashLshGetVectorByIds(
     index: IndexPtr, ids: BigInt64Array, n: number, out: Bytes, outLen: number, err: ErrorOut): number;
   minhashLshRemove(index: IndexPtr, ids: BigInt64Array, n: number, removed: CountOut, err: ErrorOut): number;
+  minhashLshSetAppData(index: IndexPtr, data: Bytes | null, len: number, err: ErrorOut): number;
+  /** `len` is the `size_t *len` out-parameter: a fresh `[0]`. */
+  minhashLshGetAppData(index: IndexPtr, out: Bytes | null, outCap: number, len: CountOut, err: ErrorOut): number;
   minhashLshRemovedCount(index: IndexPtr): number;
   minhashLshCount(index: IndexPtr): number;
   minhashLshMhVecLength(index: IndexPtr): number;
@@ -252,6 +258,18 @@ export interface NativeLibrary {
   shingleJaccardPairsWithInterrupt(
     options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
     left: BigInt64Array, right: BigInt64Array, npairs: number, similarities: Float64Array, threads: number,
+    interrupt: InterruptPtr | null, err: ErrorOut): number;
+  /** `count` is the `size_t *count` out-parameter: a fresh `[0]`. */
+  shingleSet(
+    options: NativeSignatureOptions, text: Bytes, textLen: number, out: BigUint64Array | null, outCap: number,
+    count: CountOut, err: ErrorOut): number;
+  shingleSetJaccard(a: BigUint64Array, aCount: number, b: BigUint64Array, bCount: number): number;
+  signatureAndShingleSet(
+    options: NativeSignatureOptions, text: Bytes, textLen: number, signature: Bytes, signatureLen: number,
+    out: BigUint64Array, outCap: number, count: CountOut, err: ErrorOut): number;
+  shingleSetsWithInterrupt(
+    options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
+    out: BigUint64Array, outLen: number, outOffsets: BigUint64Array, threads: number,
     interrupt: InterruptPtr | null, err: ErrorOut): number;
 
   lshCandidateProbability(s: number, bands: number, rows: number): number;
@@ -301,6 +319,7 @@ export interface NativeAsync {
     ...args: Parameters<NativeLibrary['signatureBatchFromTextWithInterrupt']>): Promise<number>;
   shingleJaccardPairsWithInterrupt(
     ...args: Parameters<NativeLibrary['shingleJaccardPairsWithInterrupt']>): Promise<number>;
+  shingleSetsWithInterrupt(...args: Parameters<NativeLibrary['shingleSetsWithInterrupt']>): Promise<number>;
   minhashLshRangeSearchWithInterrupt(
     ...args: Parameters<NativeLibrary['minhashLshRangeSearchWithInterrupt']>): Promise<number>;
   minhashLshSelfJoinWithInterrupt(
@@ -439,6 +458,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const interruptTestAndSet = f('bool knowhere_interrupt_test_and_set(CInterrupt interrupt)');
   const interruptClone = f('CInterrupt knowhere_interrupt_clone(CInterrupt interrupt)');
   const interruptFree = f('void knowhere_interrupt_free(CInterrupt interrupt)');
+  // `parents` is an input array: koffi copies the JS array of handles into
+  // memory of its own for the call.
+  const interruptCreateLinked = f(
+    'CInterrupt knowhere_interrupt_create_linked(const CInterrupt *parents, size_t count)');
   const interruptCheck = f(
     'int knowhere_interrupt_check(CInterrupt interrupt, void *err, const char *message)');
   const interruptCreateWithTimeout = f('CInterrupt knowhere_interrupt_create_with_timeout(uint64_t timeout_ms)');
@@ -489,6 +512,11 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const getVectorByIds = f(
     'int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index, const int64_t *ids, ' +
     'size_t n, uint8_t *out, size_t out_len, void *err)');
+  const setAppData = f(
+    'int knowhere_minhash_lsh_set_app_data(knowhere_minhash_lsh *index, const uint8_t *data, size_t len, void *err)');
+  const getAppData = f(
+    'int knowhere_minhash_lsh_get_app_data(const knowhere_minhash_lsh *index, uint8_t *out, size_t out_cap, ' +
+    '_Out_ size_t *len, void *err)');
   const remove = f(
     'int knowhere_minhash_lsh_remove(knowhere_minhash_lsh *index, const int64_t *ids, size_t n, ' +
     '_Out_ size_t *removed, void *err)');
@@ -555,6 +583,19 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const shingleJaccard = f(
     'int knowhere_shingle_jaccard(const knowhere_signature_options *options, const uint8_t *a, size_t a_len, ' +
     'const uint8_t *b, size_t b_len, _Out_ double *similarity, void *err)');
+  const shingleSet = f(
+    'int knowhere_shingle_set(const knowhere_signature_options *options, const uint8_t *text, size_t text_len, ' +
+    'uint64_t *out, size_t out_cap, _Out_ size_t *count, void *err)');
+  const shingleSetJaccard = f(
+    'double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uint64_t *b, size_t b_count)');
+  const signatureAndShingleSet = f(
+    'int knowhere_signature_and_shingle_set(const knowhere_signature_options *options, const uint8_t *text, ' +
+    'size_t text_len, uint8_t *signature, size_t signature_len, uint64_t *out, size_t out_cap, ' +
+    '_Out_ size_t *count, void *err)');
+  const shingleSets = f(
+    'int knowhere_shingle_sets_with_interrupt(const knowhere_signature_options *options, const uint8_t *texts, ' +
+    'size_t texts_len, const uint64_t *offsets, size_t ndocs, uint64_t *out, size_t out_len, ' +
+    'const uint64_t *out_offsets, size_t threads, CInterrupt interrupt, void *err)');
   const shingleJaccardPairs = f(
     'int knowhere_shingle_jaccard_pairs_with_interrupt(const knowhere_signature_options *options, ' +
     'const uint8_t *texts, size_t texts_len, const uint64_t *offsets, size_t ndocs, const int64_t *left, ' +
@@ -621,6 +662,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     interruptReset: (h) => interruptReset(h) as number,
     interruptTestAndSet: (h) => interruptTestAndSet(h) as boolean,
     interruptClone: (h) => interruptClone(h) as InterruptPtr | null,
+    interruptCreateLinked: (parents) => interruptCreateLinked(parents, parents.length) as InterruptPtr | null,
     interruptFree: (h) => { interruptFree(h); },
     interruptCheck: (h, err, message) => interruptCheck(h, err, message) as number,
     interruptCreateWithTimeout: (ms) => interruptCreateWithTimeout(ms) as InterruptPtr | null,
@@ -639,6 +681,8 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshBatchSearchWithInterrupt: (...args) => batchSearchWithInterrupt(...args) as number,
     minhashLshGetVectorByIds: (...args) => getVectorByIds(...args) as number,
     minhashLshRemove: (...args) => remove(...args) as number,
+    minhashLshSetAppData: (...args) => setAppData(...args) as number,
+    minhashLshGetAppData: (...args) => getAppData(...args) as number,
     minhashLshRemovedCount: (index) => removedCount(index) as number,
     minhashLshCount: (index) => count(index) as number,
     minhashLshMhVecLength: (index) => mhVecLength(index) as number,
@@ -663,6 +707,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     signatureBatchFromTextWithInterrupt: (...args) => signatureBatch(...args) as number,
     shingleJaccard: (...args) => shingleJaccard(...args) as number,
     shingleJaccardPairsWithInterrupt: (...args) => shingleJaccardPairs(...args) as number,
+    shingleSet: (...args) => shingleSet(...args) as number,
+    shingleSetJaccard: (...args) => shingleSetJaccard(...args) as number,
+    signatureAndShingleSet: (...args) => signatureAndShingleSet(...args) as number,
+    shingleSetsWithInterrupt: (...args) => shingleSets(...args) as number,
 
     lshCandidateProbability: (s, bands, rows) => candidateProbability(s, bands, rows) as number,
     lshChooseBands: (numHashes, threshold, target, out, err) =>
@@ -705,6 +753,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
       minhashLshDeserializeWithInterrupt: (...args) => callAsync(deserializeWithInterrupt, args),
       signatureBatchFromTextWithInterrupt: (...args) => callAsync(signatureBatch, args),
       shingleJaccardPairsWithInterrupt: (...args) => callAsync(shingleJaccardPairs, args),
+      shingleSetsWithInterrupt: (...args) => callAsync(shingleSets, args),
       minhashLshRangeSearchWithInterrupt: (...args) => callAsync(rangeSearchWithInterrupt, args),
       minhashLshSelfJoinWithInterrupt: (...args) => callAsync(selfJoinWithInterrupt, args),
       clusterPairsWithInterrupt: (...args) => callAsync(clusterPairsWithInterrupt, args),

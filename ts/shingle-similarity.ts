@@ -13,9 +13,9 @@
  * shingles. Two documents without shingles have similarity 1, one without
  * against one with 0.
  */
-import { type ProgressOptions, idsOf, runAsync } from './async-call.ts';
+import { type ProgressOptions, idsOf, ownedIdsOf, runAsync } from './async-call.ts';
 import { invalidArgument, throwIfFailed } from './errors.ts';
-import { native, newErrorOut, type NativeSignatureOptions, type SimilarityOut } from './native.ts';
+import { type CountOut, native, newErrorOut, type NativeSignatureOptions, type SimilarityOut } from './native.ts';
 import {
   type Document, type PackedDocuments, type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments,
   threadsOf,
@@ -46,12 +46,15 @@ interface PairArguments extends PackedDocuments {
   readonly threads: number;
 }
 
+/** `owned`: for an async call, the ids in memory the binding owns (the
+ * texts are packed into a new buffer anyway). */
 function pairArguments(texts: unknown, left: unknown, right: unknown,
-                       options: ShingleSimilaritiesOptions | undefined): PairArguments {
+                       options: ShingleSimilaritiesOptions | undefined, owned = false): PairArguments {
   const nativeOptions = nativeOptionsOf(options);
   const threads = threadsOf(options);
-  const l = idsOf(left, 'left');
-  const r = idsOf(right, 'right');
+  const ids = owned ? ownedIdsOf : idsOf;
+  const l = ids(left, 'left');
+  const r = ids(right, 'right');
   if (l.length !== r.length) {
     throw invalidArgument(`left and right must have the same length, got ${l.length} and ${r.length}`);
   }
@@ -85,10 +88,85 @@ export function shingleSimilarities(texts: readonly Document[], left: PairIds, r
  */
 export async function shingleSimilaritiesAsync(texts: readonly Document[], left: PairIds, right: PairIds,
                                                options?: ShingleSimilaritiesOptions): Promise<Float64Array> {
-  const args = pairArguments(texts, left, right, options);
+  const args = pairArguments(texts, left, right, options, true);
   await runAsync(options ?? {}, [args.texts, args.offsets, args.left, args.right, args.similarities],
     (interrupt, err) => native.async.shingleJaccardPairsWithInterrupt(
       args.options, args.texts, args.texts.byteLength, args.offsets, args.ndocs, args.left, args.right,
       args.left.length, args.similarities, args.threads, interrupt, err), { phase: 'verify' });
   return args.similarities;
+}
+
+// ---------------------------------------------------------------------------
+// Shingle sets kept by the caller
+// ---------------------------------------------------------------------------
+
+/** Reused by shingleSet: the distinct shingles of a document are at most
+ * its byte count, so one call fills it (a second call to learn the count
+ * would shingle the text twice). Sync calls only: JS runs one at a time. */
+let setScratch = new BigUint64Array(1024);
+
+/**
+ * A document's shingles as sorted distinct 64-bit hashes (8 bytes per
+ * shingle): keep it to compare the document later with
+ * shingleSetSimilarity, exactly as shingleSimilarity compares texts,
+ * without shingling it again.
+ */
+export function shingleSet(text: Document, options?: SignatureOptions): BigUint64Array {
+  return shingleSetOf(documentBytes(text, 'text'), nativeOptionsOf(options));
+}
+
+/** shingleSet for callers that checked the text and options already. */
+export function shingleSetOf(bytes: Uint8Array, options: NativeSignatureOptions): BigUint64Array {
+  if (setScratch.length < bytes.byteLength + 1) setScratch = new BigUint64Array(bytes.byteLength + 1);
+  const count: CountOut = [0];
+  const err = newErrorOut();
+  throwIfFailed(native.shingleSet(options, bytes, bytes.byteLength, setScratch, setScratch.length, count, err), err);
+  return setScratch.slice(0, Number(count[0]));
+}
+
+/** A document's signature (4-byte values) and shingle set in one pass:
+ * what signatureFromText and shingleSet give. For the binding's callers
+ * that checked the text and options already. */
+export function signatureAndShingleSetOf(bytes: Uint8Array, options: NativeSignatureOptions):
+  { signature: Uint32Array; set: BigUint64Array } {
+  if (setScratch.length < bytes.byteLength + 1) setScratch = new BigUint64Array(bytes.byteLength + 1);
+  const signature = new Uint32Array(options.num_hashes);
+  const count: CountOut = [0];
+  const err = newErrorOut();
+  throwIfFailed(native.signatureAndShingleSet(options, bytes, bytes.byteLength, new Uint8Array(signature.buffer),
+    signature.byteLength, setScratch, setScratch.length, count, err), err);
+  return { signature, set: setScratch.slice(0, Number(count[0])) };
+}
+
+/** The exact Jaccard similarity of two shingle sets (as shingleSet makes
+ * them): shingleSimilarity of their texts. */
+export function shingleSetSimilarity(a: BigUint64Array, b: BigUint64Array): number {
+  if (!(a instanceof BigUint64Array) || !(b instanceof BigUint64Array)) {
+    throw invalidArgument('shingle sets must be BigUint64Arrays (from shingleSet)');
+  }
+  return native.shingleSetJaccard(a, a.length, b, b.length);
+}
+
+/**
+ * The shingle sets of packed documents whose distinct shingle counts are
+ * known (a signature batch's shingleCounts), on the thread pool: one
+ * buffer, split into per-document views.
+ */
+export async function shingleSetsOfPackedAsync(packed: PackedDocuments, counts: Uint32Array,
+                                               options: NativeSignatureOptions,
+                                               async: ProgressOptions & { readonly threads?: number | undefined }):
+  Promise<BigUint64Array[]> {
+  const outOffsets = new BigUint64Array(packed.ndocs + 1);
+  let total = 0;
+  for (let d = 0; d < packed.ndocs; d++) {
+    total += counts[d] ?? 0;
+    outOffsets[d + 1] = BigInt(total);
+  }
+  const out = new BigUint64Array(total);
+  await runAsync(async, [packed.texts, packed.offsets, out, outOffsets], (interrupt, err) =>
+    native.async.shingleSetsWithInterrupt(options, packed.texts, packed.texts.byteLength, packed.offsets,
+      packed.ndocs, out, total, outOffsets, threadsOf(async), interrupt, err), { phase: 'sign', total: packed.ndocs });
+  const sets: BigUint64Array[] = [];
+  for (let d = 0; d < packed.ndocs; d++) sets.push(out.subarray(Number(outOffsets[d]), Number(outOffsets[d + 1])));
+  return sets;
 }

@@ -39,8 +39,8 @@ export interface SignatureOptions {
   readonly numHashes?: number | undefined;
   /** Default 'words'. */
   readonly shingle?: ShingleKind | undefined;
-  /** n, units per shingle. Default 3 for 'words', 5 for 'chars' (the
-   * header's advice; the C default is 3 for both). */
+  /** n, units per shingle. Default 3, the library's for both kinds (5 or
+   * so suits 'chars': set it). */
   readonly shingleSize?: number | undefined;
   /** Bytes per value (the index's elementSize): 4 gives a Uint32Array
    * (default), 8 a BigUint64Array. */
@@ -125,7 +125,9 @@ function seedOf(value: unknown): bigint {
 }
 
 /** The C options struct for `options`: the library's defaults
- * (knowhere_signature_options_init) with what the caller set. */
+ * (knowhere_signature_options_init) with what the caller set, and nothing
+ * else: every default is the library's, so the same options give the same
+ * signatures from C and from here (test/options-defaults.test.ts). */
 export function nativeOptionsOf(options: unknown): NativeSignatureOptions {
   if (options === undefined || options === null) return native.signatureOptionsInit();
   if (typeof options !== 'object') throw invalidArgument(`options must be an object, got ${describe(options)}`);
@@ -137,7 +139,6 @@ export function nativeOptionsOf(options: unknown): NativeSignatureOptions {
       throw invalidArgument(`shingle must be 'words' or 'chars', got ${describe(o.shingle)}`);
     }
     result.shingle_kind = o.shingle === 'words' ? Shingle.WORDS : Shingle.CHARS;
-    if (o.shingle === 'chars') result.shingle_size = 5;
   }
   if (o.shingleSize !== undefined) result.shingle_size = uint32Of(o.shingleSize, 'shingleSize');
   if (o.valueBytes !== undefined) result.value_bytes = uint32Of(o.valueBytes, 'valueBytes');

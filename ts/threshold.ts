@@ -8,7 +8,7 @@
  * result classes defined here; the C results are copied into JS memory and
  * freed at once, so nothing here holds native memory.
  */
-import { type AsyncOptions, countOf, describe, idsOf, runAsync } from './async-call.ts';
+import { type AsyncOptions, countOf, describe, idsOf, ownedIdsOf, runAsync } from './async-call.ts';
 import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import { native, newErrorOut, type ChooseBandsOut } from './native.ts';
 import type { SearchResult } from './minhash-lsh.ts';
@@ -114,10 +114,12 @@ interface ClusterArguments {
   readonly clusterIds: BigInt64Array;
 }
 
-function clusterArguments(n: unknown, left: unknown, right: unknown): ClusterArguments {
+/** `owned`: for an async call, the ids in memory the binding owns. */
+function clusterArguments(n: unknown, left: unknown, right: unknown, owned = false): ClusterArguments {
   const count = countOf(n, 'n');
-  const l = idsOf(left, 'left');
-  const r = idsOf(right, 'right');
+  const ids = owned ? ownedIdsOf : idsOf;
+  const l = ids(left, 'left');
+  const r = ids(right, 'right');
   if (l.length !== r.length) {
     throw invalidArgument(`left and right must have the same length, got ${l.length} and ${r.length}`);
   }
@@ -144,7 +146,7 @@ export function clusterPairs(n: number, left: PairIds, right: PairIds): BigInt64
 /** clusterPairs on the thread pool, cancellable with `signal` / `interrupt`. */
 export async function clusterPairsAsync(n: number, left: PairIds, right: PairIds,
                                         options: AsyncOptions = {}): Promise<BigInt64Array> {
-  const args = clusterArguments(n, left, right);
+  const args = clusterArguments(n, left, right, true);
   await runAsync(options, [args.left, args.right, args.clusterIds], (interrupt, err) =>
     native.async.clusterPairsWithInterrupt(
       args.n, args.left, args.right, args.left.length, args.clusterIds, interrupt, err));

@@ -223,9 +223,33 @@ static void test_load_and_deserialize(void) {
 
 static void test_handles_and_threads(void) {
     CHECK_EQ(knowhere_minhash_lsh_set_num_threads(NULL, 4), INVALID);
-    CHECK_EQ(knowhere_minhash_lsh_set_num_threads(index_, SIZE_MAX), KNOWHERE_OK); /* capped */
-    check_unchanged(__LINE__);
+    /* Absurd thread counts are capped once, where they are resolved: every
+     * operation then sizes its per-thread scratch for the threads that run
+     * (it once asked for 2^40 of them and failed with "out of memory"). */
+    const size_t huge[] = {SIZE_MAX, (size_t)1 << 40, KNOWHERE_MAX_THREADS + 1};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; ++i) {
+        CHECK_EQ(knowhere_minhash_lsh_set_num_threads(index_, huge[i]), KNOWHERE_OK);
+        CHECK_EQ(knowhere_minhash_lsh_num_threads(index_), KNOWHERE_MAX_THREADS);
+        check_unchanged(__LINE__); /* a batch search */
+        CASE(knowhere_minhash_lsh_build(index_, data, N * SIG, LENGTH, ES, BANDS, true, &err),
+             KNOWHERE_OK, "");
+        knowhere_pairs *pairs = NULL;
+        CASE(knowhere_minhash_lsh_self_join_with_interrupt(index_, 0.5f, &pairs, NULL, &err),
+             KNOWHERE_OK, "");
+        knowhere_pairs_free(pairs);
+        knowhere_range_result *result = NULL;
+        CASE(knowhere_minhash_lsh_range_search_with_interrupt(index_, data, 2 * SIG, 2, 0.5f, NULL,
+                                                              0, &result, NULL, &err),
+             KNOWHERE_OK, "");
+        knowhere_range_result_free(result);
+    }
+    CHECK_EQ(knowhere_minhash_lsh_set_num_threads(index_, KNOWHERE_MAX_THREADS), KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_num_threads(index_), KNOWHERE_MAX_THREADS);
+    CHECK_EQ(knowhere_minhash_lsh_set_num_threads(index_, 3), KNOWHERE_OK);
+    CHECK_EQ(knowhere_minhash_lsh_num_threads(index_), 3);
     CHECK_EQ(knowhere_minhash_lsh_set_num_threads(index_, 0), KNOWHERE_OK);
+    CHECK(knowhere_minhash_lsh_num_threads(index_) >= 1 &&
+          knowhere_minhash_lsh_num_threads(index_) <= KNOWHERE_MAX_THREADS);
     CHECK_EQ(knowhere_interrupt_interrupt(NULL), INVALID);
     CHECK_EQ(knowhere_interrupt_reset(NULL), INVALID);
     CHECK_EQ(knowhere_interrupt_set_deadline(NULL, 1), INVALID);

@@ -1,5 +1,6 @@
-/* The interrupt handle: every function, every NULL case, clone sharing and
- * reference counting (leaks are caught by the ASan/valgrind runs). */
+/* The interrupt handle: every function, every NULL case, clone sharing,
+ * linked flags and reference counting (leaks are caught by the ASan/valgrind
+ * runs). */
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -263,6 +264,180 @@ static void test_progress_null_and_idle(void) {
     knowhere_interrupt_free(h);
 }
 
+/* A deadline that passed before a build or add starts is reported as a
+ * timeout in the message too, as everywhere else ("build timed out"). */
+static void test_passed_deadline_names_the_timeout(void) {
+    CInterrupt late = knowhere_interrupt_create_with_timeout(1);
+    REQUIRE(late != NULL);
+    sleep_ms(5);
+    knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
+    REQUIRE(index != NULL);
+    uint8_t data[64] = {0};
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, sizeof data, 4, 4, 2, true, late,
+                                                       &err),
+             KNOWHERE_ERR_TIMEOUT);
+    CHECK(err && strcmp(knowhere_error_message(err), "build timed out") == 0);
+    knowhere_error_free(err);
+    CHECK_EQ(knowhere_minhash_lsh_build(index, data, sizeof data, 4, 4, 2, true, NULL), KNOWHERE_OK);
+    err = NULL;
+    CHECK_EQ(knowhere_minhash_lsh_add_with_interrupt(index, data, sizeof data, late, &err),
+             KNOWHERE_ERR_TIMEOUT);
+    CHECK(err && strcmp(knowhere_error_message(err), "add timed out") == 0);
+    knowhere_error_free(err);
+    knowhere_interrupt_interrupt(late); /* an explicit interrupt after it: still the timeout */
+    CHECK_EQ(knowhere_minhash_lsh_count(index), 4); /* the add changed nothing */
+    knowhere_minhash_lsh_free(index);
+    knowhere_interrupt_free(late);
+}
+
+/* ---- linked flags ------------------------------------------------------- */
+
+static void test_linked_reads_its_parents(void) {
+    CInterrupt a = knowhere_interrupt_create();
+    CInterrupt b = knowhere_interrupt_create();
+    REQUIRE(a != NULL && b != NULL);
+    CInterrupt parents[] = {a, NULL, b};
+    CInterrupt child = knowhere_interrupt_create_linked(parents, 3);
+    REQUIRE(child != NULL);
+    CHECK(!knowhere_interrupt_is_interrupted(child));
+    knowhere_interrupt_interrupt(b); /* any parent */
+    CHECK(knowhere_interrupt_is_interrupted(child));
+    CHECK_EQ(knowhere_interrupt_check(child, NULL, NULL), KNOWHERE_ERR_INTERRUPTED);
+    CHECK(knowhere_interrupt_test_and_set(child) == true);
+    knowhere_interrupt_reset(child); /* resets only the child's own flag */
+    CHECK(knowhere_interrupt_is_interrupted(child));
+    CHECK(knowhere_interrupt_is_interrupted(b));
+    knowhere_interrupt_reset(b);
+    CHECK(!knowhere_interrupt_is_interrupted(child));
+    knowhere_interrupt_interrupt(a);
+    CHECK(knowhere_interrupt_is_interrupted(child));
+    knowhere_interrupt_reset(a);
+    knowhere_interrupt_free(a);
+    knowhere_interrupt_free(b);
+    knowhere_interrupt_free(child);
+}
+
+static void test_linked_never_sets_its_parents(void) {
+    CInterrupt parent = knowhere_interrupt_create();
+    REQUIRE(parent != NULL);
+    CInterrupt first = knowhere_interrupt_create_linked(&parent, 1);
+    CInterrupt second = knowhere_interrupt_create_linked(&parent, 1);
+    REQUIRE(first != NULL && second != NULL);
+    CHECK(knowhere_interrupt_test_and_set(first) == false);
+    CHECK(knowhere_interrupt_is_interrupted(first));
+    CHECK(!knowhere_interrupt_is_interrupted(parent)); /* the shared flag is untouched */
+    CHECK(!knowhere_interrupt_is_interrupted(second)); /* and so is a sibling */
+    CHECK_EQ(knowhere_interrupt_set_deadline(second, 1), KNOWHERE_OK);
+    sleep_ms(5);
+    CHECK_EQ(knowhere_interrupt_check(second, NULL, NULL), KNOWHERE_ERR_TIMEOUT);
+    CHECK(!knowhere_interrupt_is_interrupted(parent));
+    CHECK_EQ(knowhere_interrupt_remaining_ms(parent), UINT64_MAX);
+    knowhere_interrupt_free(first);
+    knowhere_interrupt_free(second);
+    knowhere_interrupt_free(parent);
+}
+
+static void test_linked_ancestors_and_deadlines(void) {
+    CInterrupt timed = knowhere_interrupt_create_with_timeout(3600 * 1000);
+    REQUIRE(timed != NULL);
+    CInterrupt middle = knowhere_interrupt_create_linked(&timed, 1);
+    REQUIRE(middle != NULL);
+    CInterrupt grandchild = knowhere_interrupt_create_linked(&middle, 1);
+    REQUIRE(grandchild != NULL);
+    uint64_t left = knowhere_interrupt_remaining_ms(grandchild); /* the ancestor's deadline */
+    CHECK(left > 3500 * 1000 && left <= 3600 * 1000);
+    CHECK_EQ(knowhere_interrupt_set_deadline(middle, 1000), KNOWHERE_OK); /* an earlier one */
+    CHECK(knowhere_interrupt_remaining_ms(grandchild) <= 1000);
+    CHECK_EQ(knowhere_interrupt_set_deadline(timed, 1), KNOWHERE_OK);
+    sleep_ms(5);
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_interrupt_check(grandchild, &err, NULL), KNOWHERE_ERR_TIMEOUT);
+    CHECK(err && strcmp(knowhere_error_message(err), "operation timed out") == 0);
+    knowhere_error_free(err);
+    CHECK_EQ(knowhere_interrupt_remaining_ms(grandchild), 0);
+    /* An operation run with the grandchild stops as its ancestor says. */
+    knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
+    REQUIRE(index != NULL);
+    uint8_t data[64] = {0};
+    CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, sizeof data, 4, 4, 2, true,
+                                                       grandchild, NULL),
+             KNOWHERE_ERR_TIMEOUT);
+    CHECK_EQ(knowhere_interrupt_set_deadline(timed, 0), KNOWHERE_OK);
+    CHECK_EQ(knowhere_interrupt_set_deadline(middle, 0), KNOWHERE_OK);
+    knowhere_interrupt_reset(timed);
+    CHECK(!knowhere_interrupt_is_interrupted(grandchild));
+    knowhere_interrupt_interrupt(middle);
+    CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, sizeof data, 4, 4, 2, true,
+                                                       grandchild, NULL),
+             KNOWHERE_ERR_INTERRUPTED);
+    knowhere_interrupt_reset(middle);
+    CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, sizeof data, 4, 4, 2, true,
+                                                       grandchild, NULL),
+             KNOWHERE_OK);
+    /* Progress belongs to the linked flag, not to its ancestors. */
+    uint64_t done = 9, total = 9;
+    int phase = 9;
+    CHECK_EQ(knowhere_interrupt_progress(timed, &done, &total, &phase), KNOWHERE_OK);
+    CHECK(phase == KNOWHERE_PHASE_IDLE && total == 0);
+    CHECK_EQ(knowhere_interrupt_progress(grandchild, &done, &total, &phase), KNOWHERE_OK);
+    CHECK(phase == KNOWHERE_PHASE_BUILD && done == total && total > 0);
+    knowhere_minhash_lsh_free(index);
+    knowhere_interrupt_free(grandchild);
+    knowhere_interrupt_free(middle);
+    knowhere_interrupt_free(timed);
+}
+
+static void test_linked_outlives_its_parents_handles(void) {
+    CInterrupt parent = knowhere_interrupt_create();
+    REQUIRE(parent != NULL);
+    CInterrupt setter = knowhere_interrupt_clone(parent);
+    CInterrupt child = knowhere_interrupt_create_linked(&parent, 1);
+    REQUIRE(setter != NULL && child != NULL);
+    knowhere_interrupt_free(parent); /* the parent flag lives on for the child */
+    knowhere_interrupt_interrupt(setter);
+    CHECK(knowhere_interrupt_is_interrupted(child));
+    knowhere_interrupt_free(setter);
+    CHECK(knowhere_interrupt_is_interrupted(child));
+    knowhere_interrupt_free(child); /* frees both flags: ASan / valgrind check */
+
+    /* No parents: a plain flag. */
+    CInterrupt alone = knowhere_interrupt_create_linked(NULL, 0);
+    REQUIRE(alone != NULL);
+    CHECK(!knowhere_interrupt_is_interrupted(alone));
+    knowhere_interrupt_interrupt(alone);
+    CHECK(knowhere_interrupt_is_interrupted(alone));
+    knowhere_interrupt_free(alone);
+    CInterrupt nulls[] = {NULL, NULL};
+    alone = knowhere_interrupt_create_linked(nulls, 2);
+    REQUIRE(alone != NULL);
+    CHECK(!knowhere_interrupt_is_interrupted(alone));
+    knowhere_interrupt_free(alone);
+}
+
+/* A chain of links, each flag linked to the previous one (and a repeated
+ * parent), freed from the root down and from the leaf up: every flag is
+ * freed once (ASan / valgrind), by a work list rather than recursion. */
+static void test_linked_chain_freed_in_any_order(void) {
+    enum { DEPTH = 300 };
+    for (int order = 0; order < 2; ++order) {
+        CInterrupt chain[DEPTH];
+        chain[0] = knowhere_interrupt_create();
+        REQUIRE(chain[0] != NULL);
+        for (int i = 1; i < DEPTH; ++i) {
+            CInterrupt parents[] = {chain[i - 1], chain[i - 1], chain[0]};
+            chain[i] = knowhere_interrupt_create_linked(parents, 3);
+            REQUIRE(chain[i] != NULL);
+        }
+        CHECK(!knowhere_interrupt_is_interrupted(chain[DEPTH - 1]));
+        knowhere_interrupt_interrupt(chain[DEPTH / 2]);
+        CHECK(knowhere_interrupt_is_interrupted(chain[DEPTH - 1]));
+        CHECK(!knowhere_interrupt_is_interrupted(chain[DEPTH / 2 - 1]));
+        for (int i = 0; i < DEPTH; ++i)
+            knowhere_interrupt_free(chain[order == 0 ? i : DEPTH - 1 - i]);
+    }
+}
+
 int main(void) {
     RUN(test_create_is_clear);
     RUN(test_create_with_state);
@@ -279,5 +454,11 @@ int main(void) {
     RUN(test_interrupt_before_deadline_reads_as_interrupted);
     RUN(test_deadline_not_yet_and_moved);
     RUN(test_progress_null_and_idle);
+    RUN(test_passed_deadline_names_the_timeout);
+    RUN(test_linked_reads_its_parents);
+    RUN(test_linked_never_sets_its_parents);
+    RUN(test_linked_ancestors_and_deadlines);
+    RUN(test_linked_outlives_its_parents_handles);
+    RUN(test_linked_chain_freed_in_any_order);
     return CHECK_DONE();
 }

@@ -98,8 +98,42 @@ static void test_clones_freed_on_other_threads(void) {
     }
 }
 
+/* Each thread links its own flag to a shared parent, churns links of its
+ * own, and spins until the parent is set from this thread; the parent's
+ * last handle is freed while the children still read it. */
+static void *watch_parent(void *arg) {
+    CInterrupt child = arg;
+    while (!knowhere_interrupt_is_interrupted(child)) {
+        CInterrupt extra = knowhere_interrupt_create_linked(&child, 1);
+        if (extra != NULL) {
+            (void)knowhere_interrupt_test_and_set(extra); /* never reaches the parent */
+            knowhere_interrupt_free(extra);
+        }
+    }
+    knowhere_interrupt_free(child);
+    return NULL;
+}
+
+static void test_linked_flags_across_threads(void) {
+    for (int round = 0; round < 200; ++round) {
+        CInterrupt parent = knowhere_interrupt_create();
+        REQUIRE(parent != NULL);
+        pthread_t threads[THREADS];
+        for (int i = 0; i < THREADS; ++i) {
+            CInterrupt child = knowhere_interrupt_create_linked(&parent, 1);
+            REQUIRE(child != NULL);
+            REQUIRE(pthread_create(&threads[i], NULL, watch_parent, child) == 0);
+        }
+        CHECK(!knowhere_interrupt_is_interrupted(parent));
+        knowhere_interrupt_interrupt(parent);
+        knowhere_interrupt_free(parent); /* the children may still be reading it */
+        for (int i = 0; i < THREADS; ++i) pthread_join(threads[i], NULL);
+    }
+}
+
 int main(void) {
     RUN(test_exactly_one_winner_per_round);
     RUN(test_clones_freed_on_other_threads);
+    RUN(test_linked_flags_across_threads);
     return CHECK_DONE();
 }

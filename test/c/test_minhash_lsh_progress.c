@@ -130,6 +130,80 @@ static void test_polled_progress_of_a_batch_search(void) {
     free(d);
 }
 
+/* One callback shared by several operations through one flag (the same
+ * handle or clones) runs on one thread at a time, as the header promises.
+ * The callback stays inside for up to 200 ms waiting for a second caller,
+ * so without serialisation another operation's report (every 50 ms) or
+ * final call lands inside it; the fix skips a report while the callback is
+ * busy and makes the final call wait its turn. */
+typedef struct {
+    atomic_int inside, most, calls, final_calls;
+} overlap_probe;
+
+static int detect_overlap(void *user, uint64_t done, uint64_t total) {
+    overlap_probe *o = user;
+    int now = atomic_fetch_add(&o->inside, 1) + 1;
+    for (int most = atomic_load(&o->most); now > most;)
+        if (atomic_compare_exchange_weak(&o->most, &most, now)) break;
+    atomic_fetch_add(&o->calls, 1);
+    if (done == total) atomic_fetch_add(&o->final_calls, 1);
+    for (int ms = 0; ms < 200 && atomic_load(&o->most) < 2; ++ms) {
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+    atomic_fetch_sub(&o->inside, 1);
+    return 0;
+}
+
+enum { SHARED_OPS = 3, SHARED_ROWS = 40000 };
+
+typedef struct {
+    knowhere_minhash_lsh *index;
+    CInterrupt h;
+    int status;
+} shared_build;
+
+static void *run_shared_build(void *arg) {
+    shared_build *b = arg;
+    b->status = knowhere_minhash_lsh_build_with_interrupt(
+        b->index, data, (size_t)SHARED_ROWS * SIG, LENGTH, ES, BANDS, false, b->h, NULL);
+    return NULL;
+}
+
+static void test_callback_shared_by_operations_never_runs_twice_at_once(void) {
+    overlap_probe probe;
+    atomic_init(&probe.inside, 0);
+    atomic_init(&probe.most, 0);
+    atomic_init(&probe.calls, 0);
+    atomic_init(&probe.final_calls, 0);
+    CInterrupt h = knowhere_interrupt_create();
+    REQUIRE(h != NULL);
+    knowhere_interrupt_set_progress(h, detect_overlap, &probe);
+    shared_build builds[SHARED_OPS];
+    pthread_t threads[SHARED_OPS];
+    for (int i = 0; i < SHARED_OPS; ++i) {
+        builds[i] = (shared_build){knowhere_minhash_lsh_create(),
+                                   i == 0 ? h : knowhere_interrupt_clone(h), -1};
+        REQUIRE(builds[i].index != NULL && builds[i].h != NULL);
+        knowhere_minhash_lsh_set_num_threads(builds[i].index, 2);
+    }
+    for (int i = 0; i < SHARED_OPS; ++i)
+        REQUIRE(pthread_create(&threads[i], NULL, run_shared_build, &builds[i]) == 0);
+    for (int i = 0; i < SHARED_OPS; ++i) {
+        pthread_join(threads[i], NULL);
+        CHECK_EQ(builds[i].status, KNOWHERE_OK);
+        CHECK_EQ(knowhere_minhash_lsh_count(builds[i].index), SHARED_ROWS);
+    }
+    printf("  %d shared builds: %d callbacks, at most %d at once\n", SHARED_OPS,
+           atomic_load(&probe.calls), atomic_load(&probe.most));
+    CHECK_EQ(atomic_load(&probe.most), 1);
+    CHECK(atomic_load(&probe.final_calls) >= SHARED_OPS); /* none skipped its last call */
+    for (int i = 0; i < SHARED_OPS; ++i) {
+        if (i > 0) knowhere_interrupt_free(builds[i].h);
+        knowhere_minhash_lsh_free(builds[i].index);
+    }
+    knowhere_interrupt_free(h);
+}
 
 static void test_deadline_ends_build_and_batch_with_timeout(void) {
     knowhere_minhash_lsh *index = single_threaded_index();
@@ -171,6 +245,7 @@ int main(void) {
     RUN(test_build_progress_is_monotonic_and_complete);
     RUN(test_callback_returning_nonzero_cancels);
     RUN(test_polled_progress_of_a_batch_search);
+    RUN(test_callback_shared_by_operations_never_runs_twice_at_once);
     RUN(test_deadline_ends_build_and_batch_with_timeout);
     free(data);
     return CHECK_DONE();

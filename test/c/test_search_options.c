@@ -232,6 +232,27 @@ static void test_refine_k(void) {
     free_fixture(&fx);
 }
 
+/* Rows added after the build live in the bands' deltas until a merge: hit
+ * order (table run, then delta) and refine_k's scores must include them. */
+static void test_added_rows(void) {
+    fixture fx = make_fixture();
+    model_filter none = {0};
+    for (int raw = 0; raw <= 1; ++raw) {
+        knowhere_minhash_lsh *index = build_index(fx.data, 500, LENGTH, ES, BANDS, raw);
+        CHECK_EQ(knowhere_minhash_lsh_add(index, fx.data + 500 * SIG, 60 * SIG, NULL), KNOWHERE_OK);
+        CHECK_EQ(knowhere_minhash_lsh_add(index, fx.data + 560 * SIG, 40 * SIG, NULL), KNOWHERE_OK);
+        reference ref = make_reference(fx.data, N, LENGTH, ES, BANDS, raw);
+        const uint32_t modes[] = {KNOWHERE_SEARCH_HITS, KNOWHERE_SEARCH_RANKED};
+        for (size_t m = 0; m < 2; ++m) {
+            knowhere_search_options o = options_with(modes[m], 30);
+            /* queries are rows 37 q mod 600: some of them added ones */
+            CHECK(check_searches(index, &ref, fx.queries, NQ, K, &o, &none) > 0);
+        }
+        knowhere_minhash_lsh_free(index);
+    }
+    free_fixture(&fx);
+}
+
 static int exclude_multiples_of_three(void *user, int64_t id) {
     (void)user;
     return id % 3 == 0;
@@ -481,6 +502,7 @@ int main(void) {
     RUN(test_init_and_defaults);
     RUN(test_hits_mode);
     RUN(test_refine_k);
+    RUN(test_added_rows);
     RUN(test_id_offset_and_predicate);
     RUN(test_range_search_with_options);
     RUN(test_threads_option);

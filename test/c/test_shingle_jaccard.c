@@ -253,6 +253,117 @@ static void test_pairs_equal_single(void) {
     free(c.texts);
 }
 
+/* Kept sets (knowhere_shingle_set, _sets_with_interrupt) give the same
+ * similarities through knowhere_shingle_set_jaccard as the texts give
+ * through knowhere_shingle_jaccard; the count protocol; the batch's
+ * offsets are checked. */
+static void test_kept_sets(void) {
+    corpus c = make_corpus(11);
+    knowhere_signature_options o = words(3);
+    uint64_t *sets[DOCS];
+    size_t counts[DOCS];
+    uint32_t distinct[DOCS];
+    uint64_t out_offsets[DOCS + 1] = {0};
+    static uint8_t signatures[DOCS * 128 * 4];
+    CHECK_EQ(knowhere_signature_batch_from_text_with_interrupt(&o, c.texts, c.len, c.offsets, DOCS,
+                                                               signatures, sizeof signatures,
+                                                               distinct, 0, NULL, NULL),
+             KNOWHERE_OK);
+    for (size_t d = 0; d < DOCS; ++d) {
+        const char *text = c.texts + c.offsets[d];
+        size_t len = c.offsets[d + 1] - c.offsets[d], count = 12345;
+        knowhere_error *err = NULL;
+        /* learn the count, then fill; too little room is OVERFLOW with the count */
+        CHECK_EQ(knowhere_shingle_set(&o, text, len, NULL, 0, &count, NULL),
+                 count ? KNOWHERE_ERR_OVERFLOW : KNOWHERE_OK);
+        CHECK_EQ(count, distinct[d]);
+        sets[d] = malloc((count ? count : 1) * sizeof *sets[d]);
+        REQUIRE(sets[d] != NULL);
+        if (count > 1) {
+            size_t again = 0;
+            CHECK_EQ(knowhere_shingle_set(&o, text, len, sets[d], count - 1, &again, &err),
+                     KNOWHERE_ERR_OVERFLOW);
+            CHECK(err && strstr(knowhere_error_message(err), "room for") != NULL);
+            knowhere_error_free(err);
+            CHECK_EQ(again, count);
+        }
+        CHECK_EQ(knowhere_shingle_set(&o, text, len, sets[d], count, &counts[d], NULL),
+                 KNOWHERE_OK);
+        /* both at once: the same set, and the signature from text's bytes */
+        uint8_t signature[128 * 4], from_text[128 * 4];
+        uint64_t *both = malloc((count ? count : 1) * sizeof *both);
+        REQUIRE(both != NULL);
+        size_t both_count = 0;
+        CHECK_EQ(knowhere_signature_and_shingle_set(&o, text, len, signature, sizeof signature, both,
+                                                    count, &both_count, NULL),
+                 KNOWHERE_OK);
+        CHECK_EQ(knowhere_signature_from_text(&o, text, len, from_text, sizeof from_text, NULL, NULL),
+                 KNOWHERE_OK);
+        CHECK(memcmp(signature, from_text, sizeof signature) == 0);
+        CHECK(both_count == count && (count == 0 || memcmp(both, sets[d], count * sizeof *both) == 0));
+        free(both);
+        CHECK_EQ(counts[d], count);
+        for (size_t i = 1; i < count; ++i) CHECK(sets[d][i - 1] < sets[d][i]); /* sorted, distinct */
+        out_offsets[d + 1] = out_offsets[d] + count;
+    }
+    size_t compared = 0;
+    for (size_t a = 0; a < DOCS; a += 3)
+        for (size_t b = 0; b < DOCS; b += 2) {
+            double want = -1;
+            CHECK_EQ(knowhere_shingle_jaccard(&o, c.texts + c.offsets[a],
+                                              c.offsets[a + 1] - c.offsets[a],
+                                              c.texts + c.offsets[b],
+                                              c.offsets[b + 1] - c.offsets[b], &want, NULL),
+                     KNOWHERE_OK);
+            CHECK(knowhere_shingle_set_jaccard(sets[a], counts[a], sets[b], counts[b]) == want);
+            compared++;
+        }
+    CHECK(compared > 100);
+    CHECK(knowhere_shingle_set_jaccard(NULL, 0, NULL, 0) == 1.0);
+    CHECK(knowhere_shingle_set_jaccard(sets[0], counts[0], NULL, 5) == (counts[0] ? 0.0 : 1.0));
+
+    /* The batch fills exactly the singles, on any thread count. */
+    size_t total = (size_t)out_offsets[DOCS];
+    uint64_t *batch = malloc((total ? total : 1) * sizeof *batch);
+    REQUIRE(batch != NULL);
+    const size_t threads[] = {1, 2, 5};
+    for (size_t t = 0; t < 3; ++t) {
+        memset(batch, 0, (total ? total : 1) * sizeof *batch);
+        CHECK_EQ(knowhere_shingle_sets_with_interrupt(&o, c.texts, c.len, c.offsets, DOCS, batch,
+                                                      total, out_offsets, threads[t], NULL, NULL),
+                 KNOWHERE_OK);
+        for (size_t d = 0; d < DOCS; ++d)
+            CHECK(counts[d] == 0 ||
+                  memcmp(batch + out_offsets[d], sets[d], counts[d] * sizeof *batch) == 0);
+    }
+    /* A document given the wrong room, offsets past out_len, and a set interrupt. */
+    size_t doc = 0;
+    while (doc < DOCS && counts[doc] == 0) doc++;
+    REQUIRE(doc < DOCS);
+    uint64_t wrong[DOCS + 1];
+    memcpy(wrong, out_offsets, sizeof wrong);
+    for (size_t d = doc + 1; d <= DOCS; ++d) wrong[d] -= 1;
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_shingle_sets_with_interrupt(&o, c.texts, c.len, c.offsets, DOCS, batch, total,
+                                                  wrong, 2, NULL, &err),
+             KNOWHERE_ERR_INVALID_ARG);
+    char expected[64];
+    snprintf(expected, sizeof expected, "document %zu has", doc);
+    CHECK(err && strstr(knowhere_error_message(err), expected) != NULL);
+    knowhere_error_free(err);
+    CHECK_EQ(knowhere_shingle_sets_with_interrupt(&o, c.texts, c.len, c.offsets, DOCS, batch,
+                                                  total - 1, out_offsets, 2, NULL, NULL),
+             KNOWHERE_ERR_INVALID_ARG);
+    CInterrupt stop = knowhere_interrupt_create_with_state(true);
+    CHECK_EQ(knowhere_shingle_sets_with_interrupt(&o, c.texts, c.len, c.offsets, DOCS, batch, total,
+                                                  out_offsets, 2, stop, NULL),
+             KNOWHERE_ERR_INTERRUPTED);
+    knowhere_interrupt_free(stop);
+    free(batch);
+    for (size_t d = 0; d < DOCS; ++d) free(sets[d]);
+    free(c.texts);
+}
+
 /* ---- invalid arguments --------------------------------------------------------------- */
 
 static void expect_invalid(int status, knowhere_error *err, const char *fragment, int line) {
@@ -398,6 +509,7 @@ int main(void) {
     RUN(test_large_documents);
     RUN(test_against_brute_force);
     RUN(test_pairs_equal_single);
+    RUN(test_kept_sets);
     RUN(test_invalid_arguments);
     RUN(test_interrupts);
     return CHECK_DONE();

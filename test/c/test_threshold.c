@@ -3,7 +3,9 @@
  * of every buildable configuration (bands in 1..K, rows = K / bands), with
  * the failure case and bad arguments. */
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "knowhere_rs.h"
@@ -107,6 +109,22 @@ static void test_choose_bands_matches_enumeration(void) {
                 else CHECK(p < target && err != NULL && knowhere_error_code(err) == KNOWHERE_ERR_INVALID_ARG);
                 knowhere_error_free(err);
             }
+    /* Every K up to 600 at a few thresholds (the bisection relies on P
+     * never shrinking as bands grow; any K where it did would show here). */
+    for (size_t k = 1; k <= 600; ++k)
+        for (size_t ti = 3; ti < 8; ++ti) {
+            size_t want_b, want_r, b = 0, r = 0;
+            double want_p, p = -1;
+            bool ok = brute_force(k, ts[ti], 0.95, &want_b, &want_r, &want_p);
+            int status = knowhere_lsh_choose_bands(k, ts[ti], 0.95, &b, &r, &p, NULL);
+            cases++;
+            if (status != (ok ? KNOWHERE_OK : KNOWHERE_ERR_INVALID_ARG) || b != want_b ||
+                r != want_r || p != want_p) {
+                fprintf(stderr, "K %zu T %g: got %zu x %zu, want %zu x %zu\n", k, ts[ti], b, r,
+                        want_b, want_r);
+                check_failures++;
+            }
+        }
     printf("  %zu cases, %zu without a configuration reaching the target\n", cases,
            failures_expected);
     CHECK(failures_expected > 0); /* the failure path was exercised */
@@ -142,6 +160,55 @@ static void test_choose_bands_failure_returns_the_best(void) {
     CHECK(fabs(p - (1 - pow(0.9, 4))) < 1e-12);
     CHECK(err && strstr(knowhere_error_message(err), "4 bands x 1 rows") != NULL);
     knowhere_error_free(err);
+}
+
+static void watchdog_fired(int sig) {
+    (void)sig;
+    static const char message[] = "knowhere_lsh_choose_bands did not return within 60 s\n";
+    (void)!write(2, message, sizeof message - 1);
+    _exit(1);
+}
+
+/* Any size_t is a valid num_hashes, and the answer comes at once: the
+ * search is a bisection over the bands (P(T | b bands of K / b rows) grows
+ * with b), O(log K) probabilities. It used to walk the O(sqrt(K)) distinct
+ * rows values: 2^48 took 0.9 s, SIZE_MAX minutes (blocking a Node event
+ * loop). Checked against the specification directly: b is the fewest
+ * bands reaching the target, so b - 1 bands (with K / (b - 1) rows) fail
+ * it. The watchdog is only a fail-safe, far above the microseconds this
+ * takes. */
+static void test_choose_bands_for_any_num_hashes(void) {
+    signal(SIGALRM, watchdog_fired);
+    alarm(60);
+    const size_t ks[] = {(size_t)1 << 48, ((size_t)1 << 62) + 12345, SIZE_MAX - 1, SIZE_MAX};
+    const double ts[] = {0.5, 0.8, 0.99};
+    const double targets[] = {0.5, 0.95, 0.999};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ++ki)
+        for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ++ti)
+            for (size_t gi = 0; gi < sizeof targets / sizeof targets[0]; ++gi) {
+                size_t k = ks[ki], b = 0, r = 0;
+                double t = ts[ti], target = targets[gi], p = 0;
+                knowhere_error *err = NULL;
+                CHECK_EQ(knowhere_lsh_choose_bands(k, t, target, &b, &r, &p, &err), KNOWHERE_OK);
+                CHECK(err == NULL);
+                knowhere_error_free(err);
+                CHECK(b >= 1 && r == k / b && p >= target);
+                CHECK(p == knowhere_lsh_candidate_probability(t, b, r));
+                if (b > 1) CHECK(knowhere_lsh_candidate_probability(t, b - 1, k / (b - 1)) < target);
+            }
+    /* No configuration reaches the target: the best one, the fewest bands
+     * with the highest probability. */
+    size_t b = 0, r = 0;
+    double p = 0;
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_lsh_choose_bands(SIZE_MAX, 1e-30, 0.5, &b, &r, &p, &err),
+             KNOWHERE_ERR_INVALID_ARG);
+    CHECK(err != NULL && strstr(knowhere_error_message(err), "the best is") != NULL);
+    knowhere_error_free(err);
+    double best = knowhere_lsh_candidate_probability(1e-30, SIZE_MAX, 1);
+    CHECK(r == 1 && p == best && p < 0.5);
+    CHECK(knowhere_lsh_candidate_probability(1e-30, b - 1, SIZE_MAX / (b - 1)) < best);
+    alarm(0);
 }
 
 static void test_choose_bands_bad_arguments(void) {
@@ -193,6 +260,7 @@ int main(void) {
     RUN(test_choose_bands_matches_enumeration);
     RUN(test_choose_bands_at_128_and_datasketch);
     RUN(test_choose_bands_failure_returns_the_best);
+    RUN(test_choose_bands_for_any_num_hashes);
     RUN(test_choose_bands_bad_arguments);
     RUN(test_chosen_bands_reach_the_target);
     return CHECK_DONE();

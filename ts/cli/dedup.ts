@@ -6,31 +6,36 @@
  *   indexing    the LSH index, with raw signatures     (MinHashLSHIndex.buildAsync)
  *   joining     every pair at similarity >= T          (MinHashLSHIndex.selfJoinAsync)
  *   verifying   exact Jaccard of shingle sets          (--verify exact; shingleSimilaritiesAsync)
- *   clustering  connected components of the pairs      (clusterPairsAsync)
- *   writing     clusters / pairs / keep list           (ts/cli/output.ts)
+ *   clustering  greedy cover in input order, or        (ts/cli/clusters.ts)
+ *               connected components of the pairs      (clusterPairsAsync)
+ *   writing     clusters / pairs / keep list           (ts/cli/write.ts, output.ts)
+ *
+ * Before any of it, the outputs are checked (ts/cli/output.ts), the inputs
+ * listed (ts/cli/files.ts), and no output may be an input.
  *
  * Every native step runs off the main thread with the run's AbortSignal,
  * so Ctrl-C and --timeout stop it within milliseconds; the JS steps give
  * the event loop a turn every few milliseconds for the same reason. Output
  * files are written to temporary files and renamed only at the very end.
  */
-import { once } from 'node:events';
-
 import { MinHashLSHIndex } from '../minhash-lsh.ts';
+import { shingleSimilaritiesAsync } from '../shingle-similarity.ts';
 import {
   estimateSimilarity, signaturesFromTextsAsync, type SignatureBatch,
 } from '../signature.ts';
 import { candidateProbability, chooseBands, clusterPairsAsync, type BandChoice } from '../threshold.ts';
+import { clustersOfRepresentatives, coverClusters, type Cluster, type Pairs } from './clusters.ts';
 import { DEMO_PACKAGE, loadDemoCorpus } from './demo.ts';
-import { ExitCode } from './exit-codes.ts';
+import { CommandError, ExitCode } from './exit-codes.ts';
+import { listInputs, standardInputIdentity, type Listing } from './files.ts';
 import {
   placeOf, readDocuments, readingUnit, type BadInput, type DocumentSource, type InputDocument,
 } from './input.ts';
 import type { DedupOptions } from './options.ts';
-import { AtomicFile, csvField } from './output.ts';
+import { checkOutputs, resolveOutput, type OutputTarget } from './output.ts';
 import { Pacer } from './pacer.ts';
-import { formatBytes, formatSeconds, plural, type PhaseReporter } from './progress.ts';
-import { shingleSimilaritiesAsync } from '../shingle-similarity.ts';
+import { formatBytes, formatSeconds, plural, scaledProgress, type PhaseReporter } from './progress.ts';
+import { clusterLines, keepLines, pairLines, writePhase, type Destinations, type Writable } from './write.ts';
 
 /** Bad input under --strict. */
 export class BadInputError extends Error {
@@ -44,11 +49,6 @@ export class BadInputError extends Error {
   }
 }
 
-interface Writable {
-  write(chunk: string): boolean;
-  once(event: 'drain', listener: () => void): unknown;
-}
-
 export interface DedupContext {
   readonly options: DedupOptions;
   readonly signal: AbortSignal;
@@ -59,14 +59,6 @@ export interface DedupContext {
   /** Set once clusters or pairs went to standard output (then an
    * interruption leaves it incomplete). */
   stdoutStarted: boolean;
-}
-
-/** A cluster of two or more near-duplicates. */
-export interface Cluster {
-  /** The smallest index: the first of the cluster in input order. */
-  readonly representative: number;
-  /** Ascending, the representative first. */
-  readonly members: readonly number[];
 }
 
 export interface DedupSummary {
@@ -92,36 +84,90 @@ const EPSILON = 1e-9;
 // Phases
 // ---------------------------------------------------------------------------
 
-async function readPhase(ctx: DedupContext): Promise<{ documents: InputDocument[]; skipped: number;
-  subjects: readonly string[] | null }> {
-  const { options, reporter } = ctx;
-  if (options.demo) {
-    reporter.start('reading', 'mails');
-    const corpus = loadDemoCorpus();
-    ctx.signal.throwIfAborted();
-    reporter.end(`${plural(corpus.documents.length, 'mail')} (${formatBytes(totalBytes(corpus.documents))}) ` +
-      `from ${DEMO_PACKAGE}`);
-    return { documents: corpus.documents, skipped: corpus.skipped, subjects: corpus.subjects };
+interface ReadResult {
+  readonly documents: InputDocument[];
+  readonly skipped: number;
+  readonly subjects: readonly string[] | null;
+}
+
+/** Counts the skipped inputs by kind ("binary file", "empty document", ...)
+ * for the one line -q prints instead of a line each. */
+class SkipCounter {
+  readonly #byKind = new Map<string, number>();
+  total = 0;
+
+  add(reason: string): void {
+    const kind = reason.replace(/ \(.*$/s, '');
+    this.#byKind.set(kind, (this.#byKind.get(kind) ?? 0) + 1);
+    this.total++;
   }
-  let skipped = 0;
+
+  summary(): string {
+    const kinds = [...this.#byKind].map(([kind, count]) => `${kind}: ${count}`).join(', ');
+    return `knowhere-rs: ${plural(this.total, 'input')} skipped (${kinds}); run without -q to see each`;
+  }
+}
+
+function readDemo(ctx: DedupContext, targets: readonly OutputTarget[]): ReadResult {
+  const { reporter } = ctx;
+  checkOutputs(targets, new Map());
+  reporter.start('reading', 'mails');
+  const corpus = loadDemoCorpus();
+  ctx.signal.throwIfAborted();
+  reporter.end(`${plural(corpus.documents.length, 'mail')} (${formatBytes(totalBytes(corpus.documents))}) ` +
+    `from ${DEMO_PACKAGE}`);
+  return { documents: corpus.documents, skipped: corpus.skipped, subjects: corpus.subjects };
+}
+
+/** Lists the files of the inputs and refuses an output that is one of them
+ * (or standard input), before any of them is read. */
+async function listPhase(ctx: DedupContext, targets: readonly OutputTarget[],
+                         onBadInput: (bad: BadInput) => void): Promise<Listing> {
+  const { options, reporter } = ctx;
+  reporter.start('listing', 'files');
+  const listing = await listInputs({
+    inputs: options.inputs, include: options.include, exclude: options.exclude, signal: ctx.signal, onBadInput,
+    onProgress: (count) => { reporter.update(count, 0); },
+  });
+  const inputs = new Map<string, { display: string; named: boolean }>();
+  for (const file of listing.all) {
+    if (file.identity !== null && !inputs.has(file.identity)) inputs.set(file.identity, file);
+  }
+  const stdin = options.inputs.includes('-') ? await standardInputIdentity() : null;
+  if (stdin !== null) inputs.set(stdin, { display: '- (standard input)', named: true });
+  checkOutputs(targets, inputs);
+  const aliases = listing.aliases;
+  reporter.end(plural(listing.files.length, 'file') +
+    (aliases > 0 ? `, ${aliases} more ${aliases === 1 ? 'path' : 'paths'} to the same files` : ''));
+  return listing;
+}
+
+/** Lists the inputs, refuses outputs that are inputs, reads the documents;
+ * a run that read none ends here (exit 66), writing nothing. */
+async function readPhase(ctx: DedupContext, targets: readonly OutputTarget[]): Promise<ReadResult> {
+  const { options, reporter } = ctx;
+  if (options.demo) return readDemo(ctx, targets);
+  const skips = new SkipCounter();
+  const onBadInput = (bad: BadInput): void => {
+    if (options.strict) throw new BadInputError(bad);
+    skips.add(bad.reason);
+    reporter.message(`knowhere-rs: skipped ${placeOf(bad)}: ${bad.reason}`);
+  };
+  const listing = await listPhase(ctx, targets, onBadInput);
   reporter.start('reading', readingUnit(options.jsonl));
   const documents = await readDocuments({
-    inputs: options.inputs,
-    jsonl: options.jsonl,
-    textField: options.textField,
-    idField: options.idField,
-    signal: ctx.signal,
-    stdin: ctx.stdin,
+    files: listing.files, jsonl: options.jsonl, textField: options.textField, idField: options.idField,
+    signal: ctx.signal, stdin: ctx.stdin, onBadInput,
     onProgress: (done, total) => { reporter.update(done, total); },
-    onBadInput: (bad) => {
-      if (options.strict) throw new BadInputError(bad);
-      skipped++;
-      reporter.message(`knowhere-rs: skipped ${placeOf(bad)}: ${bad.reason}`);
-    },
   });
   reporter.end(`${plural(documents.length, 'document')} (${formatBytes(totalBytes(documents))})` +
-    (skipped > 0 ? `, ${skipped} skipped` : ''));
-  return { documents, skipped, subjects: null };
+    (skips.total > 0 ? `, ${skips.total} skipped` : ''));
+  if (options.quiet && skips.total > 0) ctx.stderr.write(`${skips.summary()}\n`);
+  if (documents.length === 0) {
+    throw new CommandError(`no document to deduplicate${skips.total > 0 ? ` (${plural(skips.total, 'input')} ` +
+      'skipped)' : ''}; no output written`, ExitCode.NO_INPUT);
+  }
+  return { documents, skipped: skips.total, subjects: null };
 }
 
 function totalBytes(documents: readonly InputDocument[]): number {
@@ -174,13 +220,14 @@ function choosePhase(ctx: DedupContext): BandChoice {
 async function indexPhase(ctx: DedupContext, batch: SignatureBatch<Uint32Array>, choice: BandChoice):
   Promise<MinHashLSHIndex> {
   const { reporter } = ctx;
-  reporter.start('indexing', 'signatures', batch.count);
+  // The library counts its own units (band entries): shown as documents.
+  reporter.start('indexing', 'documents', batch.count);
   const index = new MinHashLSHIndex();
   try {
     index.numThreads = ctx.options.threads;
     await index.buildAsync(batch.values, batch.numHashes, batch.valueBytes, choice.bands, true, {
       signal: ctx.signal,
-      onProgress: (p) => { reporter.update(p.done, p.total); },
+      onProgress: (p) => { reporter.update(scaledProgress(p.done, p.total, batch.count), batch.count); },
     });
   } catch (error) {
     index.close();
@@ -188,14 +235,6 @@ async function indexPhase(ctx: DedupContext, batch: SignatureBatch<Uint32Array>,
   }
   reporter.end(`${plural(batch.count, 'signature')} in ${choice.bands} bands (${formatBytes(index.memoryUsage)})`);
   return index;
-}
-
-interface Pairs {
-  left: Int32Array;
-  right: Int32Array;
-  /** Signature estimates, or exact Jaccard similarities after --verify. */
-  similarity: Float64Array;
-  count: number;
 }
 
 /**
@@ -280,137 +319,31 @@ async function exactMemberSimilarities(ctx: DedupContext, documents: readonly In
 }
 
 async function clusterPhase(ctx: DedupContext, n: number, pairs: Pairs): Promise<Cluster[]> {
-  const { reporter } = ctx;
+  const { reporter, options } = ctx;
   reporter.start('clustering', 'pairs', pairs.count);
-  const ids = await clusterPairsAsync(n, BigInt64Array.from(pairs.left.subarray(0, pairs.count), BigInt),
-    BigInt64Array.from(pairs.right.subarray(0, pairs.count), BigInt), { signal: ctx.signal });
-  const byRepresentative = new Map<number, number[]>();
-  for (let v = 0; v < n; v++) {
-    const representative = Number(ids[v]);
-    if (representative === v) continue;
-    let members = byRepresentative.get(representative);
-    if (members === undefined) {
-      members = [representative];
-      byRepresentative.set(representative, members);
-    }
-    members.push(v);
+  let clusters: Cluster[];
+  if (options.clusters === 'cover') {
+    clusters = await coverClusters(n, pairs, new Pacer(ctx.signal));
+  } else {
+    const ids = await clusterPairsAsync(n, BigInt64Array.from(pairs.left.subarray(0, pairs.count), BigInt),
+      BigInt64Array.from(pairs.right.subarray(0, pairs.count), BigInt), { signal: ctx.signal });
+    clusters = clustersOfRepresentatives(Float64Array.from(ids, Number), null);
   }
-  const clusters = [...byRepresentative].map(([representative, members]) => ({ representative, members }))
-    .sort((a, b) => a.representative - b.representative);
   const inClusters = clusters.reduce((sum, c) => sum + c.members.length, 0);
-  reporter.end(`${plural(clusters.length, 'cluster')} of 2 or more (${plural(inClusters, 'document')})`);
+  reporter.end(`${plural(clusters.length, 'cluster')} of 2 or more (${plural(inClusters, 'document')}; ` +
+    `${options.clusters === 'cover' ? 'each within the threshold of its representative' : 'connected components'})`);
   return clusters;
 }
 
-// ---------------------------------------------------------------------------
-// Output
-// ---------------------------------------------------------------------------
-
-function sourceJson(source: DocumentSource, index: number): Record<string, unknown> {
-  const json: Record<string, unknown> = { index, name: source.name };
-  if (source.line !== undefined) {
-    json['file'] = source.file === '-' ? '<stdin>' : source.file;
-    json['line'] = source.line;
-  }
-  return json;
-}
-
-const round = (x: number): number => Math.round(x * 10_000) / 10_000;
-
-/** One JSON line per cluster: the representative, then every member with
- * its similarity to the representative. */
-function* clusterLines(clusters: readonly Cluster[], sources: readonly DocumentSource[],
-                       similarity: (a: number, b: number) => number): Generator<string> {
-  for (const cluster of clusters) {
-    const rep = cluster.representative;
-    yield `${JSON.stringify({
-      representative: sourceJson(sources[rep]!, rep),
-      size: cluster.members.length,
-      members: cluster.members.map((m) => ({
-        ...sourceJson(sources[m]!, m), similarity: m === rep ? 1 : round(similarity(rep, m)),
-      })),
-    })}\n`;
-  }
-}
-
-function* pairLines(pairs: Pairs, sources: readonly DocumentSource[]): Generator<string> {
-  yield 'left_index,right_index,left,right,similarity\n';
-  for (let i = 0; i < pairs.count; i++) {
-    const l = pairs.left[i]!;
-    const r = pairs.right[i]!;
-    yield `${l},${r},${csvField(sources[l]!.name)},${csvField(sources[r]!.name)},${round(pairs.similarity[i]!)}\n`;
-  }
-}
-
-/** The documents to keep: the representative of each cluster and every
- * document in no cluster, in input order. */
-function* keepLines(n: number, clusters: readonly Cluster[], sources: readonly DocumentSource[]): Generator<string> {
-  const dropped = new Uint8Array(n);
-  for (const cluster of clusters) for (const m of cluster.members) if (m !== cluster.representative) dropped[m] = 1;
-  for (let v = 0; v < n; v++) if (dropped[v] === 0) yield `${sources[v]!.name}\n`;
-}
-
-async function writeLines(lines: Iterable<string>, sink: (chunk: string) => Promise<void>, pacer: Pacer):
-  Promise<void> {
-  let chunk = '';
-  for (const line of lines) {
-    chunk += line;
-    if (chunk.length >= 1 << 16) {
-      await sink(chunk);
-      chunk = '';
-      await pacer.tick();
-    }
-  }
-  if (chunk !== '') await sink(chunk);
-}
-
-async function writePhase(ctx: DedupContext, content: Iterable<string> | null, keep: Iterable<string> | null):
-  Promise<void> {
-  const { options, reporter } = ctx;
-  const toFile = content !== null && options.output !== null;
-  const toStdout = content !== null && options.output === null;
-  const keepFile = keep !== null && options.keepFirst !== null;
-  if (!toFile && !toStdout && !keepFile) return;
-  reporter.start('writing', 'bytes');
-  const pacer = new Pacer(ctx.signal);
-  let bytes = 0;
-  const counted = (sink: (chunk: string) => Promise<void>) => async (chunk: string): Promise<void> => {
-    await sink(chunk);
-    bytes += Buffer.byteLength(chunk);
-    reporter.update(bytes, 0);
-  };
-  const files: AtomicFile[] = [];
-  const written: string[] = [];
-  try {
-    if (toFile) {
-      const file = await AtomicFile.create(options.output!);
-      files.push(file);
-      await writeLines(content!, counted((chunk) => file.write(chunk)), pacer);
-      written.push(options.output!);
-    }
-    if (keepFile) {
-      const file = await AtomicFile.create(options.keepFirst!);
-      files.push(file);
-      await writeLines(keep!, counted((chunk) => file.write(chunk)), pacer);
-      written.push(options.keepFirst!);
-    }
-    ctx.signal.throwIfAborted();
-    for (const file of files) await file.finish();
-    ctx.signal.throwIfAborted();
-    // No await between the renames: an interruption sees all or none.
-    for (const file of files) file.renameSync();
-  } catch (error) {
-    await Promise.all(files.map((file) => file.discard()));
-    throw error;
-  }
-  if (toStdout) {
-    ctx.stdoutStarted = true;
-    await writeLines(content!, counted(async (chunk) => {
-      if (!ctx.stdout.write(chunk)) await once(ctx.stdout, 'drain');
-    }), pacer);
-    written.push('standard output');
-  }
-  reporter.end(`${formatBytes(bytes)} to ${written.join(' and ')}`);
+/** Where the clusters (or pairs) and the keep list go: checked before any
+ * work. The clusters go to standard output unless -o is given, or the keep
+ * list is there (--keep-first -); --demo writes them only with -o. */
+async function destinations(options: DedupOptions): Promise<{ content: OutputTarget | null;
+  keep: OutputTarget | null }> {
+  const content = options.output !== null ? await resolveOutput('--output', options.output)
+    : options.demo || options.keepFirst === '-' ? null : await resolveOutput('--output', '-');
+  const keep = options.keepFirst === null ? null : await resolveOutput('--keep-first', options.keepFirst);
+  return { content, keep };
 }
 
 // ---------------------------------------------------------------------------
@@ -420,7 +353,9 @@ async function writePhase(ctx: DedupContext, content: Iterable<string> | null, k
 export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
   const started = performance.now();
   const { options } = ctx;
-  const { documents, skipped, subjects } = await readPhase(ctx);
+  const targets = await destinations(options);
+  const { documents, skipped, subjects } = await readPhase(ctx,
+    [targets.content, targets.keep].filter((t): t is OutputTarget => t !== null));
   const n = documents.length;
   const choice = choosePhase(ctx);
   let pairs: Pairs = { left: new Int32Array(0), right: new Int32Array(0), similarity: new Float64Array(0), count: 0 };
@@ -437,18 +372,23 @@ export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
   if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, documents, pairs);
   const clusters = await clusterPhase(ctx, n, pairs);
 
-  // A member's similarity to its representative: exact with --verify, else
-  // the signature estimate. (Without signatures, n < 2: no clusters.)
+  // A member's similarity to its representative: the pair's with cover;
+  // for components, exact with --verify, else the signature estimate.
+  // (Without signatures, n < 2: no clusters.)
   const signatures = batch;
-  const exact = options.verify === 'exact' && options.format !== 'pairs-csv'
+  const exact = options.verify === 'exact' && options.format !== 'pairs-csv' && options.clusters === 'components'
     ? await exactMemberSimilarities(ctx, documents, clusters) : null;
   const similarity = exact !== null || signatures === null
     ? (_: number, member: number): number => exact?.get(member) ?? 1
     : (a: number, b: number): number => estimateSimilarity(signatures.row(a), signatures.row(b));
-  const content = options.demo && options.output === null ? null
-    : options.format === 'pairs-csv' ? pairLines(pairs, documents) : clusterLines(clusters, documents, similarity);
-  const keep = options.keepFirst === null ? null : keepLines(n, clusters, documents);
-  await writePhase(ctx, content, keep);
+  const output: Destinations = {
+    content: targets.content === null ? null : {
+      target: targets.content,
+      lines: options.format === 'pairs-csv' ? pairLines(pairs, documents) : clusterLines(clusters, documents, similarity),
+    },
+    keep: targets.keep === null ? null : { target: targets.keep, lines: keepLines(n, clusters, documents, options.nul) },
+  };
+  await writePhase(ctx, output);
 
   const keepCount = n - clusters.reduce((sum, c) => sum + c.members.length - 1, 0);
   return {

@@ -1,25 +1,43 @@
 /**
- * Reading the documents of `knowhere-rs dedup`: files, directories
- * (recursively, in sorted order), JSON Lines, standard input.
+ * Reading the documents of `knowhere-rs dedup`: the files listed by
+ * ts/cli/files.ts, each one document or, with --jsonl, one per line.
  *
- * Bad input is never silent: an unreadable file, a binary file (a NUL byte
- * in its first 8 KiB), an invalid JSON line, a line without the text field
- * (or whose text is not a string), a missing id field, and an empty
- * document (nothing but whitespace) are each reported through `onBadInput`
- * with the file and, for JSON Lines, the line number; the caller decides
- * whether that skips the document or ends the run (--strict). Blank lines
+ * Every file is opened non-blocking (O_NONBLOCK), so that opening a FIFO
+ * never waits on a thread for a writer, and then judged by what it is
+ * (fstat): a regular file is read on the thread pool; a FIFO is read
+ * through the event loop (as a pipe), so --timeout, SIGTERM and Ctrl-C stop
+ * the wait; anything else (a device, a socket) is refused. Files whose name
+ * ends in `.gz` are decompressed as they are read (node:zlib).
+ *
+ * Bad input is never silent: an unreadable file, a corrupt .gz, a binary
+ * file (a NUL byte in its first 8 KiB), an invalid JSON line, a line without
+ * the text field (or whose text is not a string), a missing id field, and an
+ * empty document (nothing but whitespace) are each reported through
+ * `onBadInput` with the file and, for JSON Lines, the line number; the
+ * caller decides whether that skips the document or ends the run (--strict).
+ * A named input that cannot be opened ends the run (exit 66). Blank lines
  * of a JSON Lines file are not documents and are skipped silently.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import fs from 'node:fs';
-import path from 'node:path';
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 
+import { CommandError, ExitCode } from './exit-codes.ts';
+import { errnoText, reasonOf, type ListedFile } from './files.ts';
 import { Pacer } from './pacer.ts';
 
 /** Where a document came from, and the name it is listed under. */
 export interface DocumentSource {
-  /** The name in the output and in --keep-first: the file's path, the
+  /** The name in JSON and in messages: the file's path (decodeName), the
    * JSONL id-field value, or `file:line`. */
   readonly name: string;
+  /** The name's bytes when they are not its UTF-8 (a file name that is not
+   * UTF-8: `name` then holds each stray byte as \udcXX), for the keep list
+   * and CSV; see nameBytesOf. */
+  readonly nameBytes?: Uint8Array | undefined;
   /** The file it was read from ('-' for standard input). */
   readonly file: string;
   /** Its line in a JSON Lines file (1-based). */
@@ -38,7 +56,7 @@ export interface BadInput {
 }
 
 export interface ReadOptions {
-  readonly inputs: readonly string[];
+  readonly files: readonly ListedFile[];
   readonly jsonl: boolean;
   readonly textField: string;
   readonly idField: string | null;
@@ -83,73 +101,88 @@ function isBlankString(text: string): boolean {
   return !NOT_SPACE.test(text);
 }
 
-function reasonOf(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
-    const message = error instanceof Error ? error.message : String(error);
-    // "ENOENT: no such file or directory, open 'x'" -> without the path.
-    return `cannot read (${message.replace(/, \w+ '.*'$/, '')})`;
-  }
-  return `cannot read (${error instanceof Error ? error.message : String(error)})`;
+// ---------------------------------------------------------------------------
+// Reading one file
+// ---------------------------------------------------------------------------
+
+/** A file that is neither regular nor a FIFO. */
+class NotReadable extends Error {}
+
+/** A .gz file that does not decompress. */
+class CorruptGzip extends Error {}
+
+function kindOf(stats: fs.Stats): string {
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isDirectory()) return 'a directory';
+  return 'not a file';
 }
 
-// ---------------------------------------------------------------------------
-// Listing files
-// ---------------------------------------------------------------------------
+const isGzip = (file: ListedFile): boolean => file.display.endsWith('.gz');
 
-/** Every regular file under `dir`, sorted, depth first. Symbolic links to
- * files are read; links to directories are not followed (no cycles). */
-async function walk(dir: string, into: string[], options: ReadOptions): Promise<void> {
-  let entries: fs.Dirent[];
+const openNonBlocking = (file: Buffer): Promise<number> => new Promise((resolve, reject) => {
+  fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, (error, fd) => {
+    if (error) reject(error); else resolve(fd);
+  });
+});
+
+const fstat = (fd: number): Promise<fs.Stats> => new Promise((resolve, reject) => {
+  fs.fstat(fd, (error, stats) => { if (error) reject(error); else resolve(stats); });
+});
+
+const readWhole = (fd: number, signal: AbortSignal): Promise<Buffer> => new Promise((resolve, reject) => {
+  fs.readFile(fd, { signal }, (error, data) => { if (error) reject(error); else resolve(data); });
+});
+
+const close = (fd: number): void => { fs.close(fd, () => { /* nothing to do on failure */ }); };
+
+/** All of `source` (through gunzip when `gzip`); it is destroyed on abort. */
+async function collect(source: Readable, gzip: boolean, signal: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const sink = async (stream: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of stream) chunks.push(chunk);
+  };
   try {
-    entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    if (gzip) await pipeline(source, zlib.createGunzip(), sink, { signal });
+    else await pipeline(source, sink, { signal });
   } catch (error) {
-    options.onBadInput({ file: dir, reason: reasonOf(error) });
-    return;
-  }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    options.signal.throwIfAborted();
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      await walk(full, into, options);
-    } else if (entry.isFile()) {
-      into.push(full);
-    } else if (entry.isSymbolicLink()) {
-      try {
-        if ((await fs.promises.stat(full)).isFile()) into.push(full);
-      } catch (error) {
-        options.onBadInput({ file: full, reason: reasonOf(error) });
-      }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!signal.aborted && typeof code === 'string' && code.startsWith('Z_')) {
+      throw new CorruptGzip((error as Error).message);
     }
+    throw error;
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The bytes of a file (a FIFO waits for its writer, abortably). */
+async function readPath(file: ListedFile & { path: Buffer }, signal: AbortSignal): Promise<Buffer> {
+  const fd = await openNonBlocking(file.path);
+  let owned = true;
+  try {
+    const stats = await fstat(fd);
+    if (stats.isFile()) {
+      if (!isGzip(file)) return await readWhole(fd, signal);
+      // The stream closes the fd, after its last read (a corrupt .gz stops
+      // it mid-file: closing under a pending read could hit a reused fd).
+      owned = false;
+      return await collect(fs.createReadStream('', { fd, autoClose: true }), true, signal);
+    }
+    if (stats.isFIFO()) {
+      // A pipe handle on the event loop: it waits for a writer without a
+      // thread, and is closed (with the fd) when destroyed.
+      owned = false;
+      return await collect(new net.Socket({ fd, readable: true, writable: false }), isGzip(file), signal);
+    }
+    throw new NotReadable(`not a regular file or a FIFO (${kindOf(stats)})`);
+  } finally {
+    if (owned) close(fd);
   }
 }
 
-/** The files to read, in order; '-' stands for standard input. */
-async function listInputs(options: ReadOptions): Promise<string[]> {
-  const files: string[] = [];
-  for (const input of options.inputs) {
-    if (input === '-') {
-      files.push('-');
-      continue;
-    }
-    let stats: fs.Stats;
-    try {
-      stats = await fs.promises.stat(input);
-    } catch (error) {
-      options.onBadInput({ file: input, reason: reasonOf(error) });
-      continue;
-    }
-    if (stats.isDirectory()) await walk(input, files, options);
-    else files.push(input);
-  }
-  return files;
-}
-
-// ---------------------------------------------------------------------------
-// Reading
-// ---------------------------------------------------------------------------
-
-/** All of a stream, or the signal's reason once it aborts. */
+/** All of a stream, or the signal's reason once it aborts. The stream is
+ * paused, not destroyed: it is standard input, which the run does not own. */
 function readStream(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -173,20 +206,52 @@ function readStream(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise
   });
 }
 
-async function readInput(file: string, options: ReadOptions): Promise<Buffer | null> {
+/** A file's bytes, or null after reporting why not. A named file that
+ * cannot be opened or is not a file ends the run (exit 66). */
+async function readInput(file: ListedFile, options: ReadOptions): Promise<Buffer | null> {
   try {
-    return file === '-'
+    return file.path === null
       ? await readStream(options.stdin, options.signal)
-      : await fs.promises.readFile(file, { signal: options.signal });
+      : await readPath({ ...file, path: file.path }, options.signal);
   } catch (error) {
     if (options.signal.aborted) throw options.signal.reason;
-    options.onBadInput({ file, reason: reasonOf(error) });
+    if (error instanceof CorruptGzip) {
+      options.onBadInput({ file: file.display, reason: `corrupt gzip (${error.message})` });
+      return null;
+    }
+    if (file.named) {
+      const why = error instanceof NotReadable ? error.message : errnoText(error);
+      throw new CommandError(`cannot read ${file.display}: ${why}; no output written`, ExitCode.NO_INPUT);
+    }
+    options.onBadInput({ file: file.display, reason: error instanceof NotReadable ? error.message : reasonOf(error) });
     return null;
   }
 }
 
+// ---------------------------------------------------------------------------
+// Documents
+// ---------------------------------------------------------------------------
+
+/** A name's bytes, for the keep list and CSV. */
+export function nameBytesOf(source: DocumentSource): Uint8Array {
+  return source.nameBytes ?? Buffer.from(source.name);
+}
+
+/** The path's bytes if the path is not UTF-8 (each stray byte is one byte
+ * of the path and three of its text's UTF-8), else undefined. */
+function strayPathBytes(file: ListedFile): Buffer | undefined {
+  return file.path === null || Buffer.byteLength(file.display) === file.path.length ? undefined : file.path;
+}
+
+function fileDocument(file: ListedFile, text: Buffer): InputDocument {
+  return file.path === null
+    ? { name: '<stdin>', file: '-', text }
+    : { name: file.display, nameBytes: strayPathBytes(file), file: file.display, text };
+}
+
 /** Each file is one document. */
-async function readPlainFiles(files: readonly string[], options: ReadOptions): Promise<InputDocument[]> {
+async function readPlainFiles(options: ReadOptions): Promise<InputDocument[]> {
+  const { files } = options;
   const documents: (InputDocument | null)[] = new Array<InputDocument | null>(files.length).fill(null);
   const contents: (Buffer | null | undefined)[] = new Array<Buffer | null | undefined>(files.length);
   let next = 0;
@@ -200,10 +265,9 @@ async function readPlainFiles(files: readonly string[], options: ReadOptions): P
       const bytes = contents[reported];
       contents[reported] = null;
       if (bytes !== null && bytes !== undefined) {
-        const name = file === '-' ? '<stdin>' : file;
-        if (isBinary(bytes)) options.onBadInput({ file, reason: 'binary file (a NUL byte in the first 8 KiB)' });
-        else if (isBlankBytes(bytes)) options.onBadInput({ file, reason: 'empty document' });
-        else documents[reported] = { name, file, text: bytes };
+        if (isBinary(bytes)) options.onBadInput({ file: file.display, reason: 'binary file (a NUL byte in the first 8 KiB)' });
+        else if (isBlankBytes(bytes)) options.onBadInput({ file: file.display, reason: 'empty document' });
+        else documents[reported] = fileDocument(file, bytes);
       }
       reported++;
     }
@@ -223,90 +287,95 @@ async function readPlainFiles(files: readonly string[], options: ReadOptions): P
 }
 
 /** Each non-blank line of each file is a JSON object with the text. */
-async function readJsonLines(files: readonly string[], options: ReadOptions): Promise<InputDocument[]> {
-  const sizes = await Promise.all(files.map(async (file) => {
-    if (file === '-') return 0;
-    try {
-      return (await fs.promises.stat(file)).size;
-    } catch {
-      return 0;
-    }
-  }));
-  // Standard input has no size: then the total is unknown.
-  const total = files.includes('-') ? 0 : sizes.reduce((a, b) => a + b, 0);
+async function readJsonLines(options: ReadOptions): Promise<InputDocument[]> {
+  const { files } = options;
+  // Standard input and FIFOs have no size: then the total is unknown.
+  const total = files.some((f) => f.size === null) ? 0 : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
   const documents: InputDocument[] = [];
   const pacer = new Pacer(options.signal);
   let base = 0;
   for (const file of files) {
+    const stray = strayPathBytes(file);
     const bytes = await readInput(file, options);
-    if (bytes === null) continue;
+    // Progress in the file's size as listed (compressed, for a .gz).
+    const size = file.size ?? bytes?.byteLength ?? 0;
+    if (bytes === null) {
+      base += size;
+      continue;
+    }
     if (isBinary(bytes)) {
-      options.onBadInput({ file, reason: 'binary file (a NUL byte in the first 8 KiB)' });
-      base += bytes.byteLength;
+      options.onBadInput({ file: file.display, reason: 'binary file (a NUL byte in the first 8 KiB)' });
+      base += size;
       continue;
     }
     const text = decoder.decode(bytes);
+    const scale = text.length === 0 ? 0 : size / text.length;
     let start = 0;
     for (let line = 1; start <= text.length; line++) {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
       const raw = text.slice(start, end);
       start = end + 1;
-      const document = parseLine(raw, file, line, options);
+      const document = parseLine(raw, file, stray, line, options);
       if (document !== null) documents.push(document);
       if ((line & 255) === 0) {
-        options.onProgress(base + Math.min(start, bytes.byteLength), total);
+        options.onProgress(base + Math.floor(Math.min(start, text.length) * scale), total);
         await pacer.tick();
       }
     }
-    base += bytes.byteLength;
+    base += size;
     options.onProgress(base, total);
   }
   return documents;
 }
 
-function parseLine(raw: string, file: string, line: number, options: ReadOptions): InputDocument | null {
+/** One JSON line's document; `stray` is the file's path if not UTF-8. */
+function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, line: number, options: ReadOptions):
+  InputDocument | null {
   if (isBlankString(raw)) return null;
+  const place = { file: file.display, line };
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    options.onBadInput({ file, line, reason: `invalid JSON (${message})` });
+    options.onBadInput({ ...place, reason: `invalid JSON (${message})` });
     return null;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    options.onBadInput({ file, line, reason: 'not a JSON object' });
+    options.onBadInput({ ...place, reason: 'not a JSON object' });
     return null;
   }
   const record = value as Record<string, unknown>;
   const text = record[options.textField];
   if (text === undefined) {
-    options.onBadInput({ file, line, reason: `missing text field "${options.textField}"` });
+    options.onBadInput({ ...place, reason: `missing text field "${options.textField}"` });
     return null;
   }
   if (typeof text !== 'string') {
-    options.onBadInput({ file, line, reason: `text field "${options.textField}" is not a string` });
+    options.onBadInput({ ...place, reason: `text field "${options.textField}" is not a string` });
     return null;
   }
-  let name = `${file === '-' ? '<stdin>' : file}:${line}`;
+  let name = placeOf(place);
+  let nameBytes = stray === undefined ? undefined : Buffer.concat([stray, Buffer.from(`:${line}`)]);
   if (options.idField !== null) {
     const id = record[options.idField];
     if (typeof id !== 'string' && typeof id !== 'number') {
       options.onBadInput({
-        file, line,
+        ...place,
         reason: id === undefined ? `missing id field "${options.idField}"`
           : `id field "${options.idField}" is not a string or a number`,
       });
       return null;
     }
     name = String(id);
+    nameBytes = undefined;
   }
   if (isBlankString(text)) {
-    options.onBadInput({ file, line, reason: 'empty document' });
+    options.onBadInput({ ...place, reason: 'empty document' });
     return null;
   }
-  return { name, file, line, text: Buffer.from(text, 'utf8') };
+  return { name, nameBytes, file: file.display, line, text: Buffer.from(text, 'utf8') };
 }
 
 /** The unit of reading progress: files, or bytes for JSON Lines. */
@@ -314,9 +383,12 @@ export function readingUnit(jsonl: boolean): string {
   return jsonl ? 'bytes' : 'files';
 }
 
-/** The documents of every input, in order, bad ones reported and left out. */
-export async function readDocuments(options: ReadOptions): Promise<InputDocument[]> {
-  const files = await listInputs(options);
-  options.signal.throwIfAborted();
-  return options.jsonl ? readJsonLines(files, options) : readPlainFiles(files, options);
+/** The documents of the listed files, in order, bad ones reported and left
+ * out. */
+export function readDocuments(options: ReadOptions): Promise<InputDocument[]> {
+  // Each file read at the same time (a stream pipeline) listens to the
+  // signal: more than Node's default of 10 listeners, and no leak.
+  const { signal } = options;
+  setMaxListeners(Math.max(getMaxListeners(signal), 2 * READ_CONCURRENCY + 10), signal);
+  return options.jsonl ? readJsonLines(options) : readPlainFiles(options);
 }

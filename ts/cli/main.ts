@@ -14,11 +14,12 @@
 import { KnowhereError, Status } from '../errors.ts';
 import { version } from '../index.ts';
 import { BadInputError, runDedup, summaryText, type DedupContext } from './dedup.ts';
-import { ExitCode } from './exit-codes.ts';
+import { CommandError, ExitCode } from './exit-codes.ts';
 import { placeOf } from './input.ts';
 import { DEDUP_HELP, UsageError, parseDedupOptions, type DedupOptions } from './options.ts';
 import { removeTemporaryFiles } from './output.ts';
 import { PhaseReporter, formatSeconds } from './progress.ts';
+import { setLongTimeout } from './timer.ts';
 
 const USAGE = `Usage: knowhere-rs <command> [options]
 
@@ -92,9 +93,10 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
   process.on('SIGTERM', onSigterm);
   io.stdout.on('error', onStdoutError);
   const timeoutSeconds = options.timeoutSeconds;
-  const timer = timeoutSeconds === null ? null : setTimeout(() => {
+  // Chained timers: a single one fires at once beyond 2^31 ms (24.8 days).
+  const timer = timeoutSeconds === null ? null : setLongTimeout(timeoutSeconds * 1000, () => {
     cancel(new Cancellation(`timed out (--timeout ${timeoutSeconds})`, ExitCode.TIMEOUT, 'TimeoutError'));
-  }, timeoutSeconds * 1000);
+  });
 
   const reporter = new PhaseReporter(io.stderr, { quiet: options.quiet });
   const ctx: DedupContext = {
@@ -104,7 +106,9 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
   try {
     const summary = await runDedup(ctx);
     const text = summaryText(summary, options, reporter.times);
-    if (options.demo) io.stdout.write(text);
+    // The demo's summary is its output, unless standard output carries one.
+    const stdoutFree = options.output !== '-' && options.keepFirst !== '-';
+    if (options.demo && stdoutFree) io.stdout.write(text);
     else if (!options.quiet) io.stderr.write(text.replace(/^(?=.)/gm, 'knowhere-rs: '));
     return ExitCode.OK;
   } catch (error) {
@@ -116,6 +120,10 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
       io.stderr.write(`knowhere-rs: ${reason.message}${phase === null ? '' : ` while ${phase}`} after ` +
         `${formatSeconds(performance.now() - started)}; ${written}\n`);
       return reason.exitCode;
+    }
+    if (error instanceof CommandError) {
+      io.stderr.write(`${error.exitCode === ExitCode.USAGE ? 'knowhere-rs dedup' : 'knowhere-rs'}: ${error.message}\n`);
+      return error.exitCode;
     }
     if (error instanceof BadInputError) {
       io.stderr.write(
@@ -130,7 +138,7 @@ async function dedupCommand(argv: readonly string[], io: Io): Promise<number> {
     io.stderr.write(`knowhere-rs: error${phase === null ? '' : ` while ${phase}`}: ${errorMessage(error)}\n`);
     return ExitCode.FAILURE;
   } finally {
-    if (timer !== null) clearTimeout(timer);
+    timer?.clear();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
     io.stdout.off('error', onStdoutError);

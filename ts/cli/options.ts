@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 
 import type { ShingleKind } from '../signature.ts';
+import type { ClusterMode } from './clusters.ts';
 import { ExitCode } from './exit-codes.ts';
+import { GlobError, compileGlob, type Glob } from './glob.ts';
 
 export type OutputFormat = 'clusters-jsonl' | 'pairs-csv';
 
@@ -18,6 +20,11 @@ export interface DedupOptions {
   readonly output: string | null;
   readonly format: OutputFormat;
   readonly keepFirst: string | null;
+  /** The keep list NUL-terminated, names as they are. */
+  readonly nul: boolean;
+  readonly clusters: ClusterMode;
+  readonly include: readonly Glob[];
+  readonly exclude: readonly Glob[];
   readonly threshold: number;
   readonly numHashes: number;
   readonly shingle: { readonly kind: ShingleKind; readonly size: number };
@@ -48,18 +55,34 @@ Finds the near-duplicate documents among files, the files of directories
 and prints the clusters of near-duplicates as JSON Lines.
 
 Input:
+  --include GLOB          read only the files (in directories) that match
+  --exclude GLOB          skip the files and directories that match; both may
+                          be repeated; a GLOB without / matches base names,
+                          with / paths below the directory given (*, ?, [..],
+                          ** for any directories); named files are always read
   --jsonl                 inputs are JSON Lines, one document per line
   --text-field NAME       the text of a JSON line (default: text)
   --id-field NAME         the name of a JSON line's document (default: file:line)
   --demo                  the SpamAssassin public mail corpus (about 6000 mails)
   --strict                bad input ends the run (exit 65) instead of being skipped
+  Files whose name ends in .gz are decompressed. A file reached twice (links)
+  is read once.
 
-Output:
+Output (FILE - is standard output; no output may be an input):
   -o, --output FILE       write there (default: standard output)
   --format FORMAT         clusters-jsonl (default) or pairs-csv
-  --keep-first FILE       write the documents to keep: one per cluster, and
-                          every document without a near-duplicate
+  --keep-first FILE       write the documents to keep, one name a line: the
+                          representative of each cluster, and every document
+                          without a near-duplicate
+  -0, --null              end each name of the keep list with NUL, not a
+                          newline (for xargs -0); else a name holding a
+                          control character, or starting with ", is quoted
+  --clusters MODE         cover (default): a document is dropped only if a
+                          kept one is within the threshold of it; each
+                          cluster is a kept document and those it covers.
+                          components: connected components of the pairs
   -q, --quiet             no progress, phase times or summary on stderr
+                          (skipped inputs are counted on one line)
 
 Matching:
   -t, --threshold T       Jaccard similarity of near-duplicates (default 0.8)
@@ -74,8 +97,9 @@ Matching:
   --timeout SECONDS       give up after that long (exit 124)
 
 Exit status: 0 done, 1 failure, 2 usage error, 65 bad input with --strict,
-124 --timeout, 130 interrupted (Ctrl-C), 141 standard output closed early,
-143 terminated (SIGTERM). More: docs/cli.md.
+66 an input cannot be read or no document read, 73 an output cannot be
+created, 124 --timeout, 130 interrupted (Ctrl-C), 141 standard output closed
+early, 143 terminated (SIGTERM). More: docs/cli.md.
 `;
 
 function numberOption(value: string, name: string): number {
@@ -107,6 +131,15 @@ function seedOption(value: string): bigint {
   return seed;
 }
 
+function globOption(pattern: string, name: string): Glob {
+  try {
+    return compileGlob(pattern);
+  } catch (error) {
+    if (error instanceof GlobError) throw new UsageError(`--${name} ${pattern}: ${error.message}`);
+    throw error;
+  }
+}
+
 /** The options of `dedup` (argv without the command word). */
 export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help' {
   let parsed;
@@ -125,6 +158,10 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
         'output': { type: 'string', short: 'o' },
         'format': { type: 'string' },
         'keep-first': { type: 'string' },
+        'null': { type: 'boolean', short: '0' },
+        'clusters': { type: 'string' },
+        'include': { type: 'string', multiple: true },
+        'exclude': { type: 'string', multiple: true },
         'quiet': { type: 'boolean', short: 'q' },
         'threshold': { type: 'string', short: 't' },
         'num-hashes': { type: 'string' },
@@ -180,8 +217,13 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
     if (v[name] !== undefined && !v.jsonl) throw new UsageError(`--${name} needs --jsonl`);
     if (v[name] === '') throw new UsageError(`--${name}: empty field name`);
   }
-  if (v.output !== undefined && v.output === v['keep-first']) {
-    throw new UsageError('--output and --keep-first name the same file');
+  const clusters = v.clusters ?? 'cover';
+  if (clusters !== 'cover' && clusters !== 'components') {
+    throw new UsageError(`--clusters: expected cover or components, got ${clusters}`);
+  }
+  if (v.null === true && v['keep-first'] === undefined) throw new UsageError('--null needs --keep-first');
+  if (demo && (v.include !== undefined || v.exclude !== undefined)) {
+    throw new UsageError('--include and --exclude choose input files; --demo reads none');
   }
 
   return {
@@ -193,6 +235,10 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
     output: v.output ?? null,
     format,
     keepFirst: v['keep-first'] ?? null,
+    nul: v.null === true,
+    clusters,
+    include: (v.include ?? []).map((p) => globOption(p, 'include')),
+    exclude: (v.exclude ?? []).map((p) => globOption(p, 'exclude')),
     threshold,
     numHashes,
     shingle: v.shingle === undefined ? { kind: 'words', size: 3 } : shingleOption(v.shingle),

@@ -2,6 +2,8 @@
  * Phase reporting on stderr: a progress bar redrawn in place when stderr is
  * a terminal, plain lines (one per finished phase, with its time)
  * otherwise, nothing with --quiet. The times are kept for the summary.
+ * While the output goes to the same terminal (standard output), the bar is
+ * held: cleared and not redrawn, so the output starts on a line of its own.
  */
 
 export interface PhaseTime {
@@ -37,6 +39,16 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
+/**
+ * `done` of `total` library units as a count of `units` (the library's
+ * build progress counts band entries, rows x (2 bands + 1), not documents):
+ * the same fraction of `units`, 0 when the total is unknown.
+ */
+export function scaledProgress(done: number, total: number, units: number): number {
+  if (!(total > 0)) return 0;
+  return Math.floor(Math.min(1, Math.max(0, done / total)) * units);
+}
+
 export class PhaseReporter {
   readonly #stream: Stream;
   readonly #bar: boolean;
@@ -47,6 +59,7 @@ export class PhaseReporter {
   #started = 0;
   #lastDraw = 0;
   #drawn = false;
+  #held = false;
 
   constructor(stream: Stream, options: { readonly quiet: boolean }) {
     this.#stream = stream;
@@ -79,7 +92,7 @@ export class PhaseReporter {
 
   /** `done` of `total` units (total 0: unknown). Cheap to call often. */
   update(done: number, total: number): void {
-    if (!this.#bar || this.#phase === null) return;
+    if (!this.#bar || this.#phase === null || this.#held) return;
     const now = performance.now();
     // Throttled, except the completing draw of a known total.
     if (now - this.#lastDraw < REDRAW_MS && !(total > 0 && done >= total)) return;
@@ -111,6 +124,14 @@ export class PhaseReporter {
     }
     this.#phase = null;
     this.#drawn = false;
+    this.#held = false;
+  }
+
+  /** Clears the bar and draws no more until the phase ends: standard
+   * output is being written to the same terminal. */
+  hold(): void {
+    this.clear();
+    this.#held = true;
   }
 
   /** Clears a half-drawn bar (before a message, or on failure). */
@@ -119,8 +140,9 @@ export class PhaseReporter {
     this.#drawn = false;
   }
 
-  /** A message on its own line, not mixed into the bar. */
+  /** A message on its own line, not mixed into the bar (none when quiet). */
   message(text: string): void {
+    if (this.#quiet) return;
     this.clear();
     this.#stream.write(`${text}\n`);
   }

@@ -1,0 +1,116 @@
+/**
+ * The online job's speed (`npm run bench`): NearDuplicateIndex.addIfNew on
+ * 100-word documents of real English, with 100 000 documents indexed, one
+ * core, against the pattern datasketch documents for it (query, then insert
+ * when nothing was found) run through the same index; and the C library's
+ * single-signature add at 1M indexed (bench/add_bench.c).
+ *
+ * The text: windows of 100 words taken at random places from the licence
+ * texts in /usr/share/common-licenses (Debian), or, without them, from this
+ * repository's docs/*.md.
+ *
+ *   npx tsx bench/near-duplicate.bench.ts [--docs 100000] [--online 20000] [--skip-c]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { NearDuplicateIndex } from '../ts/index.ts';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: { docs: { type: 'string', default: '100000' }, online: { type: 'string', default: '20000' },
+    'skip-c': { type: 'boolean', default: false } },
+});
+const indexed = Number(values.docs);
+const online = Number(values.online);
+
+function englishWords(): { words: string[]; source: string } {
+  const licences = '/usr/share/common-licenses';
+  const dir = existsSync(licences) ? licences : path.join(root, 'docs');
+  const files = readdirSync(dir).map((name) => path.join(dir, name)).filter((file) => !file.endsWith('.png'));
+  const words: string[] = [];
+  for (const file of files) {
+    try {
+      words.push(...readFileSync(file, 'utf8').split(/\s+/).filter((word) => word !== ''));
+    } catch {
+      // a directory or an unreadable file: skip it
+    }
+  }
+  return { words, source: dir };
+}
+
+const { words, source } = englishWords();
+let seed = 0x2545f491;
+const random = (): number => {
+  seed ^= seed << 13;
+  seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  seed >>>= 0;
+  return seed;
+};
+/** 100 consecutive words from a random place, one word in ten replaced:
+ * real English, with overlap between documents as real corpora have. */
+const document = (): string => {
+  const at = random() % (words.length - 100);
+  const out = words.slice(at, at + 100);
+  for (let i = 0; i < 10; i++) out[random() % 100] = words[random() % words.length]!;
+  return out.join(' ');
+};
+const base = Array.from({ length: indexed }, document);
+const incoming = Array.from({ length: online }, document);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** us per document for `online` documents through `step`, on a fresh copy of
+ * the indexed corpus; the median of `runs` runs. */
+function measure(verify: 'exact' | 'estimate', step: (index: NearDuplicateIndex, key: number, text: string) => void,
+                 runs = 3): { us: number; kept: number } {
+  const times: number[] = [];
+  let kept = 0;
+  for (let run = 0; run < runs; run++) {
+    using index = new NearDuplicateIndex({ verify });
+    index.addMany(base.map((text, i) => [i, text] as const));
+    const start = performance.now();
+    for (let i = 0; i < online; i++) step(index, indexed + i, incoming[i]!);
+    times.push(((performance.now() - start) * 1000) / online);
+    kept = index.size - indexed;
+  }
+  return { us: median(times), kept };
+}
+
+console.log(`NearDuplicateIndex, ${indexed} documents of 100 words indexed, ${online} more offered one by one ` +
+  `(text: windows of ${source}, one word in ten replaced), one core, medians of 3 runs:`);
+for (const verify of ['exact', 'estimate'] as const) {
+  const addIfNew = measure(verify, (index, key, text) => { index.addIfNew(key, text); });
+  const pattern = measure(verify, (index, key, text) => {
+    if (index.query(text, { limit: 1 }).length === 0) index.add(key, text);
+  });
+  const rate = (us: number): string => `${(1e6 / us / 1000).toFixed(0)}k docs/s`;
+  console.log(`  verify '${verify}': addIfNew ${addIfNew.us.toFixed(2)} us/doc (${rate(addIfNew.us)}; target >= 100k), ` +
+    `query-then-add pattern ${pattern.us.toFixed(2)} us/doc (${rate(pattern.us)}), ratio ` +
+    `${(pattern.us / addIfNew.us).toFixed(2)}; ${addIfNew.kept} of ${online} kept`);
+}
+
+if (!values['skip-c']) {
+  const exe = path.join(root, 'build-bench', 'bench', 'add_bench');
+  const build = spawnSync('cmake', ['--build', path.join(root, 'build-bench'), '--target', 'add_bench'], { stdio: 'inherit' });
+  if (build.status === 0 && existsSync(exe)) {
+    for (const raw of ['1', '0']) {
+      const child = spawnSync(exe, ['1000000', raw, '1'], { encoding: 'utf8' });
+      const r = JSON.parse(child.stdout) as Record<string, number>;
+      console.log(`C single add at 1M (raw ${raw}, 1 thread, 500k adds crossing a merge): ` +
+        `${(r['add_wall_ns']! / 1000).toFixed(2)} us wall, ${(r['add_cpu_ns']! / 1000).toFixed(2)} us CPU per add ` +
+        `(target <= 2 us), slowest ${r['slowest_add_ms']!.toFixed(0)} ms; single search on the grown index ` +
+        `${(r['search_grown_ns']! / 1000).toFixed(2)} us vs ${(r['search_built_ns']! / 1000).toFixed(2)} us built at once`);
+    }
+  } else {
+    console.log('C single add: build-bench/ not configured (run bench/minhash-lsh.bench.ts first)');
+  }
+}
