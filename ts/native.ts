@@ -107,6 +107,21 @@ export interface NativeSignatureOptions {
   seed: bigint;
 }
 
+/** knowhere_search_options, field for field (C names). The binding's
+ * searches use the plain functions, whose behaviour is these options'
+ * defaults; the struct is declared so that the defaults can be compared
+ * (test/options-defaults.test.ts). Its other settings serve C callers such
+ * as the knowhere node (adapters/knowhere). */
+export interface NativeSearchOptions {
+  size: number;
+  mode: number;
+  refine_k: bigint;
+  bitset_id_offset: bigint;
+  threads: bigint;
+  filter: null;
+  filter_user: null;
+}
+
 /** The `size_t *shingles` out-parameter of knowhere_signature_from_text. */
 export type CountOut = [number | bigint];
 
@@ -211,6 +226,11 @@ export interface NativeLibrary {
     index: IndexPtr, queries: Bytes, queriesLen: number, nq: number, k: number, bitset: Bytes | null,
     bitsetBits: number, ids: BigInt64Array, distances: Float32Array, interrupt: InterruptPtr | null,
     err: ErrorOut): number;
+  searchOptionsInit(): NativeSearchOptions;
+  minhashLshBatchSearchWithOptions(
+    index: IndexPtr, queries: Bytes, queriesLen: number, nq: number, k: number, bitset: Bytes | null,
+    bitsetBits: number, options: NativeSearchOptions, ids: BigInt64Array, distances: Float32Array,
+    interrupt: InterruptPtr | null, err: ErrorOut): number;
   minhashLshGetVectorByIds(
     index: IndexPtr, ids: BigInt64Array, n: number, out: Bytes, outLen: number, err: ErrorOut): number;
   minhashLshRemove(index: IndexPtr, ids: BigInt64Array, n: number, removed: CountOut, err: ErrorOut): number;
@@ -435,6 +455,16 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     flags: 'uint32_t',
     seed: 'uint64_t',
   }));
+  // The row predicate is a C function pointer; the binding never sets one.
+  declareOnce('knowhere_search_options', () => koffi.struct('knowhere_search_options', {
+    size: 'uint32_t',
+    mode: 'uint32_t',
+    refine_k: 'uint64_t',
+    bitset_id_offset: 'uint64_t',
+    threads: 'uint64_t',
+    filter: 'void *',
+    filter_user: 'void *',
+  }));
 
   // The prototypes are those of knowhere_rs.h, with `_Out_` marking the
   // error out-parameter so koffi copies the pointer back into our array.
@@ -509,6 +539,12 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   f('int knowhere_minhash_lsh_batch_search(const knowhere_minhash_lsh *index, const uint8_t *queries, ' +
     'size_t queries_len, size_t nq, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids, ' +
     'float *distances, void *err)');
+  const searchOptionsInit = f('void knowhere_search_options_init(_Out_ knowhere_search_options *options)');
+  const batchSearchWithOptions = f(
+    'int knowhere_minhash_lsh_batch_search_with_options(const knowhere_minhash_lsh *index, ' +
+    'const uint8_t *queries, size_t queries_len, size_t nq, size_t k, const uint8_t *bitset, ' +
+    'size_t bitset_bits, const knowhere_search_options *options, int64_t *ids, float *distances, ' +
+    'CInterrupt interrupt, void *err)');
   const getVectorByIds = f(
     'int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index, const int64_t *ids, ' +
     'size_t n, uint8_t *out, size_t out_len, void *err)');
@@ -679,6 +715,15 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshAddWithInterrupt: (...args) => addWithInterrupt(...args) as number,
     minhashLshSearchWithInterrupt: (...args) => searchWithInterrupt(...args) as number,
     minhashLshBatchSearchWithInterrupt: (...args) => batchSearchWithInterrupt(...args) as number,
+    searchOptionsInit: () => {
+      const filled = {} as NativeSearchOptions;
+      searchOptionsInit(filled);
+      return {
+        ...filled, refine_k: BigInt(filled.refine_k), bitset_id_offset: BigInt(filled.bitset_id_offset),
+        threads: BigInt(filled.threads),
+      };
+    },
+    minhashLshBatchSearchWithOptions: (...args) => batchSearchWithOptions(...args) as number,
     minhashLshGetVectorByIds: (...args) => getVectorByIds(...args) as number,
     minhashLshRemove: (...args) => remove(...args) as number,
     minhashLshSetAppData: (...args) => setAppData(...args) as number,
