@@ -763,6 +763,19 @@ KNOWHERE_API int knowhere_shingle_set(const knowhere_signature_options *options,
                                       size_t out_cap, size_t *count, knowhere_error **err);
 KNOWHERE_API double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count,
                                                  const uint64_t *b, size_t b_count);
+/* knowhere_shingle_set_jaccard of a query set against many kept sets in
+ * one call: the sets live end to end in arena[0 .. arena_len - 1], row r's
+ * being arena[row_start[r] .. row_start[r] + row_count[r] - 1] (rows rows);
+ * similarities[i] is the query's similarity with row ids[i], i < n. An id
+ * outside 0..rows-1 or a set past the arena is KNOWHERE_ERR_INVALID_ARG
+ * (checked before any work). For a caller that keeps the sets of an index's
+ * rows, as the TypeScript NearDuplicateIndex does. */
+KNOWHERE_API int knowhere_shingle_set_jaccard_rows(const uint64_t *query, size_t query_count,
+                                                   const uint64_t *arena, size_t arena_len,
+                                                   const uint64_t *row_start,
+                                                   const uint32_t *row_count, size_t rows,
+                                                   const int64_t *ids, size_t n,
+                                                   double *similarities, knowhere_error **err);
 /* knowhere_shingle_set and knowhere_signature_from_text of the same text
  * in one pass over it (the signature is made from the set: the same bytes
  * as knowhere_signature_from_text gives). Statuses of both; nothing is

@@ -261,6 +261,37 @@ double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uin
     return similarity;
 }
 
+int knowhere_shingle_set_jaccard_rows(const uint64_t *query, size_t query_count,
+                                      const uint64_t *arena, size_t arena_len,
+                                      const uint64_t *row_start, const uint32_t *row_count,
+                                      size_t rows, const int64_t *ids, size_t n,
+                                      double *similarities, knowhere_error **err) {
+    kh_clear_error(err);
+    if (n == 0) return KNOWHERE_OK;
+    if ((query == NULL && query_count != 0) || ids == NULL || similarities == NULL ||
+        row_start == NULL || row_count == NULL || (arena == NULL && arena_len != 0))
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "query, arena, row_start, row_count, ids or similarities is NULL");
+    for (size_t i = 0; i < n; ++i) { /* every row checked before any work */
+        if (ids[i] < 0 || (uint64_t)ids[i] >= rows)
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "ids[%zu] is %lld; rows are 0..%zu", i,
+                             (long long)ids[i], rows ? rows - 1 : 0);
+        size_t row = (size_t)ids[i];
+        if (row_start[row] > arena_len || row_count[row] > arena_len - row_start[row])
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                             "row %zu's set (%llu values at %llu) is past arena_len %zu", row,
+                             (unsigned long long)row_count[row],
+                             (unsigned long long)row_start[row], arena_len);
+    }
+    hash_list q = {(uint64_t *)query, query_count};
+    for (size_t i = 0; i < n; ++i) {
+        size_t row = (size_t)ids[i];
+        hash_list other = {(uint64_t *)arena + row_start[row], row_count[row]};
+        jaccard_of(&q, &other, &similarities[i], NULL);
+    }
+    return KNOWHERE_OK;
+}
+
 typedef struct {
     kh_shingle_spec spec;
     const uint8_t *texts;

@@ -284,6 +284,10 @@ export interface NativeLibrary {
     options: NativeSignatureOptions, text: Bytes, textLen: number, out: BigUint64Array | null, outCap: number,
     count: CountOut, err: ErrorOut): number;
   shingleSetJaccard(a: BigUint64Array, aCount: number, b: BigUint64Array, bCount: number): number;
+  shingleSetJaccardRows(
+    query: BigUint64Array, queryCount: number, arena: BigUint64Array, arenaLen: number, rowStart: BigUint64Array,
+    rowCount: Uint32Array, rows: number, ids: BigInt64Array, n: number, similarities: Float64Array,
+    err: ErrorOut): number;
   signatureAndShingleSet(
     options: NativeSignatureOptions, text: Bytes, textLen: number, signature: Bytes, signatureLen: number,
     out: BigUint64Array, outCap: number, count: CountOut, err: ErrorOut): number;
@@ -624,6 +628,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     'uint64_t *out, size_t out_cap, _Out_ size_t *count, void *err)');
   const shingleSetJaccard = f(
     'double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uint64_t *b, size_t b_count)');
+  const shingleSetJaccardRows = f(
+    'int knowhere_shingle_set_jaccard_rows(const uint64_t *query, size_t query_count, const uint64_t *arena, ' +
+    'size_t arena_len, const uint64_t *row_start, const uint32_t *row_count, size_t rows, const int64_t *ids, ' +
+    'size_t n, double *similarities, void *err)');
   const signatureAndShingleSet = f(
     'int knowhere_signature_and_shingle_set(const knowhere_signature_options *options, const uint8_t *text, ' +
     'size_t text_len, uint8_t *signature, size_t signature_len, uint64_t *out, size_t out_cap, ' +
@@ -755,6 +763,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     shingleSet: (...args) => shingleSet(...args) as number,
     shingleSetJaccard: (...args) => shingleSetJaccard(...args) as number,
     signatureAndShingleSet: (...args) => signatureAndShingleSet(...args) as number,
+    shingleSetJaccardRows: (...args) => shingleSetJaccardRows(...args) as number,
     shingleSetsWithInterrupt: (...args) => shingleSets(...args) as number,
 
     lshCandidateProbability: (s, bands, rows) => candidateProbability(s, bands, rows) as number,

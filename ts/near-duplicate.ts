@@ -25,7 +25,7 @@ import { KnowhereError, Status, invalidArgument } from './errors.ts';
 import { MinHashLSHIndex, type PathLike } from './minhash-lsh.ts';
 import { type NativeSignatureOptions } from './native.ts';
 import {
-  shingleSetOf, shingleSetSimilarity, shingleSetsOfPackedAsync, signatureAndShingleSetOf,
+  ShingleSetStore, shingleSetOf, shingleSetsOfPackedAsync, signatureAndShingleSetOf,
 } from './shingle-similarity.ts';
 import {
   type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments, signatureFromText, signaturesFromTexts,
@@ -220,7 +220,7 @@ export class NearDuplicateIndex implements Disposable {
   readonly #keys: (DocumentKey | undefined)[] = [];
   readonly #rows = new Map<DocumentKey, number>();
   /** By row, with verify 'exact': the shingle set. */
-  readonly #sets: (BigUint64Array | undefined)[] = [];
+  readonly #sets = new ShingleSetStore();
   /** The async operation holding the index, as a chain to wait on. */
   #tail: Promise<void> = Promise.resolve();
   /** Async operations started and not finished (hashing included). */
@@ -250,7 +250,7 @@ export class NearDuplicateIndex implements Disposable {
   /** Bytes of native memory (the index) plus the kept shingle sets. */
   get memoryUsage(): number {
     let bytes = this.#index?.memoryUsage ?? 0;
-    for (const set of this.#sets) bytes += set?.byteLength ?? 0;
+    if (this.#exact) bytes += this.#sets.bytes;
     return bytes;
   }
 
@@ -310,7 +310,7 @@ export class NearDuplicateIndex implements Disposable {
     this.#index?.remove([row]);
     this.#rows.delete(k);
     this.#keys[row] = undefined;
-    this.#sets[row] = undefined;
+    if (this.#exact) this.#sets.clear(row);
     return true;
   }
 
@@ -432,7 +432,6 @@ export class NearDuplicateIndex implements Disposable {
     this.#index = null;
     this.#rows.clear();
     this.#keys.length = 0;
-    this.#sets.length = 0;
   }
 
   [Symbol.dispose](): void {
@@ -556,13 +555,13 @@ export class NearDuplicateIndex implements Disposable {
     const found: Candidate[] = [];
     if (ids.length === 0 || ids[0] === -1n) return found; // -1: no candidate (a top-k search's padding)
     if (this.#exact) {
-      const set = querySet();
-      for (let i = 0; i < ids.length && ids[i] !== -1n; i++) {
-        const row = Number(ids[i]);
-        const other = this.#sets[row];
-        if (other === undefined) continue;
-        const similarity = shingleSetSimilarity(set, other);
-        if (similarity >= threshold) found.push({ row, similarity });
+      let n = 0;
+      while (n < ids.length && ids[n] !== -1n) n++;
+      const rows = ids.subarray(0, n);
+      const similarities = this.#sets.similarities(querySet(), rows);
+      for (let i = 0; i < n; i++) {
+        const similarity = similarities[i] as number;
+        if (similarity >= threshold) found.push({ row: Number(rows[i]), similarity });
       }
     } else {
       for (let i = 0; i < ids.length && ids[i] !== -1n; i++) {
@@ -632,7 +631,7 @@ export class NearDuplicateIndex implements Disposable {
     }));
     const rows = this.#keys.length;
     let hashes = 0;
-    if (this.#exact) for (const set of this.#sets) hashes += set?.length ?? 0;
+    if (this.#exact) for (let row = 0; row < rows; row++) hashes += this.#sets.set(row).length;
     const setBytes = this.#exact ? 4 * rows + 8 * hashes : 0;
     const out = new Uint8Array(MAGIC.length + 4 + json.length + setBytes);
     const view = new DataView(out.buffer);
@@ -641,12 +640,9 @@ export class NearDuplicateIndex implements Disposable {
     out.set(json, MAGIC.length + 4);
     if (this.#exact) {
       let at = MAGIC.length + 4 + json.length;
-      for (const set of this.#sets) {
-        view.setUint32(at, set?.length ?? 0, true);
-        at += 4;
-      }
-      for (const set of this.#sets) {
-        for (const hash of set ?? []) {
+      for (let row = 0; row < rows; row++, at += 4) view.setUint32(at, this.#sets.set(row).length, true);
+      for (let row = 0; row < rows; row++) {
+        for (const hash of this.#sets.set(row)) {
           view.setBigUint64(at, hash, true);
           at += 8;
         }
@@ -698,7 +694,7 @@ export class NearDuplicateIndex implements Disposable {
           if (at + 8 * n > data.length) throw corrupt('truncated shingle sets');
           const set = new BigUint64Array(n);
           for (let i = 0; i < n; i++, at += 8) set[i] = view.getBigUint64(at, true);
-          result.#sets.push(key === null ? undefined : set);
+          result.#sets.push(key === null ? new BigUint64Array(0) : set);
         }
       }
       if (at !== data.length) throw corrupt('trailing bytes after the key table');

@@ -170,3 +170,70 @@ export async function shingleSetsOfPackedAsync(packed: PackedDocuments, counts: 
   for (let d = 0; d < packed.ndocs; d++) sets.push(out.subarray(Number(outOffsets[d]), Number(outOffsets[d + 1])));
   return sets;
 }
+
+/**
+ * The shingle sets of an index's rows, end to end in one growing array (so
+ * that a query is compared with all its candidates in one native call,
+ * not one call each). Rows are appended in order; a cleared row keeps its
+ * place, with no set.
+ */
+export class ShingleSetStore {
+  #arena = new BigUint64Array(4096);
+  #used = 0;
+  #start = new BigUint64Array(256);
+  #count = new Uint32Array(256);
+  #rows = 0;
+
+  /** Rows stored (cleared ones included). */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.#arena.byteLength + this.#start.byteLength + this.#count.byteLength;
+  }
+
+  /** Appends the set of the next row. */
+  push(set: BigUint64Array): void {
+    if (this.#used + set.length > this.#arena.length) {
+      const grown = new BigUint64Array(Math.max(2 * this.#arena.length, this.#used + set.length));
+      grown.set(this.#arena.subarray(0, this.#used));
+      this.#arena = grown;
+    }
+    if (this.#rows === this.#start.length) {
+      const start = new BigUint64Array(2 * this.#rows);
+      start.set(this.#start);
+      this.#start = start;
+      const count = new Uint32Array(2 * this.#rows);
+      count.set(this.#count);
+      this.#count = count;
+    }
+    this.#arena.set(set, this.#used);
+    this.#start[this.#rows] = BigInt(this.#used);
+    this.#count[this.#rows] = set.length;
+    this.#used += set.length;
+    this.#rows++;
+  }
+
+  /** Forgets a row's set (its space stays until the store is rebuilt). */
+  clear(row: number): void {
+    this.#count[row] = 0;
+  }
+
+  /** Row `row`'s set (a view). */
+  set(row: number): BigUint64Array {
+    const start = Number(this.#start[row]);
+    return this.#arena.subarray(start, start + (this.#count[row] ?? 0));
+  }
+
+  /** The exact similarity of `query` with each row of `ids`. */
+  similarities(query: BigUint64Array, ids: BigInt64Array): Float64Array {
+    const out = new Float64Array(ids.length);
+    if (ids.length === 0) return out;
+    const err = newErrorOut();
+    throwIfFailed(native.shingleSetJaccardRows(query, query.length, this.#arena, this.#used, this.#start, this.#count,
+      this.#rows, ids, ids.length, out, err), err);
+    return out;
+  }
+}

@@ -319,6 +319,38 @@ static void test_kept_sets(void) {
             compared++;
         }
     CHECK(compared > 100);
+
+    /* The same against the sets laid end to end in an arena. */
+    uint64_t starts[DOCS];
+    uint32_t row_counts[DOCS];
+    size_t arena_len = (size_t)out_offsets[DOCS];
+    uint64_t *arena = malloc((arena_len ? arena_len : 1) * sizeof *arena);
+    REQUIRE(arena != NULL);
+    for (size_t d = 0; d < DOCS; ++d) {
+        starts[d] = out_offsets[d];
+        row_counts[d] = (uint32_t)counts[d];
+        if (counts[d]) memcpy(arena + starts[d], sets[d], counts[d] * sizeof *arena);
+    }
+    int64_t ids[DOCS];
+    double many[DOCS];
+    for (size_t i = 0; i < DOCS; ++i) ids[i] = (int64_t)((i * 7) % DOCS);
+    for (size_t a = 0; a < DOCS; a += 5) {
+        CHECK_EQ(knowhere_shingle_set_jaccard_rows(sets[a], counts[a], arena, arena_len, starts,
+                                                   row_counts, DOCS, ids, DOCS, many, NULL),
+                 KNOWHERE_OK);
+        for (size_t i = 0; i < DOCS; ++i)
+            CHECK(many[i] == knowhere_shingle_set_jaccard(sets[a], counts[a], sets[ids[i]],
+                                                          counts[ids[i]]));
+    }
+    ids[3] = DOCS; /* out of range, and a set past the arena: refused before any work */
+    CHECK_EQ(knowhere_shingle_set_jaccard_rows(sets[0], counts[0], arena, arena_len, starts,
+                                               row_counts, DOCS, ids, DOCS, many, NULL),
+             KNOWHERE_ERR_INVALID_ARG);
+    ids[3] = 0;
+    CHECK_EQ(knowhere_shingle_set_jaccard_rows(sets[0], counts[0], arena, arena_len - 1, starts,
+                                               row_counts, DOCS, ids, DOCS, many, NULL),
+             counts[DOCS - 1] ? KNOWHERE_ERR_INVALID_ARG : KNOWHERE_OK);
+    free(arena);
     CHECK(knowhere_shingle_set_jaccard(NULL, 0, NULL, 0) == 1.0);
     CHECK(knowhere_shingle_set_jaccard(sets[0], counts[0], NULL, 5) == (counts[0] ? 0.0 : 1.0));
 
