@@ -746,6 +746,89 @@ KNOWHERE_API int knowhere_cluster_pairs_with_interrupt(size_t n, const int64_t *
                                                        CInterrupt interrupt,
                                                        knowhere_error **err);
 
+/* ---- clusters without pairs ---------------------------------------------------- */
+
+/* How knowhere_minhash_lsh_cluster_with_interrupt groups the pairs. */
+#define KNOWHERE_CLUSTER_COMPONENTS 0 /* connected components (union-find) */
+#define KNOWHERE_CLUSTER_COVER 1      /* greedy cover in id order */
+/* The progress phase of the clustering calls. */
+#define KNOWHERE_PHASE_CLUSTER 9
+
+/* The clusters of an index's near-duplicates, as the pairs of
+ * knowhere_minhash_lsh_self_join_with_interrupt(index, threshold) define
+ * them, computed without making the pairs: time and memory grow with the
+ * rows and the comparisons the answer needs, not with the pairs (a million
+ * identical rows make 5 * 10^11 pairs, and one comparison).
+ *
+ * For each row v < n: representatives[v] is the row v belongs to, and
+ * similarities[v] (similarities may be NULL) its similarity to it, as the
+ * self-join reports similarities (widened from float; 1 for the
+ * representative itself):
+ *  - KNOWHERE_CLUSTER_COMPONENTS: the connected components of the pairs;
+ *    representatives[v] is the smallest row of v's component, exactly what
+ *    knowhere_cluster_pairs_with_interrupt gives for the self-join's pairs.
+ *    similarities[v] is the similarity of v and its representative even
+ *    when they are not a pair (they may be joined through others): with
+ *    raw data the fraction of equal values, else the fraction of bands in
+ *    whose runs both are.
+ *  - KNOWHERE_CLUSTER_COVER: rows are taken in id order (for documents:
+ *    input order); a row is kept (representatives[v] == v) unless it pairs
+ *    with a row kept before it, and then it is covered by the most similar
+ *    such kept row, the smallest id on a tie (similarities[v] is that
+ *    pair's). So every row is within the threshold of its representative,
+ *    and no row is dropped for a chain of pairs: the keep list of a
+ *    deduplication.
+ * Rows removed with knowhere_minhash_lsh_remove are their own
+ * representatives, alone.
+ *
+ * How (native/cluster_join.c): rows with identical signatures collapse to
+ * their first row first; components are fed band by band, a run of rows
+ * sharing a band key being compared only across the components it holds,
+ * and each new row against one member of each until one pairs; the cover
+ * compares a row only with the kept rows of its runs. A run of rows that
+ * share a band but do not pair (unrelated documents with a common band)
+ * still costs a comparison per pair of them, as the definition needs.
+ *
+ * n must equal knowhere_minhash_lsh_count(index) (0 for an index never
+ * built, which succeeds at once); representatives must not be NULL when n
+ * > 0; threshold is in 0..1 (NaN: KNOWHERE_ERR_INVALID_ARG), compared with
+ * similarities as range search compares them; mode is one of the two
+ * above. Memory: with raw data and the cover, about 4 * bands + 16 bytes
+ * per row (the run of each row in each band, the kept lists), plus 4 *
+ * bands per row of index whose pages are touched only where runs keep a
+ * row; components with raw data about 16 bytes per row. On error nothing
+ * is promised about the outputs. Interruptible (checked every 1024
+ * comparisons), reports progress (phase KNOWHERE_PHASE_CLUSTER, units:
+ * rows, counted once per step), uses knowhere_minhash_lsh_num_threads()
+ * threads for the parts that are not sequential by definition; a reader,
+ * like the self-join. The answer is the same on every thread count and
+ * every run. */
+KNOWHERE_API int knowhere_minhash_lsh_cluster_with_interrupt(
+    const knowhere_minhash_lsh *index, float threshold, uint32_t mode,
+    int64_t *representatives, double *similarities, size_t n, CInterrupt interrupt,
+    knowhere_error **err);
+
+/* The same with the exact check deciding: a pair must also have an exact
+ * Jaccard similarity of its documents' shingle sets (as
+ * knowhere_shingle_jaccard computes it with `options`) of at least
+ * exact_threshold (0..1). Row i's document is texts[offsets[i] ..
+ * offsets[i + 1] - 1], laid out as for
+ * knowhere_signature_batch_from_text_with_interrupt with n documents (the
+ * index's rows). `threshold` still chooses the candidates by their
+ * signatures: set it below exact_threshold (knowhere-rs dedup uses three
+ * standard deviations of the estimate below) so that no pair is lost to a
+ * low estimate. similarities[v] is the exact similarity of v to its
+ * representative. Rows collapse only when their signatures and their
+ * shingle sets are identical. Documents are shingled when first compared
+ * (at most 64 MiB of shingle sets are cached), so the cost is about one
+ * shingling per row compared plus one per component member for the
+ * similarities. */
+KNOWHERE_API int knowhere_minhash_lsh_cluster_exact_with_interrupt(
+    const knowhere_minhash_lsh *index, float threshold, uint32_t mode,
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, double exact_threshold, int64_t *representatives,
+    double *similarities, size_t n, CInterrupt interrupt, knowhere_error **err);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

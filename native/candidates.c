@@ -48,9 +48,7 @@ static bool excluded(const uint8_t *bitset, size_t bitset_bits, uint32_t id) {
         }                                                                      \
     } while (0)
 
-/* How many of the n values of `element_size` bytes are equal in a and b. */
-static size_t count_equal_values(const uint8_t *a, const uint8_t *b, size_t n,
-                                 size_t element_size) {
+size_t kh_count_equal_values(const uint8_t *a, const uint8_t *b, size_t n, size_t element_size) {
     size_t equal = 0;
     switch (element_size) {
     case 1: COUNT_EQUAL_AS(uint8_t, a, b, n); break;
@@ -221,7 +219,7 @@ static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
         if (s->raw) {
             const uint8_t *row = kh_raw_row(s, id);
             if (shares_a_band(s, query, row)) {
-                score = (uint32_t)count_equal_values(query, row, s->length, s->element_size);
+                score = (uint32_t)kh_count_equal_values(query, row, s->length, s->element_size);
                 out[u++] = (kh_candidate){id, score};
             }
         } else {

@@ -11,25 +11,20 @@
 
 #include "internal.h"
 #include "parallel.h"
-#include "shingles.h"
+#include "shingle_set.h"
 
 /* How many merge steps between interrupt polls. */
 #define POLL_MERGE 65536u
 
 /* ---- one document's shingle set ----------------------------------------------------- */
 
-typedef struct {
-    uint64_t *hashes; /* sorted, distinct */
-    size_t count;
-} hash_list;
-
-static void hash_list_free(hash_list *l) {
+void kh_shingle_set_free(kh_shingle_set *l) {
     free(l->hashes);
     memset(l, 0, sizeof *l);
 }
 
 static void append_hashes(void *ctx, const uint64_t *x, size_t n) {
-    hash_list *l = ctx; /* room for every shingle was reserved */
+    kh_shingle_set *l = ctx; /* room for every shingle was reserved */
     memcpy(l->hashes + l->count, x, n * sizeof *x);
     l->count += n;
 }
@@ -98,23 +93,14 @@ static size_t sort_unique(uint64_t *v, uint64_t *tmp, size_t n) {
     return m;
 }
 
-/* Scratch for shingling: the normalised text and the sort's buffer. */
-typedef struct {
-    kh_normalised text;
-    uint64_t *tmp;
-    size_t tmp_cap;
-} shingler;
-
-static void shingler_free(shingler *s) {
+void kh_shingler_free(kh_shingler *s) {
     kh_normalised_free(&s->text);
     free(s->tmp);
     memset(s, 0, sizeof *s);
 }
 
-/* The sorted distinct shingle hashes of text[0..len-1] into a new list.
- * KNOWHERE_OK, _INTERRUPTED or _NO_MEMORY (nothing allocated on error). */
-static int shingle_list(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
-                        shingler *s, hash_list *out, kh_job *job) {
+int kh_shingle_set_make(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
+                        kh_shingler *s, kh_shingle_set *out, kh_job *job) {
     memset(out, 0, sizeof *out);
     int status = kh_normalise(spec, text, len, &s->text, job);
     if (status != KNOWHERE_OK) return status;
@@ -132,16 +118,15 @@ static int shingle_list(const kh_shingle_spec *spec, const uint8_t *text, size_t
     if (out->hashes == NULL) return KNOWHERE_ERR_NO_MEMORY;
     status = kh_shingles_hash(spec, &s->text, append_hashes, out, job);
     if (status != KNOWHERE_OK) {
-        hash_list_free(out);
+        kh_shingle_set_free(out);
         return status;
     }
     out->count = sort_unique(out->hashes, s->tmp, out->count);
     return KNOWHERE_OK;
 }
 
-/* |a & b| / |a | b| of two sorted distinct lists (1 when both are empty).
- * KNOWHERE_OK or _INTERRUPTED (job polled every POLL_MERGE steps). */
-static int jaccard_of(const hash_list *a, const hash_list *b, double *similarity, kh_job *job) {
+int kh_shingle_set_jaccard(const kh_shingle_set *a, const kh_shingle_set *b,
+                           double *similarity, kh_job *job) {
     size_t i = 0, j = 0, common = 0, next_poll = POLL_MERGE;
     while (i < a->count && j < b->count) {
         uint64_t x = a->hashes[i], y = b->hashes[j];
@@ -177,15 +162,15 @@ int knowhere_shingle_jaccard(const knowhere_signature_options *options, const ch
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "b is NULL but b_len is %zu", b_len);
     if (similarity == NULL)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "similarity is NULL");
-    shingler s = {0};
-    hash_list la, lb = {0};
-    status = shingle_list(&spec, (const uint8_t *)a, a_len, &s, &la, NULL);
+    kh_shingler s = {0};
+    kh_shingle_set la, lb = {0};
+    status = kh_shingle_set_make(&spec, (const uint8_t *)a, a_len, &s, &la, NULL);
     if (status == KNOWHERE_OK)
-        status = shingle_list(&spec, (const uint8_t *)b, b_len, &s, &lb, NULL);
-    if (status == KNOWHERE_OK) status = jaccard_of(&la, &lb, similarity, NULL);
-    hash_list_free(&la);
-    hash_list_free(&lb);
-    shingler_free(&s);
+        status = kh_shingle_set_make(&spec, (const uint8_t *)b, b_len, &s, &lb, NULL);
+    if (status == KNOWHERE_OK) status = kh_shingle_set_jaccard(&la, &lb, similarity, NULL);
+    kh_shingle_set_free(&la);
+    kh_shingle_set_free(&lb);
+    kh_shingler_free(&s);
     return status == KNOWHERE_OK ? KNOWHERE_OK : no_memory(err);
 }
 
@@ -204,8 +189,8 @@ typedef struct {
     size_t *needed;
     size_t nneeded, docs_per_task;
     uint32_t *slot; /* [ndocs]: k, or NOT_NEEDED */
-    hash_list *list;
-    shingler *scratch; /* [threads] */
+    kh_shingle_set *list;
+    kh_shingler *scratch; /* [threads] */
 } pairs_work;
 
 static int shingle_task(kh_job *job, size_t task, size_t worker, void *ctx) {
@@ -215,7 +200,7 @@ static int shingle_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     for (size_t k = begin; k < end; ++k) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t d = w->needed[k], from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1];
-        int status = shingle_list(&w->spec, w->texts + from, to - from, &w->scratch[worker],
+        int status = kh_shingle_set_make(&w->spec, w->texts + from, to - from, &w->scratch[worker],
                                   &w->list[k], job);
         if (status != KNOWHERE_OK) return status;
     }
@@ -231,8 +216,9 @@ static int pair_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     for (size_t i = begin; i < end; ++i) {
         if ((i & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
             return KNOWHERE_ERR_INTERRUPTED;
-        const hash_list *a = &w->list[w->slot[w->left[i]]], *b = &w->list[w->slot[w->right[i]]];
-        int status = jaccard_of(a, b, &w->similarities[i], job);
+        const kh_shingle_set *a = &w->list[w->slot[w->left[i]]];
+        const kh_shingle_set *b = &w->list[w->slot[w->right[i]]];
+        int status = kh_shingle_set_jaccard(a, b, &w->similarities[i], job);
         if (status != KNOWHERE_OK) return status;
     }
     kh_job_advance(job, end - begin);
@@ -264,8 +250,8 @@ static bool find_needed(pairs_work *w, size_t ndocs) {
 }
 
 static void pairs_work_free(pairs_work *w, size_t threads) {
-    for (size_t k = 0; w->list && k < w->nneeded; ++k) hash_list_free(&w->list[k]);
-    for (size_t t = 0; w->scratch && t < threads; ++t) shingler_free(&w->scratch[t]);
+    for (size_t k = 0; w->list && k < w->nneeded; ++k) kh_shingle_set_free(&w->list[k]);
+    for (size_t t = 0; w->scratch && t < threads; ++t) kh_shingler_free(&w->scratch[t]);
     free(w->list);
     free(w->needed);
     free(w->slot);
