@@ -649,6 +649,19 @@ KNOWHERE_API int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, 
                                            size_t *bands, size_t *rows, double *probability,
                                            knowhere_error **err);
 
+/* The band keys of one signature (signature_len = mh_vec_length *
+ * element_size bytes), as an index built with these parameters computes
+ * them: keys[b] = XXH3-64 (seed 0) of band b's rows * element_size bytes,
+ * rows = floor(mh_vec_length / bands), for b < bands (bands clamped to
+ * mh_vec_length, as the build clamps it; keys_len must be at least that).
+ * Two signatures are candidates of each other when some key is equal (and,
+ * with raw data, the band's bytes). Pinned by the golden test vectors
+ * (test/golden), so a change of the index's hashing cannot go unnoticed.
+ * Parameters are checked as the build checks them. */
+KNOWHERE_API int knowhere_lsh_band_keys(const uint8_t *signature, size_t signature_len,
+                                        size_t mh_vec_length, size_t element_size, size_t bands,
+                                        uint64_t *keys, size_t keys_len, knowhere_error **err);
+
 /* Variable-length results in knowhere's `lims` layout: query q's results
  * are ids[lims[q] .. lims[q + 1] - 1] with their similarities in
  * distances[...] (same indices); lims has nq + 1 entries, lims[0] = 0 and
@@ -726,6 +739,26 @@ KNOWHERE_API void knowhere_pairs_free(knowhere_pairs *pairs);
 #define KNOWHERE_PHASE_JOIN 7
 KNOWHERE_API int knowhere_minhash_lsh_self_join_with_interrupt(
     const knowhere_minhash_lsh *index, float threshold, knowhere_pairs **pairs,
+    CInterrupt interrupt, knowhere_error **err);
+
+/* How many pairs knowhere_minhash_lsh_self_join_with_interrupt(index,
+ * threshold) would return, without making them, so that a caller can
+ * refuse a join whose output would not fit before it starts.
+ * *candidates (may be NULL) receives the pairs of rows sharing a band key,
+ * counted once per band they share: the sum over every band of
+ * size * (size - 1) / 2 over its runs of equal keys, an upper bound of the
+ * join's pairs (saturating at UINT64_MAX). *pairs receives the number of
+ * pairs the join returns: counted exactly when *candidates is at most
+ * 2^22 (each run pair is checked: it shares the band, no earlier band, and
+ * reaches the threshold), otherwise estimated from 65536 run pairs drawn
+ * with a fixed seed (the same answer on every run; relative error about
+ * 1.6 % when every pair shares all of 17 bands, less when fewer share many
+ * bands). Time: one walk over the band tables, plus at most 2^22 or 65536
+ * checks; memory: without raw data, count * bands * 4 bytes while it
+ * runs. threshold as for the self-join; an index never built has 0 pairs.
+ * Interruptible; a reader, like the self-join. */
+KNOWHERE_API int knowhere_minhash_lsh_self_join_estimate_with_interrupt(
+    const knowhere_minhash_lsh *index, float threshold, uint64_t *pairs, uint64_t *candidates,
     CInterrupt interrupt, knowhere_error **err);
 
 /* Connected components of the graph on ids 0..n-1 whose edges are the
