@@ -17,9 +17,13 @@
  * entries does not change and the merge is one linear pass; key_bits stays
  * what the first build chose (the key's other bits are not kept).
  *
- * The delta holds the rows added since: an open-addressing hash of ids
- * (linear probing, at most half full) over their full 64-bit keys, kept in
- * id order. An add inserts in O(1); a search probes it after the table. */
+ * The delta holds the rows added since: an open-addressing hash (linear
+ * probing, at most half full) over their full 64-bit keys, in which each
+ * distinct key has one slot holding its latest row, and each row links to
+ * the previous row with its key. So many rows with one key (a hot bucket:
+ * thousands of identical documents) take one slot, not a probe run that
+ * every insert and every lookup near it would walk. An add inserts in
+ * O(1); a search probes it after the table. */
 #ifndef KNOWHERE_LSH_TABLE_H
 #define KNOWHERE_LSH_TABLE_H
 
@@ -49,7 +53,9 @@ typedef struct {
 typedef struct {
     uint64_t *keys;          /* [count]: the band key of row first_id + i */
     size_t keys_capacity;
-    uint32_t *slots;         /* [capacity]: an id, or KH_DELTA_EMPTY */
+    uint32_t *slots;         /* [capacity]: a key's latest id, or KH_DELTA_EMPTY */
+    uint32_t *same;          /* [capacity / 2], in the slots' block: row i's previous
+                                id with its key, or KH_DELTA_EMPTY */
     size_t capacity;         /* a power of two (or 0), at least 2 * count */
     size_t count;
     uint32_t first_id;
@@ -123,16 +129,25 @@ static inline void kh_lsh_delta_prefetch(const kh_lsh_delta *d, uint64_t key) {
     (void)d, (void)key;
 #endif
 }
-/* The ids whose key is `key`, one per call: start with *slot =
- * kh_lsh_delta_home(d, key) (and only when d->count > 0); false at the end. */
+/* The ids whose key is `key`, latest first, one per call: start with *slot
+ * = kh_lsh_delta_home(d, key) (and only when d->count > 0); false at the
+ * end. Once the key's slot is found, *slot is capacity + the row of the
+ * last id given, and the next one is its link. */
 static inline bool kh_lsh_delta_next(const kh_lsh_delta *d, uint64_t key, size_t *slot,
                                      uint32_t *id) {
+    if (*slot >= d->capacity) {
+        uint32_t previous = d->same[*slot - d->capacity];
+        if (previous == KH_DELTA_EMPTY) return false;
+        *id = previous;
+        *slot = d->capacity + (previous - d->first_id);
+        return true;
+    }
     for (size_t i = *slot;; i = (i + 1) & (d->capacity - 1)) {
         uint32_t found = d->slots[i];
         if (found == KH_DELTA_EMPTY) return false;
         if (d->keys[found - d->first_id] == key) {
             *id = found;
-            *slot = (i + 1) & (d->capacity - 1);
+            *slot = d->capacity + (found - d->first_id);
             return true;
         }
     }

@@ -622,6 +622,46 @@ static void test_many_identical_rows(void) {
     free(data);
 }
 
+/* Hot keys in the deltas: 400 000 identical rows added in pieces of 10 000
+ * to a small index. Each band's delta holds a quarter of the rows before a
+ * merge; linear probing put every equal key in one probe run, so adds
+ * (and searches through the deltas) were quadratic in the copies: about
+ * 4 * 10^10 probes here. The 30 s deadline is a generous bound (the adds
+ * take well under a second), not a measurement. */
+static void test_adds_of_identical_rows(void) {
+    size_t base = 1000, added = 400000, piece = 10000, sig = LENGTH * ES;
+    test_rng rng = {14};
+    uint8_t *data = random_signatures(&rng, base + piece, sig);
+    REQUIRE(data);
+    for (size_t i = base; i < base + piece; ++i) memcpy(data + i * sig, data + 9 * sig, sig);
+    knowhere_minhash_lsh *index = build_index(data, base, LENGTH, ES, BANDS, true);
+    CInterrupt deadline = knowhere_interrupt_create_with_timeout(30000);
+    double start = test_now_ms();
+    int status = KNOWHERE_OK;
+    for (size_t at = 0; at < added && status == KNOWHERE_OK; at += piece)
+        status = knowhere_minhash_lsh_add_with_interrupt(index, data + base * sig, piece * sig,
+                                                        deadline, NULL);
+    CHECK_EQ(status, KNOWHERE_OK);
+    printf("  %zu identical rows added in pieces of %zu: %.0f ms\n", added, piece,
+           test_now_ms() - start);
+    if (status == KNOWHERE_OK) {
+        int64_t ids[4];
+        float distances[4];
+        CHECK_EQ(knowhere_minhash_lsh_search(index, data + 9 * sig, sig, 4, NULL, 0, ids,
+                                             distances, NULL),
+                 KNOWHERE_OK);
+        CHECK(ids[0] == 9 && ids[1] == (int64_t)base && distances[3] == 1.0f);
+        clusters got = cluster(index, 0.8f, KNOWHERE_CLUSTER_COVER);
+        size_t wrong = 0;
+        for (size_t v = base; v < base + added; ++v) wrong += got.rep[v] != 9;
+        CHECK_EQ(wrong, 0);
+        free_clusters(&got);
+    }
+    knowhere_interrupt_free(deadline);
+    knowhere_minhash_lsh_free(index);
+    free(data);
+}
+
 int main(void) {
     RUN(test_clustered);
     RUN(test_identical_hot_bucket);
@@ -635,5 +675,6 @@ int main(void) {
     RUN(test_bad_input);
     RUN(test_interrupts_and_progress);
     RUN(test_many_identical_rows);
+    RUN(test_adds_of_identical_rows);
     return CHECK_DONE();
 }
