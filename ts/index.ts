@@ -26,9 +26,11 @@ export type {
 export { shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity } from './shingle-similarity.ts';
 export type { ShingleSimilaritiesOptions } from './shingle-similarity.ts';
 export {
-  RangeSearchResult, SelfJoinResult, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,
+  RangeSearchResult, SelfJoinResult, bandKeys, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,
 } from './threshold.ts';
 export type { BandChoice, PairIds } from './threshold.ts';
+export { Clusters } from './cluster.ts';
+export type { ClusterMode, ClusterOptions, ExactCheck, JoinEstimate } from './cluster.ts';
 
 /** The native library's version string, e.g. "0.3.0". */
 export function version(): string {
