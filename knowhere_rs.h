@@ -585,6 +585,49 @@ KNOWHERE_API int knowhere_signature_batch_from_text_with_interrupt(
     const uint64_t *offsets, size_t ndocs, uint8_t *out, size_t out_len,
     uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err);
 
+/* ---- signature scheme ------------------------------------------------------ */
+
+/* The version of the signature definition (docs/signatures.md: decoding,
+ * case mapping, whitespace, shingles, hashing, densification, byte order).
+ * Bumped by every change that makes some text's signature differ; the
+ * golden vectors (test/golden) fail on any such change until they and
+ * this number are updated together. */
+#define KNOWHERE_SIGNATURE_SCHEME_VERSION 1
+
+/* Records which signatures the index holds: this library's
+ * KNOWHERE_SIGNATURE_SCHEME_VERSION and `options` (validated as the
+ * signature calls validate them; NULL clears the record). Saves write it to
+ * the file (docs/format.md, flag bit 2) and loads restore it, so a program
+ * that loads an index can refuse queries made another way
+ * (knowhere_minhash_lsh_check_signature_scheme) instead of silently
+ * finding nothing. An index without a record saves the same bytes as
+ * before records existed. On a built index, num_hashes and value_bytes must
+ * be its mh_vec_length and element size (else KNOWHERE_ERR_INVALID_ARG).
+ * Build and add keep the record; load and deserialize replace it with the
+ * file's, or clear it. Safe at any time, from any thread. */
+KNOWHERE_API int knowhere_minhash_lsh_set_signature_scheme(
+    knowhere_minhash_lsh *index, const knowhere_signature_options *options, knowhere_error **err);
+
+/* The recorded scheme: *version (may be NULL) is its scheme version, 0 when
+ * the index records none; `options` (may be NULL; initialised with
+ * knowhere_signature_options_init, its size is kept) receives the options
+ * when there is a record and is untouched otherwise. */
+KNOWHERE_API int knowhere_minhash_lsh_signature_scheme(const knowhere_minhash_lsh *index,
+                                                       knowhere_signature_options *options,
+                                                       uint32_t *version, knowhere_error **err);
+
+/* KNOWHERE_OK when queries made with `options` (NULL: the defaults) match
+ * the index's signatures: the index records no scheme (nothing to check),
+ * or records this library's scheme version and the same options (number
+ * of values, value bytes, shingle kind and size, flags, seed). Otherwise
+ * KNOWHERE_ERR_INVALID_ARG naming both schemes, e.g. "the index holds
+ * signatures of words:3, 128 values of 4 bytes, seed 0, lower-cased, and
+ * the queries are chars:5, ...: they would not match". Invalid options are
+ * KNOWHERE_ERR_INVALID_ARG as for the signature calls. */
+KNOWHERE_API int knowhere_minhash_lsh_check_signature_scheme(
+    const knowhere_minhash_lsh *index, const knowhere_signature_options *options,
+    knowhere_error **err);
+
 /* Exact similarity: the Jaccard similarity |A & B| / |A | B| of the
  * shingle sets A and B of two documents, the quantity a signature
  * comparison estimates, for verifying candidate pairs. The shingles are

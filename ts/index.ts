@@ -20,8 +20,8 @@ export {
   signaturesFromTextsAsync,
 } from './signature.ts';
 export type {
-  BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, TokenHashes, WithValueBytes4,
-  WithValueBytes8,
+  BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureScheme, SignatureValues, TokenHashes,
+  WithValueBytes4, WithValueBytes8,
 } from './signature.ts';
 export { shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity } from './shingle-similarity.ts';
 export type { ShingleSimilaritiesOptions } from './shingle-similarity.ts';

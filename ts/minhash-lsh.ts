@@ -28,6 +28,9 @@ import { RangeSearchResult, SelfJoinResult } from './threshold.ts';
 import {
   prepareCluster, prepareJoinEstimate, type ClusterOptions, type Clusters, type JoinEstimate,
 } from './cluster.ts';
+import {
+  nativeOptionsOf, signatureSchemeOf, type SignatureOptions, type SignatureScheme,
+} from './signature.ts';
 
 export type {
   AsyncOptions, Progress, ProgressCallback, ProgressOptions, ProgressPhase,
@@ -475,6 +478,38 @@ export class MinHashLSHIndex implements Disposable {
     } finally {
       releasePairs(out);
     }
+  }
+
+  // --- the signature scheme ------------------------------------------------
+
+  /** The scheme of the signatures the index holds, as setSignatureScheme
+   * recorded it or a loaded file held it; null when none is recorded. */
+  get signatureScheme(): SignatureScheme | null {
+    const err = newErrorOut();
+    const got = native.minhashLshSignatureScheme(this.#live(), err);
+    throwIfFailed(got.status, err);
+    return got.version === 0 ? null : signatureSchemeOf(got.version, got.options);
+  }
+
+  /** Records that the index holds signatures made with `options` by this
+   * library (null: no record). save() writes the record and load() restores
+   * it, so that checkSignatureScheme can refuse queries made otherwise. */
+  setSignatureScheme(options: SignatureOptions | null): void {
+    const handle = this.#live();
+    const nativeOptions = options === null ? null : nativeOptionsOf(options);
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshSetSignatureScheme(handle, nativeOptions, err), err);
+  }
+
+  /** Throws KnowhereError (INVALID_ARG, naming both schemes) when queries
+   * made with `options` would not match the index's signatures: another
+   * signature scheme version, or other options. Nothing to check (no throw)
+   * when the index records no scheme. */
+  checkSignatureScheme(options?: SignatureOptions): void {
+    const handle = this.#live();
+    const nativeOptions = nativeOptionsOf(options);
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshCheckSignatureScheme(handle, nativeOptions, err), err);
   }
 
   // --- clusters without pairs (ts/cluster.ts) -------------------------------

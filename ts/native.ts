@@ -287,6 +287,11 @@ export interface NativeLibrary {
   lshBandKeys(
     signature: Bytes, signatureLen: number, mhVecLength: number, elementSize: number, bands: number,
     keys: BigUint64Array, keysLen: number, err: ErrorOut): number;
+  minhashLshSetSignatureScheme(index: IndexPtr, options: NativeSignatureOptions | null, err: ErrorOut): number;
+  /** The recorded scheme (version 0: none; options then the defaults). */
+  minhashLshSignatureScheme(index: IndexPtr, err: ErrorOut):
+    { status: number; version: number; options: NativeSignatureOptions };
+  minhashLshCheckSignatureScheme(index: IndexPtr, options: NativeSignatureOptions, err: ErrorOut): number;
 
   /**
    * The long operations run on the libuv thread pool (koffi `.async`). Each
@@ -625,6 +630,15 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const bandKeys = f(
     'int knowhere_lsh_band_keys(const uint8_t *signature, size_t signature_len, size_t mh_vec_length, ' +
     'size_t element_size, size_t bands, uint64_t *keys, size_t keys_len, void *err)');
+  const setSignatureScheme = f(
+    'int knowhere_minhash_lsh_set_signature_scheme(knowhere_minhash_lsh *index, ' +
+    'const knowhere_signature_options *options, void *err)');
+  const signatureScheme = f(
+    'int knowhere_minhash_lsh_signature_scheme(const knowhere_minhash_lsh *index, ' +
+    '_Inout_ knowhere_signature_options *options, _Out_ uint32_t *version, void *err)');
+  const checkSignatureScheme = f(
+    'int knowhere_minhash_lsh_check_signature_scheme(const knowhere_minhash_lsh *index, ' +
+    'const knowhere_signature_options *options, void *err)');
 
   /** `count` elements of C memory at `pointer`, copied into a new array
    * (JS-owned, aligned: the copy is a fresh ArrayBuffer). */
@@ -734,6 +748,14 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshClusterExactWithInterrupt: (...args) => clusterExactWithInterrupt(...args) as number,
     minhashLshSelfJoinEstimateWithInterrupt: (...args) => selfJoinEstimateWithInterrupt(...args) as number,
     lshBandKeys: (...args) => bandKeys(...args) as number,
+    minhashLshSetSignatureScheme: (index, options, err) => setSignatureScheme(index, options, err) as number,
+    minhashLshSignatureScheme: (index, err) => {
+      const options = { ...signatureDefaults() };
+      const version: [number] = [0];
+      const status = signatureScheme(index, options, version, err) as number;
+      return { status, version: version[0], options: { ...options, seed: BigInt(options.seed) } };
+    },
+    minhashLshCheckSignatureScheme: (...args) => checkSignatureScheme(...args) as number,
 
     async: {
       minhashLshBuildWithInterrupt: (...args) => callAsync(buildWithInterrupt, args),
