@@ -331,6 +331,26 @@ class TextArena {
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
+/** A JSON line's document named by its place: the name is made when it is
+ * read (a million names made up front are 60 MB of strings). */
+class JsonLineDocument implements InputDocument {
+  readonly file: string;
+  readonly line: number;
+  readonly nameBytes: Uint8Array | undefined;
+  text: Uint8Array;
+
+  constructor(file: string, line: number, nameBytes: Uint8Array | undefined, text: Uint8Array) {
+    this.file = file;
+    this.line = line;
+    this.nameBytes = nameBytes;
+    this.text = text;
+  }
+
+  get name(): string {
+    return placeOf(this);
+  }
+}
+
 /** Each non-blank line of each file is a JSON object with the text. Lines
  * are decoded one by one from the file's bytes (a leading byte order mark
  * is dropped, as a decoder of the whole file drops it), so the file is
@@ -404,7 +424,7 @@ function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, lin
     options.onBadInput({ ...place, reason: `text field "${options.textField}" is not a string` });
     return null;
   }
-  let name = placeOf(place);
+  let name: string | null = null; // by place, unless --id-field names it
   let nameBytes = stray === undefined ? undefined : Buffer.concat([stray, Buffer.from(`:${line}`)]);
   if (options.idField !== null) {
     const id = record[options.idField];
@@ -423,7 +443,8 @@ function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, lin
     options.onBadInput({ ...place, reason: 'empty document' });
     return null;
   }
-  return { name, nameBytes, file: file.display, line, text: arena.add(text) };
+  return name === null ? new JsonLineDocument(file.display, line, nameBytes, arena.add(text))
+    : { name, nameBytes, file: file.display, line, text: arena.add(text) };
 }
 
 /** The unit of reading progress: files, or bytes for JSON Lines. */
