@@ -775,8 +775,11 @@ KNOWHERE_API void knowhere_pairs_free(knowhere_pairs *pairs);
  * (buffers grow by doubling) plus 20 in the result object, both at the
  * end; KNOWHERE_ERR_NO_MEMORY, with everything freed, when that cannot be
  * had. A low threshold on data with big clusters can make very many pairs
- * (m near-identical rows make m (m - 1) / 2). On an index never built: no
- * pairs, KNOWHERE_OK.
+ * (m near-identical rows make m (m - 1) / 2): to group them, use
+ * knowhere_minhash_lsh_cluster_with_interrupt, which gives the same clusters
+ * without making the pairs; to know the count before joining, use
+ * knowhere_minhash_lsh_self_join_estimate_with_interrupt. On an index never
+ * built: no pairs, KNOWHERE_OK.
  * Uses knowhere_minhash_lsh_num_threads() threads; a reader, like range
  * search. */
 #define KNOWHERE_PHASE_JOIN 7
