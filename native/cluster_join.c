@@ -717,41 +717,30 @@ static int check_request(const knowhere_minhash_lsh *index, const cluster_reques
     return KNOWHERE_OK;
 }
 
-static int cluster(const knowhere_minhash_lsh *const_index, const cluster_request *q,
+static int cluster(const knowhere_minhash_lsh *index, const cluster_request *q,
                    exact_check *exact, CInterrupt interrupt, knowhere_error **err) {
-    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
-    if (status != KNOWHERE_OK) return kh_stopped_error(err, status, "clustering", "");
-    /* The guard counters are the only thing a reader writes in the index. */
-    knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
-    const kh_lsh_state *s = NULL;
-    status = kh_minhash_lsh_enter_reader(index, &s, err);
+    const kh_lsh_state *s = NULL, *flat = NULL;
+    size_t threads = 0;
+    int status = kh_enter_table_reader(index, interrupt, "clustering", &s, &flat, &threads, err);
     if (status != KNOWHERE_OK) return status;
-    if (s == NULL || s->count == 0 || s->count != q->n) {
-        /* Never built (n is 0), or rebuilt since n was checked. */
-        kh_minhash_lsh_leave_reader(index, s);
-        return s == NULL || s->count == q->n
-                   ? KNOWHERE_OK
-                   : kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                               "n is %zu, but the index has %zu rows", q->n, s->count);
+    size_t count = s ? s->count : 0;
+    if (count != q->n) { /* rebuilt since n was checked */
+        kh_leave_table_reader(index, s, flat);
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "n is %zu, but the index has %zu rows",
+                         q->n, count);
     }
-    size_t threads = kh_minhash_lsh_threads(index);
-    const kh_lsh_state *flat = s;
-    status = kh_lsh_flat_state(s, threads, interrupt, &flat);
-    cluster_work w = {
-        .s = flat, .n = s->count, .bands = s->bands, .threads = threads, .mode = q->mode,
-        .min_score = kh_min_score(s, q->threshold), .exact = exact,
-        .rep = q->representatives, .sim = q->similarities,
-    };
-    if (status == KNOWHERE_OK) status = run_cluster(&w, interrupt);
-    kh_lsh_flat_state_free(s, flat);
-    kh_minhash_lsh_leave_reader(index, s);
-    if (status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_ERR_TIMEOUT)
-        return kh_stopped_error(err, status, "clustering", "");
+    if (count > 0) {
+        cluster_work w = {
+            .s = flat, .n = count, .bands = s->bands, .threads = threads, .mode = q->mode,
+            .min_score = kh_min_score(s, q->threshold), .exact = exact,
+            .rep = q->representatives, .sim = q->similarities,
+        };
+        status = run_cluster(&w, interrupt);
+    }
+    kh_leave_table_reader(index, s, flat);
     if (status == KNOWHERE_ERR_NO_MEMORY)
         return kh_errorf(err, status, "out of memory while clustering %zu rows", q->n);
-    if (status != KNOWHERE_OK)
-        return kh_errorf(err, status, "clustering failed: %s", knowhere_status_string(status));
-    return KNOWHERE_OK;
+    return kh_table_reader_error(status, "clustering", err);
 }
 
 int knowhere_minhash_lsh_cluster_with_interrupt(const knowhere_minhash_lsh *index,

@@ -194,30 +194,16 @@ int knowhere_minhash_lsh_self_join_estimate_with_interrupt(
     if (!(threshold >= 0.0f && threshold <= 1.0f))
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "threshold %g is not in 0..1",
                          (double)threshold);
-    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
-    if (status != KNOWHERE_OK) return kh_stopped_error(err, status, "join estimate", "");
-    knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
-    const kh_lsh_state *s = NULL;
-    status = kh_minhash_lsh_enter_reader(index, &s, err);
+    const kh_lsh_state *s = NULL, *flat = NULL;
+    size_t threads = 0;
+    int status = kh_enter_table_reader(const_index, interrupt, "join estimate", &s, &flat,
+                                       &threads, err);
     if (status != KNOWHERE_OK) return status;
-    if (s != NULL && s->count > 0) {
-        size_t threads = kh_minhash_lsh_threads(index);
-        const kh_lsh_state *flat = s;
-        status = kh_lsh_flat_state(s, threads, interrupt, &flat);
-        uint64_t p = 0, c = 0;
-        if (status == KNOWHERE_OK) status = estimate(flat, threshold, threads, interrupt, &p, &c);
-        kh_lsh_flat_state_free(s, flat);
-        if (status == KNOWHERE_OK) {
-            *pairs = p;
-            if (candidates) *candidates = c;
-        }
-    }
-    kh_minhash_lsh_leave_reader(index, s);
-    if (status == KNOWHERE_ERR_INTERRUPTED || status == KNOWHERE_ERR_TIMEOUT)
-        return kh_stopped_error(err, status, "join estimate", "");
-    if (status == KNOWHERE_ERR_NO_MEMORY)
-        return kh_errorf(err, status, "out of memory in the join estimate");
-    if (status != KNOWHERE_OK)
-        return kh_errorf(err, status, "join estimate failed: %s", knowhere_status_string(status));
+    uint64_t p = 0, c = 0;
+    if (s != NULL && s->count > 0) status = estimate(flat, threshold, threads, interrupt, &p, &c);
+    kh_leave_table_reader(const_index, s, flat);
+    if (status != KNOWHERE_OK) return kh_table_reader_error(status, "join estimate", err);
+    *pairs = p;
+    if (candidates) *candidates = c;
     return KNOWHERE_OK;
 }

@@ -4,7 +4,43 @@
 #include <stdlib.h>
 
 #include "candidates.h"
+#include "internal.h"
 #include "parallel.h"
+
+int kh_table_reader_error(int status, const char *what, knowhere_error **err) {
+    switch (status) {
+    case KNOWHERE_OK: return KNOWHERE_OK;
+    case KNOWHERE_ERR_INTERRUPTED:
+    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, what, "");
+    case KNOWHERE_ERR_NO_MEMORY: return kh_errorf(err, status, "out of memory in the %s", what);
+    default: return kh_errorf(err, status, "%s failed: %s", what, knowhere_status_string(status));
+    }
+}
+
+int kh_enter_table_reader(const knowhere_minhash_lsh *const_index, CInterrupt interrupt,
+                          const char *what, const kh_lsh_state **s, const kh_lsh_state **flat,
+                          size_t *threads, knowhere_error **err) {
+    *s = *flat = NULL;
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK) return kh_table_reader_error(status, what, err);
+    /* The guard counters are the only thing a reader writes in the index. */
+    knowhere_minhash_lsh *index = (knowhere_minhash_lsh *)const_index;
+    status = kh_minhash_lsh_enter_reader(index, s, err);
+    if (status != KNOWHERE_OK) return status;
+    *threads = kh_minhash_lsh_threads(index);
+    if (*s == NULL) return KNOWHERE_OK;
+    status = kh_lsh_flat_state(*s, *threads, interrupt, flat);
+    if (status == KNOWHERE_OK) return KNOWHERE_OK;
+    kh_minhash_lsh_leave_reader(index, *s);
+    *s = *flat = NULL;
+    return kh_table_reader_error(status, what, err);
+}
+
+void kh_leave_table_reader(const knowhere_minhash_lsh *index, const kh_lsh_state *s,
+                           const kh_lsh_state *flat) {
+    if (s != NULL) kh_lsh_flat_state_free(s, flat);
+    kh_minhash_lsh_leave_reader((knowhere_minhash_lsh *)index, s);
+}
 
 typedef struct {
     const kh_lsh_state *s;

@@ -53,6 +53,21 @@ static inline bool kh_run_walk_next(kh_run_walk *w, size_t *begin, size_t *end) 
     return true;
 }
 
+/* For the readers that walk whole tables: checks the interrupt, enters the
+ * index's reader guard and gives the state (*s, NULL when never built) and
+ * the state to walk (*flat: tables holding every row, kh_lsh_flat_state;
+ * NULL when *s is NULL) on *threads threads. On KNOWHERE_OK, pair with
+ * kh_leave_table_reader. Errors carry their message, naming `what`. */
+int kh_enter_table_reader(const knowhere_minhash_lsh *index, CInterrupt interrupt,
+                          const char *what, const kh_lsh_state **s, const kh_lsh_state **flat,
+                          size_t *threads, knowhere_error **err);
+void kh_leave_table_reader(const knowhere_minhash_lsh *index, const kh_lsh_state *s,
+                           const kh_lsh_state *flat);
+
+/* The message of a whole-table reader's failure (interrupted, out of
+ * memory, other); returns status. */
+int kh_table_reader_error(int status, const char *what, knowhere_error **err);
+
 /* Makes the run map of `s` (count * bands entries) on `threads` threads.
  * KNOWHERE_OK, KNOWHERE_ERR_NO_MEMORY, or the interrupt's status. */
 int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt, uint32_t **map);

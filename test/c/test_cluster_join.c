@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "interrupter.h"
 #include "knowhere_rs.h"
 #include "lsh_reference.h"
 #include "progress_recorder.h"
@@ -517,22 +518,6 @@ static void test_bad_input(void) {
     knowhere_minhash_lsh_free(empty);
     knowhere_minhash_lsh_free(index);
     free(data);
-}
-
-typedef struct {
-    CInterrupt interrupt;
-    double delay_ms, fired_at_ms;
-    pthread_t thread;
-} interrupter;
-
-static void *fire(void *arg) {
-    interrupter *it = arg;
-    double until = test_now_ms() + it->delay_ms;
-    while (test_now_ms() < until) {
-    }
-    it->fired_at_ms = test_now_ms();
-    knowhere_interrupt_interrupt(it->interrupt);
-    return NULL;
 }
 
 /* A long clustering: one run of unrelated rows (compared pair by pair, as
