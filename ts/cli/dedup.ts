@@ -28,7 +28,7 @@
  */
 import { MinHashLSHIndex } from '../minhash-lsh.ts';
 import { shingleSimilaritiesAsync } from '../shingle-similarity.ts';
-import { signaturesFromTextsAsync } from '../signature.ts';
+import { signaturesFromTextsAsync, type SignatureOptions } from '../signature.ts';
 import { candidateProbability, chooseBands, type BandChoice } from '../threshold.ts';
 import { clustersOfRepresentatives, type Cluster, type Pairs } from './clusters.ts';
 import { DEMO_PACKAGE, loadDemoCorpus } from './demo.ts';
@@ -241,6 +241,14 @@ function expandSignatures(values: Uint32Array, numHashes: number, copies: Int32A
   return all;
 }
 
+/** The signatures' options (4-byte values). */
+function signatureOptions(options: DedupOptions): SignatureOptions & { readonly valueBytes: 4 } {
+  return {
+    numHashes: options.numHashes, shingle: options.shingle.kind, shingleSize: options.shingle.size, valueBytes: 4,
+    seed: options.seed,
+  };
+}
+
 /** A document's text once hashed and no longer needed. */
 const RELEASED = new Uint8Array(0);
 
@@ -260,16 +268,15 @@ async function indexPhase(ctx: DedupContext, documents: InputDocument[], choice:
   let hashingMs = 0;
   try {
     index.numThreads = options.threads;
+    // The index records how its signatures were made (a saved index would
+    // refuse queries made otherwise: MinHashLSHIndex.checkSignatureScheme).
+    index.setSignatureScheme(signatureOptions(options));
     for (let first = 0; first < n; first += CHUNK) {
       const chunk = documents.slice(first, first + CHUNK);
       const started = performance.now();
       const { texts, copies } = distinctTexts(chunk);
       const batch = await signaturesFromTextsAsync(texts, {
-        numHashes: options.numHashes,
-        shingle: options.shingle.kind,
-        shingleSize: options.shingle.size,
-        valueBytes: 4,
-        seed: options.seed,
+        ...signatureOptions(options),
         threads: options.threads,
         signal: ctx.signal,
         onProgress: (p) => { reporter.update(first + p.done, n); },
