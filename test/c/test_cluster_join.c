@@ -205,10 +205,10 @@ static void test_clustered(void) {
  * scattered: the collapse. */
 static void test_identical_hot_bucket(void) {
     test_rng rng = {2};
-    size_t n = 1500, sig = LENGTH * ES;
+    size_t n = 900, sig = LENGTH * ES;
     uint8_t *data = clustered_signatures(&rng, n, LENGTH, ES);
     for (size_t i = 0; i < n; ++i) {
-        if (i % 3 == 1) memcpy(data + i * sig, data + 7 * sig, sig); /* 500 copies of row 7 */
+        if (i % 3 == 1) memcpy(data + i * sig, data + 7 * sig, sig); /* 300 copies of row 7 */
         if (i % 50 == 49) memcpy(data + i * sig, data + (i - 20) * sig, sig);
     }
     check_data(data, n, LENGTH, ES, BANDS, "identical hot bucket");
@@ -525,7 +525,7 @@ static void test_bad_input(void) {
  * both modes; progress is phase CLUSTER and ends at its total. */
 static void test_interrupts_and_progress(void) {
     test_rng rng = {10};
-    size_t n = 6000, sig = LENGTH * ES, band = (LENGTH / BANDS) * ES;
+    size_t n = 4000, sig = LENGTH * ES, band = (LENGTH / BANDS) * ES;
     uint8_t *data = random_signatures(&rng, n, sig);
     REQUIRE(data);
     for (size_t i = 1; i < n; ++i) memcpy(data + i * sig, data, band);
