@@ -43,9 +43,7 @@ static bool reserve_ids(kh_candidate_scratch *sc, size_t needed) {
         }                                                                      \
     } while (0)
 
-/* How many of the n values of `element_size` bytes are equal in a and b. */
-static size_t count_equal_values(const uint8_t *a, const uint8_t *b, size_t n,
-                                 size_t element_size) {
+size_t kh_count_equal_values(const uint8_t *a, const uint8_t *b, size_t n, size_t element_size) {
     size_t equal = 0;
     switch (element_size) {
     case 1: COUNT_EQUAL_AS(uint8_t, a, b, n); break;
@@ -212,7 +210,7 @@ static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
         if (s->raw) {
             const uint8_t *row = kh_raw_row(s, id);
             if (shares_a_band(s, query, row)) {
-                score = (uint32_t)count_equal_values(query, row, s->length, s->element_size);
+                score = (uint32_t)kh_count_equal_values(query, row, s->length, s->element_size);
                 out[u++] = (kh_candidate){id, score};
             }
         } else {
@@ -260,8 +258,8 @@ int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const kh_fil
 uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t *runs,
                       uint32_t id) {
     if (s->raw)
-        return (uint32_t)count_equal_values(query, kh_raw_row(s, id), s->length,
-                                            s->element_size);
+        return (uint32_t)kh_count_equal_values(query, kh_raw_row(s, id), s->length,
+                                               s->element_size);
     uint32_t bands = 0;
     for (size_t b = 0; b < s->bands; ++b) {
         if (id >= s->table_count) { /* an added row, in the band's delta */

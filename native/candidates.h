@@ -73,6 +73,10 @@ bool kh_reserve(void **buffer, size_t *capacity, size_t needed, size_t element);
 #define KH_RESERVE(owner, field, cap, n)                                       \
     kh_reserve((void **)&(owner)->field, &(owner)->cap, (n), sizeof *(owner)->field)
 
+/* How many of the n values of `element_size` bytes are equal in a and b:
+ * the score of a candidate with raw data. */
+size_t kh_count_equal_values(const uint8_t *a, const uint8_t *b, size_t n, size_t element_size);
+
 /* The score of an identical row: the denominator of the similarity. */
 static inline size_t kh_max_score(const kh_lsh_state *s) {
     return s->raw ? s->length : s->bands;

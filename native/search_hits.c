@@ -75,7 +75,8 @@ static int consider(const kh_lsh_state *s, const uint8_t *query, const kh_filter
 }
 
 /* Band b's hits: its table's run, then the rows added since (its delta,
- * which yields equal keys in id order). */
+ * which yields a key's rows latest first: they are gathered, then taken in
+ * id order). */
 static int band_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
                      size_t b, const size_t *runs, size_t limit, kh_hit_scratch *sc, size_t *n,
                      size_t *polled, kh_job *job) {
@@ -90,13 +91,16 @@ static int band_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filte
         return status;
     const kh_lsh_delta *d = &s->deltas[b];
     uint64_t key = kh_band_key(s, query, b);
-    size_t slot = kh_lsh_delta_home(d, key);
+    size_t slot = kh_lsh_delta_home(d, key), chained = 0;
     uint32_t id;
-    while (*n < limit && !status && kh_lsh_delta_next(d, key, &slot, &id)) {
+    while (kh_lsh_delta_next(d, key, &slot, &id)) {
         if ((++*polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
             return KNOWHERE_ERR_INTERRUPTED;
-        status = consider(s, query, filter, b, id, sc, n);
+        if (!KH_RESERVE(sc, chain, chain_capacity, chained + 1)) return KNOWHERE_ERR_NO_MEMORY;
+        sc->chain[chained++] = id;
     }
+    while (chained > 0 && *n < limit && !status) /* latest first: the lowest id is last */
+        status = consider(s, query, filter, b, sc->chain[--chained], sc, n);
     return status;
 }
 
@@ -119,5 +123,6 @@ void kh_hit_scratch_discard(kh_garbage *bag, kh_hit_scratch *sc) {
     kh_garbage_add(bag, sc->seen, sc->seen_capacity * sizeof *sc->seen);
     kh_garbage_add(bag, sc->hits, sc->hits_capacity * sizeof *sc->hits);
     kh_garbage_add(bag, sc->spare, sc->spare_capacity * sizeof *sc->spare);
+    kh_garbage_add(bag, sc->chain, sc->chain_capacity * sizeof *sc->chain);
     memset(sc, 0, sizeof *sc);
 }

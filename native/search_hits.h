@@ -17,6 +17,8 @@ typedef struct {
     size_t hits_capacity;
     uint32_t *spare;        /* room to sort the hits by id */
     size_t spare_capacity;
+    uint32_t *chain;        /* a band's delta rows with the query's key */
+    size_t chain_capacity;
 } kh_hit_scratch;
 
 /* The first `limit` distinct rows found for `query` (at most count of them)

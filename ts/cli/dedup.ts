@@ -2,12 +2,15 @@
  * `knowhere-rs dedup`: documents in, near-duplicate clusters out.
  *
  *   reading     files / JSON Lines / the demo corpus   (ts/cli/input.ts)
- *   hashing     MinHash signatures, multithreaded      (signaturesFromTextsAsync)
- *   indexing    the LSH index, with raw signatures     (MinHashLSHIndex.buildAsync)
- *   joining     every pair at similarity >= T          (MinHashLSHIndex.selfJoinAsync)
- *   verifying   exact Jaccard of shingle sets          (--verify exact; shingleSimilaritiesAsync)
- *   clustering  greedy cover in input order, or        (ts/cli/clusters.ts)
- *               connected components of the pairs      (clusterPairsAsync)
+ *   hashing     MinHash signatures, multithreaded,     (signaturesFromTextsAsync)
+ *               in chunks of CHUNK documents
+ *   indexing    the LSH index, with raw signatures,    (MinHashLSHIndex.buildAsync, addAsync)
+ *               built chunk by chunk, each chunk let go once added
+ *   joining     pairs-csv only: every pair at >= T,    (MinHashLSHIndex.selfJoinEstimateAsync,
+ *               refused above --max-pairs              selfJoinAsync)
+ *   verifying   pairs-csv with --verify exact          (shingleSimilaritiesAsync)
+ *   clustering  greedy cover in input order, or        (MinHashLSHIndex.clusterAsync: in the
+ *               connected components, from the index   library, without listing the pairs)
  *   writing     clusters / pairs / keep list           (ts/cli/write.ts, output.ts)
  *
  * Before any of it, the outputs are checked (ts/cli/output.ts), the inputs
@@ -17,14 +20,17 @@
  * so Ctrl-C and --timeout stop it within milliseconds; the JS steps give
  * the event loop a turn every few milliseconds for the same reason. Output
  * files are written to temporary files and renamed only at the very end.
+ *
+ * The output depends on nothing but the input and the options: not on
+ * --threads, the CPU's SIMD level or the run (signatures are defined bit for
+ * bit; the clustering's answer is defined by input order, ties broken by
+ * the smaller index).
  */
 import { MinHashLSHIndex } from '../minhash-lsh.ts';
 import { shingleSimilaritiesAsync } from '../shingle-similarity.ts';
-import {
-  estimateSimilarity, signaturesFromTextsAsync, type SignatureBatch,
-} from '../signature.ts';
-import { candidateProbability, chooseBands, clusterPairsAsync, type BandChoice } from '../threshold.ts';
-import { clustersOfRepresentatives, coverClusters, type Cluster, type Pairs } from './clusters.ts';
+import { signaturesFromTextsAsync, type SignatureOptions } from '../signature.ts';
+import { candidateProbability, chooseBands, type BandChoice } from '../threshold.ts';
+import { clustersOfRepresentatives, type Cluster, type Pairs } from './clusters.ts';
 import { DEMO_PACKAGE, loadDemoCorpus } from './demo.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
 import { listInputs, standardInputIdentity, type Listing } from './files.ts';
@@ -33,7 +39,6 @@ import {
 } from './input.ts';
 import type { DedupOptions } from './options.ts';
 import { checkOutputs, resolveOutput, type OutputTarget } from './output.ts';
-import { Pacer } from './pacer.ts';
 import { formatBytes, formatSeconds, plural, scaledProgress, type PhaseReporter } from './progress.ts';
 import { clusterLines, keepLines, pairLines, writePhase, type Destinations, type Writable } from './write.ts';
 
@@ -66,7 +71,9 @@ export interface DedupSummary {
   readonly skipped: number;
   readonly inputBytes: number;
   readonly bands: BandChoice;
-  readonly pairs: number;
+  /** The pairs listed (pairs-csv); null when clusters were made without
+   * listing them. */
+  readonly pairs: number | null;
   readonly clusters: readonly Cluster[];
   readonly keep: number;
   readonly totalMs: number;
@@ -79,6 +86,11 @@ export interface DedupSummary {
 const CURVE_POINTS = [0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 /** Exact similarities are compared with this much slack for rounding. */
 const EPSILON = 1e-9;
+/** Documents hashed and indexed per step: a chunk's signatures (64 MiB at
+ * 128 hashes) are let go once the index holds them. Fewer, larger steps
+ * add faster (measured on 10^6 documents: 2.2 s of adds in steps of 2^17,
+ * 4.0 s in steps of 2^15). */
+const CHUNK = 1 << 16;
 
 // ---------------------------------------------------------------------------
 // Phases
@@ -176,24 +188,6 @@ function totalBytes(documents: readonly InputDocument[]): number {
   return bytes;
 }
 
-async function hashPhase(ctx: DedupContext, documents: readonly InputDocument[]): Promise<SignatureBatch<Uint32Array>> {
-  const { options, reporter } = ctx;
-  reporter.start('hashing', 'documents', documents.length);
-  const batch = await signaturesFromTextsAsync(documents.map((d) => d.text), {
-    numHashes: options.numHashes,
-    shingle: options.shingle.kind,
-    shingleSize: options.shingle.size,
-    valueBytes: 4,
-    seed: options.seed,
-    threads: options.threads,
-    signal: ctx.signal,
-    onProgress: (p) => { reporter.update(p.done, p.total); },
-  });
-  reporter.end(`${plural(batch.count, 'signature')} of ${batch.numHashes} hashes ` +
-    `(${options.shingle.kind === 'words' ? 'word' : 'character'} ${options.shingle.size}-shingles)`);
-  return batch;
-}
-
 function choosePhase(ctx: DedupContext): BandChoice {
   const { options } = ctx;
   let choice: BandChoice;
@@ -217,23 +211,89 @@ function choosePhase(ctx: DedupContext): BandChoice {
   return choice;
 }
 
-async function indexPhase(ctx: DedupContext, batch: SignatureBatch<Uint32Array>, choice: BandChoice):
+/** The distinct texts of a chunk, by identity (the reader gives documents
+ * that repeat a recent text the same bytes: ts/cli/input.ts), and for each
+ * document the index of its text among them (null when all differ). */
+function distinctTexts(chunk: readonly InputDocument[]): { texts: Uint8Array[]; copies: Int32Array | null } {
+  const position = new Map<Uint8Array, number>();
+  const texts: Uint8Array[] = [];
+  const copies = new Int32Array(chunk.length);
+  for (let i = 0; i < chunk.length; i++) {
+    const text = chunk[i]!.text;
+    let k = position.get(text);
+    if (k === undefined) {
+      k = texts.length;
+      position.set(text, k);
+      texts.push(text);
+    }
+    copies[i] = k;
+  }
+  return { texts, copies: texts.length === chunk.length ? null : copies };
+}
+
+/** Each document's signature, from those of the distinct texts. */
+function expandSignatures(values: Uint32Array, numHashes: number, copies: Int32Array | null): Uint32Array {
+  if (copies === null) return values;
+  const all = new Uint32Array(copies.length * numHashes);
+  for (let i = 0; i < copies.length; i++) {
+    all.set(values.subarray(copies[i]! * numHashes, (copies[i]! + 1) * numHashes), i * numHashes);
+  }
+  return all;
+}
+
+/** The signatures' options (4-byte values). */
+function signatureOptions(options: DedupOptions): SignatureOptions & { readonly valueBytes: 4 } {
+  return {
+    numHashes: options.numHashes, shingle: options.shingle.kind, shingleSize: options.shingle.size, valueBytes: 4,
+    seed: options.seed,
+  };
+}
+
+/** A document's text once hashed and no longer needed. */
+const RELEASED = new Uint8Array(0);
+
+/**
+ * Hashes the documents and indexes their signatures, chunk by chunk: the
+ * first chunk builds the index, the others are added, and each chunk's
+ * signatures (and, unless --verify needs them again, its texts) are let go
+ * once the index holds them, so that neither is ever held twice.
+ */
+async function indexPhase(ctx: DedupContext, documents: InputDocument[], choice: BandChoice):
   Promise<MinHashLSHIndex> {
-  const { reporter } = ctx;
-  // The library counts its own units (band entries): shown as documents.
-  reporter.start('indexing', 'documents', batch.count);
+  const { options, reporter } = ctx;
+  const n = documents.length;
+  const keepTexts = options.verify === 'exact';
+  reporter.start('indexing', 'documents', n);
   const index = new MinHashLSHIndex();
+  let hashingMs = 0;
   try {
-    index.numThreads = ctx.options.threads;
-    await index.buildAsync(batch.values, batch.numHashes, batch.valueBytes, choice.bands, true, {
-      signal: ctx.signal,
-      onProgress: (p) => { reporter.update(scaledProgress(p.done, p.total, batch.count), batch.count); },
-    });
+    index.numThreads = options.threads;
+    // The index records how its signatures were made (a saved index would
+    // refuse queries made otherwise: MinHashLSHIndex.checkSignatureScheme).
+    index.setSignatureScheme(signatureOptions(options));
+    for (let first = 0; first < n; first += CHUNK) {
+      const chunk = documents.slice(first, first + CHUNK);
+      const started = performance.now();
+      const { texts, copies } = distinctTexts(chunk);
+      const batch = await signaturesFromTextsAsync(texts, {
+        ...signatureOptions(options),
+        threads: options.threads,
+        signal: ctx.signal,
+        onProgress: (p) => { reporter.update(first + p.done, n); },
+      });
+      const values = expandSignatures(batch.values, options.numHashes, copies);
+      hashingMs += performance.now() - started;
+      if (!keepTexts) for (const d of chunk) d.text = RELEASED;
+      if (first === 0) await index.buildAsync(values, options.numHashes, 4, choice.bands, true, { signal: ctx.signal });
+      else await index.addAsync(values, { signal: ctx.signal });
+    }
   } catch (error) {
     index.close();
     throw error;
   }
-  reporter.end(`${plural(batch.count, 'signature')} in ${choice.bands} bands (${formatBytes(index.memoryUsage)})`);
+  reporter.end(`${plural(n, 'signature')} of ${options.numHashes} hashes ` +
+    `(${options.shingle.kind === 'words' ? 'word' : 'character'} ${options.shingle.size}-shingles, hashed in ` +
+    `${formatSeconds(hashingMs)}) in ${choice.bands} bands (${formatBytes(index.memoryUsage)})`);
   return index;
 }
 
@@ -251,10 +311,23 @@ export function joinThreshold(options: Pick<DedupOptions, 'threshold' | 'numHash
   return Math.max(0, Math.round((t - margin) * 10_000) / 10_000);
 }
 
+/** Refuses a pairs-csv that would list more than --max-pairs pairs, before
+ * the join makes them: the count comes from the index's band tables
+ * (exact for few candidates, else estimated from a sample). */
+async function checkPairCount(ctx: DedupContext, index: MinHashLSHIndex, threshold: number): Promise<void> {
+  const { maxPairs } = ctx.options;
+  const estimate = await index.selfJoinEstimateAsync(threshold, { signal: ctx.signal });
+  if (estimate.pairs <= maxPairs) return;
+  throw new CommandError(`--format pairs-csv would list about ${estimate.pairs} pairs, more than --max-pairs ` +
+    `${maxPairs}; the default --format clusters-jsonl (or --keep-first) groups them without listing them, or ` +
+    'raise --max-pairs; no output written', ExitCode.FAILURE);
+}
+
 async function joinPhase(ctx: DedupContext, index: MinHashLSHIndex): Promise<Pairs> {
   const { reporter, options } = ctx;
   const threshold = joinThreshold(options);
   reporter.start('joining', 'signatures', index.count);
+  await checkPairCount(ctx, index, threshold);
   const join = await index.selfJoinAsync(threshold, {
     signal: ctx.signal,
     onProgress: (p) => { reporter.update(p.done, p.total); },
@@ -301,34 +374,26 @@ async function verifyPhase(ctx: DedupContext, documents: readonly InputDocument[
   return kept;
 }
 
-/** Each cluster member's exact similarity to its representative. */
-async function exactMemberSimilarities(ctx: DedupContext, documents: readonly InputDocument[],
-                                       clusters: readonly Cluster[]): Promise<Map<number, number>> {
-  const representatives: number[] = [];
-  const members: number[] = [];
-  for (const cluster of clusters) {
-    for (const m of cluster.members) {
-      if (m === cluster.representative) continue;
-      representatives.push(cluster.representative);
-      members.push(m);
-    }
-  }
-  const exact = await shingleSimilaritiesAsync(documents.map((d) => d.text), representatives, members,
-    { ...shingleOptions(ctx), signal: ctx.signal });
-  return new Map(members.map((m, i) => [m, exact[i]!]));
-}
-
-async function clusterPhase(ctx: DedupContext, n: number, pairs: Pairs): Promise<Cluster[]> {
+/** The clusters, in the library from the index (without listing the
+ * pairs): the greedy cover in input order or the connected components,
+ * decided by the signatures' estimate or, with --verify exact, by the exact
+ * similarity (the documents are passed along); each member with its
+ * similarity to the representative. */
+async function clusterPhase(ctx: DedupContext, documents: readonly InputDocument[], index: MinHashLSHIndex):
+  Promise<Cluster[]> {
   const { reporter, options } = ctx;
-  reporter.start('clustering', 'pairs', pairs.count);
-  let clusters: Cluster[];
-  if (options.clusters === 'cover') {
-    clusters = await coverClusters(n, pairs, new Pacer(ctx.signal));
-  } else {
-    const ids = await clusterPairsAsync(n, BigInt64Array.from(pairs.left.subarray(0, pairs.count), BigInt),
-      BigInt64Array.from(pairs.right.subarray(0, pairs.count), BigInt), { signal: ctx.signal });
-    clusters = clustersOfRepresentatives(Float64Array.from(ids, Number), null);
-  }
+  const n = documents.length;
+  reporter.start('clustering', 'documents', n);
+  const result = await index.clusterAsync(joinThreshold(options), {
+    mode: options.clusters,
+    exact: options.verify === 'exact'
+      ? { texts: documents.map((d) => d.text), threshold: options.threshold - EPSILON, ...shingleOptions(ctx) }
+      : null,
+    signal: ctx.signal,
+    onProgress: (p) => { reporter.update(scaledProgress(p.done, p.total, n), n); },
+  });
+  // Similarities were asked for (the default): never null here.
+  const clusters = clustersOfRepresentatives(Int32Array.from(result.representatives, Number), result.similarities!);
   const inClusters = clusters.reduce((sum, c) => sum + c.members.length, 0);
   reporter.end(`${plural(clusters.length, 'cluster')} of 2 or more (${plural(inClusters, 'document')}; ` +
     `${options.clusters === 'cover' ? 'each within the threshold of its representative' : 'connected components'})`);
@@ -357,34 +422,27 @@ export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
   const { documents, skipped, subjects } = await readPhase(ctx,
     [targets.content, targets.keep].filter((t): t is OutputTarget => t !== null));
   const n = documents.length;
+  const inputBytes = totalBytes(documents); // before the texts are let go
   const choice = choosePhase(ctx);
-  let pairs: Pairs = { left: new Int32Array(0), right: new Int32Array(0), similarity: new Float64Array(0), count: 0 };
-  let batch: SignatureBatch<Uint32Array> | null = null;
+  let pairs: Pairs | null = options.format === 'pairs-csv' ? emptyPairs() : null;
+  let clusters: Cluster[] = [];
   if (n >= 2) {
-    batch = await hashPhase(ctx, documents);
-    const index = await indexPhase(ctx, batch, choice);
+    const index = await indexPhase(ctx, documents, choice);
     try {
-      pairs = await joinPhase(ctx, index);
+      if (pairs !== null) {
+        pairs = await joinPhase(ctx, index);
+        if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, documents, pairs);
+      }
+      clusters = await clusterPhase(ctx, documents, index);
     } finally {
       index.close();
     }
   }
-  if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, documents, pairs);
-  const clusters = await clusterPhase(ctx, n, pairs);
 
-  // A member's similarity to its representative: the pair's with cover;
-  // for components, exact with --verify, else the signature estimate.
-  // (Without signatures, n < 2: no clusters.)
-  const signatures = batch;
-  const exact = options.verify === 'exact' && options.format !== 'pairs-csv' && options.clusters === 'components'
-    ? await exactMemberSimilarities(ctx, documents, clusters) : null;
-  const similarity = exact !== null || signatures === null
-    ? (_: number, member: number): number => exact?.get(member) ?? 1
-    : (a: number, b: number): number => estimateSimilarity(signatures.row(a), signatures.row(b));
   const output: Destinations = {
     content: targets.content === null ? null : {
       target: targets.content,
-      lines: options.format === 'pairs-csv' ? pairLines(pairs, documents) : clusterLines(clusters, documents, similarity),
+      lines: pairs !== null ? pairLines(pairs, documents) : clusterLines(clusters, documents),
     },
     keep: targets.keep === null ? null : { target: targets.keep, lines: keepLines(n, clusters, documents, options.nul) },
   };
@@ -392,9 +450,13 @@ export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
 
   const keepCount = n - clusters.reduce((sum, c) => sum + c.members.length - 1, 0);
   return {
-    documents: n, skipped, inputBytes: totalBytes(documents), bands: choice, pairs: pairs.count, clusters,
+    documents: n, skipped, inputBytes, bands: choice, pairs: pairs?.count ?? null, clusters,
     keep: keepCount, totalMs: performance.now() - started, subjects, sources: documents,
   };
+}
+
+function emptyPairs(): Pairs {
+  return { left: new Int32Array(0), right: new Int32Array(0), similarity: new Float64Array(0), count: 0 };
 }
 
 // ---------------------------------------------------------------------------
@@ -417,7 +479,8 @@ export function summaryText(summary: DedupSummary, options: DedupOptions, times:
     `near-duplicates at Jaccard >= ${options.threshold} (${options.shingle.kind === 'words' ? 'word' : 'character'} ` +
       `${options.shingle.size}-shingles, ${options.numHashes} hashes, ${summary.bands.bands} bands x ` +
       `${summary.bands.rows} rows${options.verify === 'exact' ? ', verified exactly' : ''}):`,
-    `  ${plural(summary.pairs, 'pair')}, ${plural(summary.clusters.length, 'cluster')} holding ` +
+    `  ${summary.pairs === null ? '' : `${plural(summary.pairs, 'pair')}, `}` +
+      `${plural(summary.clusters.length, 'cluster')} holding ` +
       `${plural(inClusters, what)}; ${plural(summary.keep, what)} to keep`,
   ];
   if (largest.length > 0) {
