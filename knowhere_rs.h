@@ -454,6 +454,78 @@ KNOWHERE_API int knowhere_minhash_lsh_batch_search(
     size_t queries_len, size_t nq, size_t k, const uint8_t *bitset,
     size_t bitset_bits, int64_t *ids, float *distances, knowhere_error **err);
 
+/* ---- search options ------------------------------------------------------------ */
+
+/*
+ * What a search returns and how it filters, for callers that need more than
+ * the plain search above (knowhere's MINHASH_LSH node among them). Options
+ * can grow: call knowhere_search_options_init first, which sets `size` and
+ * the defaults, then set what you need. The defaults make the _with_options
+ * functions behave exactly like the functions above.
+ *
+ * Hit order. "The first candidates found" means: band 0's matching rows by
+ * ascending id, then band 1's rows not found yet, and so on, skipping
+ * filtered and removed rows (with raw data, a row matches in band b when
+ * its band b equals the query's byte for byte; without, when the band keys
+ * match). This is the order knowhere's MINHASH_LSH collects hits in.
+ */
+
+/* The k most similar candidates (the default): as knowhere_minhash_lsh_search. */
+#define KNOWHERE_SEARCH_RANKED 0u
+/* The first k candidates found, in hit order, each with distance 1
+ * (knowhere's hit flags: MINHASH_LSH with mh_search_with_jaccard false).
+ * Unused slots hold id -1 and distance 0. */
+#define KNOWHERE_SEARCH_HITS 1u
+
+/* A row filter: returns non-zero to EXCLUDE row `id` (a row id of the
+ * index, 0..count-1). It may be called from several of the search's threads
+ * at once and more than once per row, so it must be thread-safe and cheap;
+ * it must not call into the index. */
+typedef int (*knowhere_row_filter_fn)(void *user, int64_t id);
+
+typedef struct knowhere_search_options {
+    uint32_t size; /* sizeof(knowhere_search_options), set by _init */
+    uint32_t mode; /* KNOWHERE_SEARCH_RANKED (default) or KNOWHERE_SEARCH_HITS */
+    /* Ranked mode: 0 (default) ranks every candidate; n > 0 ranks only the
+     * first max(n, k) candidates found, in hit order (knowhere's refine_k
+     * with mh_search_with_jaccard). Ignored in hits mode. */
+    uint64_t refine_k;
+    /* The bitset is read at bit `id + bitset_id_offset` for row id (knowhere's
+     * BitsetView id_offset: an index holding a window of a larger id
+     * space); rows whose bit lies at or beyond bitset_bits are excluded, as
+     * always. Default 0. */
+    uint64_t bitset_id_offset;
+    /* Threads for a batch search: 0 (default) means
+     * knowhere_minhash_lsh_num_threads(index); a single search uses one. */
+    uint64_t threads;
+    /* NULL (default): none. Applied on top of the bitset: a row either
+     * excludes is left out. */
+    knowhere_row_filter_fn filter;
+    void *filter_user;
+} knowhere_search_options;
+
+/* Fills the defaults. NULL is a no-op. */
+KNOWHERE_API void knowhere_search_options_init(knowhere_search_options *options);
+
+/* knowhere_minhash_lsh_search with options (NULL: the defaults). An options
+ * struct whose size is smaller than this version's fields, or an unknown
+ * mode, is KNOWHERE_ERR_INVALID_ARG. Otherwise arguments, statuses and
+ * thread rules as for knowhere_minhash_lsh_search. Ranked results are
+ * ordered by similarity descending then id ascending (with refine_k too);
+ * hits keep hit order. */
+KNOWHERE_API int knowhere_minhash_lsh_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *query, size_t query_len, size_t k,
+    const uint8_t *bitset, size_t bitset_bits, const knowhere_search_options *options,
+    int64_t *ids, float *distances, CInterrupt interrupt, knowhere_error **err);
+
+/* knowhere_minhash_lsh_batch_search with options (NULL: the defaults): row
+ * q equals what knowhere_minhash_lsh_search_with_options gives for query q
+ * with the same options. */
+KNOWHERE_API int knowhere_minhash_lsh_batch_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
+    size_t k, const uint8_t *bitset, size_t bitset_bits, const knowhere_search_options *options,
+    int64_t *ids, float *distances, CInterrupt interrupt, knowhere_error **err);
+
 /* Copies the raw signatures of ids[0..n-1] into out (out_len >= n *
  * signature size), in order. Needs an index built with raw data, else
  * KNOWHERE_ERR_INVALID_ARG; an id outside 0..count-1, or removed, is
@@ -630,6 +702,49 @@ KNOWHERE_API int knowhere_signature_batch_from_text_with_interrupt(
     const uint64_t *offsets, size_t ndocs, uint8_t *out, size_t out_len,
     uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err);
 
+/* ---- signature scheme ------------------------------------------------------ */
+
+/* The version of the signature definition (docs/signatures.md: decoding,
+ * case mapping, whitespace, shingles, hashing, densification, byte order).
+ * Bumped by every change that makes some text's signature differ; the
+ * golden vectors (test/golden) fail on any such change until they and
+ * this number are updated together. */
+#define KNOWHERE_SIGNATURE_SCHEME_VERSION 1
+
+/* Records which signatures the index holds: this library's
+ * KNOWHERE_SIGNATURE_SCHEME_VERSION and `options` (validated as the
+ * signature calls validate them; NULL clears the record). Saves write it to
+ * the file (docs/format.md, flag bit 2) and loads restore it, so a program
+ * that loads an index can refuse queries made another way
+ * (knowhere_minhash_lsh_check_signature_scheme) instead of silently
+ * finding nothing. An index without a record saves the same bytes as
+ * before records existed. On a built index, num_hashes and value_bytes must
+ * be its mh_vec_length and element size (else KNOWHERE_ERR_INVALID_ARG).
+ * Build and add keep the record; load and deserialize replace it with the
+ * file's, or clear it. Safe at any time, from any thread. */
+KNOWHERE_API int knowhere_minhash_lsh_set_signature_scheme(
+    knowhere_minhash_lsh *index, const knowhere_signature_options *options, knowhere_error **err);
+
+/* The recorded scheme: *version (may be NULL) is its scheme version, 0 when
+ * the index records none; `options` (may be NULL; initialised with
+ * knowhere_signature_options_init, its size is kept) receives the options
+ * when there is a record and is untouched otherwise. */
+KNOWHERE_API int knowhere_minhash_lsh_signature_scheme(const knowhere_minhash_lsh *index,
+                                                       knowhere_signature_options *options,
+                                                       uint32_t *version, knowhere_error **err);
+
+/* KNOWHERE_OK when queries made with `options` (NULL: the defaults) match
+ * the index's signatures: the index records no scheme (nothing to check),
+ * or records this library's scheme version and the same options (number
+ * of values, value bytes, shingle kind and size, flags, seed). Otherwise
+ * KNOWHERE_ERR_INVALID_ARG naming both schemes, e.g. "the index holds
+ * signatures of words:3, 128 values of 4 bytes, seed 0, lower-cased, and
+ * the queries are chars:5, ...: they would not match". Invalid options are
+ * KNOWHERE_ERR_INVALID_ARG as for the signature calls. */
+KNOWHERE_API int knowhere_minhash_lsh_check_signature_scheme(
+    const knowhere_minhash_lsh *index, const knowhere_signature_options *options,
+    knowhere_error **err);
+
 /* Exact similarity: the Jaccard similarity |A & B| / |A | B| of the
  * shingle sets A and B of two documents, the quantity a signature
  * comparison estimates, for verifying candidate pairs. The shingles are
@@ -749,6 +864,19 @@ KNOWHERE_API int knowhere_lsh_choose_bands(size_t num_hashes, double threshold, 
                                            size_t *bands, size_t *rows, double *probability,
                                            knowhere_error **err);
 
+/* The band keys of one signature (signature_len = mh_vec_length *
+ * element_size bytes), as an index built with these parameters computes
+ * them: keys[b] = XXH3-64 (seed 0) of band b's rows * element_size bytes,
+ * rows = floor(mh_vec_length / bands), for b < bands (bands clamped to
+ * mh_vec_length, as the build clamps it; keys_len must be at least that).
+ * Two signatures are candidates of each other when some key is equal (and,
+ * with raw data, the band's bytes). Pinned by the golden test vectors
+ * (test/golden), so a change of the index's hashing cannot go unnoticed.
+ * Parameters are checked as the build checks them. */
+KNOWHERE_API int knowhere_lsh_band_keys(const uint8_t *signature, size_t signature_len,
+                                        size_t mh_vec_length, size_t element_size, size_t bands,
+                                        uint64_t *keys, size_t keys_len, knowhere_error **err);
+
 /* Variable-length results in knowhere's `lims` layout: query q's results
  * are ids[lims[q] .. lims[q + 1] - 1] with their similarities in
  * distances[...] (same indices); lims has nq + 1 entries, lims[0] = 0 and
@@ -789,6 +917,16 @@ KNOWHERE_API int knowhere_minhash_lsh_range_search_with_interrupt(
     float threshold, const uint8_t *bitset, size_t bitset_bits,
     knowhere_range_result **result, CInterrupt interrupt, knowhere_error **err);
 
+/* Range search with search options (NULL: the defaults): their filter
+ * (bitset_id_offset, filter) and threads apply; range search ranks every
+ * candidate, so a mode other than KNOWHERE_SEARCH_RANKED or a refine_k is
+ * KNOWHERE_ERR_INVALID_ARG. */
+KNOWHERE_API int knowhere_minhash_lsh_range_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
+    float threshold, const uint8_t *bitset, size_t bitset_bits,
+    const knowhere_search_options *options, knowhere_range_result **result,
+    CInterrupt interrupt, knowhere_error **err);
+
 /* Pairs of ids with a similarity: left[i], right[i], similarity[i] for i in
  * 0..count-1. The object owns its arrays (not NULL even when count is 0);
  * accessors return 0 / NULL for NULL. */
@@ -819,13 +957,36 @@ KNOWHERE_API void knowhere_pairs_free(knowhere_pairs *pairs);
  * (buffers grow by doubling) plus 20 in the result object, both at the
  * end; KNOWHERE_ERR_NO_MEMORY, with everything freed, when that cannot be
  * had. A low threshold on data with big clusters can make very many pairs
- * (m near-identical rows make m (m - 1) / 2). On an index never built: no
- * pairs, KNOWHERE_OK.
+ * (m near-identical rows make m (m - 1) / 2): to group them, use
+ * knowhere_minhash_lsh_cluster_with_interrupt, which gives the same clusters
+ * without making the pairs; to know the count before joining, use
+ * knowhere_minhash_lsh_self_join_estimate_with_interrupt. On an index never
+ * built: no pairs, KNOWHERE_OK.
  * Uses knowhere_minhash_lsh_num_threads() threads; a reader, like range
  * search. */
 #define KNOWHERE_PHASE_JOIN 7
 KNOWHERE_API int knowhere_minhash_lsh_self_join_with_interrupt(
     const knowhere_minhash_lsh *index, float threshold, knowhere_pairs **pairs,
+    CInterrupt interrupt, knowhere_error **err);
+
+/* How many pairs knowhere_minhash_lsh_self_join_with_interrupt(index,
+ * threshold) would return, without making them, so that a caller can
+ * refuse a join whose output would not fit before it starts.
+ * *candidates (may be NULL) receives the pairs of rows sharing a band key,
+ * counted once per band they share: the sum over every band of
+ * size * (size - 1) / 2 over its runs of equal keys, an upper bound of the
+ * join's pairs (saturating at UINT64_MAX). *pairs receives the number of
+ * pairs the join returns: counted exactly when *candidates is at most
+ * 2^22 (each run pair is checked: it shares the band, no earlier band, and
+ * reaches the threshold), otherwise estimated from 65536 run pairs drawn
+ * with a fixed seed (the same answer on every run; relative error about
+ * 1.6 % when every pair shares all of 17 bands, less when fewer share many
+ * bands). Time: one walk over the band tables, plus at most 2^22 or 65536
+ * checks; memory: without raw data, count * bands * 4 bytes while it
+ * runs. threshold as for the self-join; an index never built has 0 pairs.
+ * Interruptible; a reader, like the self-join. */
+KNOWHERE_API int knowhere_minhash_lsh_self_join_estimate_with_interrupt(
+    const knowhere_minhash_lsh *index, float threshold, uint64_t *pairs, uint64_t *candidates,
     CInterrupt interrupt, knowhere_error **err);
 
 /* Connected components of the graph on ids 0..n-1 whose edges are the
@@ -845,6 +1006,89 @@ KNOWHERE_API int knowhere_cluster_pairs_with_interrupt(size_t n, const int64_t *
                                                        int64_t *cluster_ids,
                                                        CInterrupt interrupt,
                                                        knowhere_error **err);
+
+/* ---- clusters without pairs ---------------------------------------------------- */
+
+/* How knowhere_minhash_lsh_cluster_with_interrupt groups the pairs. */
+#define KNOWHERE_CLUSTER_COMPONENTS 0 /* connected components (union-find) */
+#define KNOWHERE_CLUSTER_COVER 1      /* greedy cover in id order */
+/* The progress phase of the clustering calls. */
+#define KNOWHERE_PHASE_CLUSTER 9
+
+/* The clusters of an index's near-duplicates, as the pairs of
+ * knowhere_minhash_lsh_self_join_with_interrupt(index, threshold) define
+ * them, computed without making the pairs: time and memory grow with the
+ * rows and the comparisons the answer needs, not with the pairs (a million
+ * identical rows make 5 * 10^11 pairs, and one comparison).
+ *
+ * For each row v < n: representatives[v] is the row v belongs to, and
+ * similarities[v] (similarities may be NULL) its similarity to it, as the
+ * self-join reports similarities (widened from float; 1 for the
+ * representative itself):
+ *  - KNOWHERE_CLUSTER_COMPONENTS: the connected components of the pairs;
+ *    representatives[v] is the smallest row of v's component, exactly what
+ *    knowhere_cluster_pairs_with_interrupt gives for the self-join's pairs.
+ *    similarities[v] is the similarity of v and its representative even
+ *    when they are not a pair (they may be joined through others): with
+ *    raw data the fraction of equal values, else the fraction of bands in
+ *    whose runs both are.
+ *  - KNOWHERE_CLUSTER_COVER: rows are taken in id order (for documents:
+ *    input order); a row is kept (representatives[v] == v) unless it pairs
+ *    with a row kept before it, and then it is covered by the most similar
+ *    such kept row, the smallest id on a tie (similarities[v] is that
+ *    pair's). So every row is within the threshold of its representative,
+ *    and no row is dropped for a chain of pairs: the keep list of a
+ *    deduplication.
+ * Rows removed with knowhere_minhash_lsh_remove are their own
+ * representatives, alone.
+ *
+ * How (native/cluster_join.c): rows with identical signatures collapse to
+ * their first row first; components are fed band by band, a run of rows
+ * sharing a band key being compared only across the components it holds,
+ * and each new row against one member of each until one pairs; the cover
+ * compares a row only with the kept rows of its runs. A run of rows that
+ * share a band but do not pair (unrelated documents with a common band)
+ * still costs a comparison per pair of them, as the definition needs.
+ *
+ * n must equal knowhere_minhash_lsh_count(index) (0 for an index never
+ * built, which succeeds at once); representatives must not be NULL when n
+ * > 0; threshold is in 0..1 (NaN: KNOWHERE_ERR_INVALID_ARG), compared with
+ * similarities as range search compares them; mode is one of the two
+ * above. Memory: with raw data and the cover, about 4 * bands + 16 bytes
+ * per row (the run of each row in each band, the kept lists), plus 4 *
+ * bands per row of index whose pages are touched only where runs keep a
+ * row; components with raw data about 16 bytes per row. On error nothing
+ * is promised about the outputs. Interruptible (checked every 1024
+ * comparisons), reports progress (phase KNOWHERE_PHASE_CLUSTER, units:
+ * rows, counted once per step), uses knowhere_minhash_lsh_num_threads()
+ * threads for the parts that are not sequential by definition; a reader,
+ * like the self-join. The answer is the same on every thread count and
+ * every run. */
+KNOWHERE_API int knowhere_minhash_lsh_cluster_with_interrupt(
+    const knowhere_minhash_lsh *index, float threshold, uint32_t mode,
+    int64_t *representatives, double *similarities, size_t n, CInterrupt interrupt,
+    knowhere_error **err);
+
+/* The same with the exact check deciding: a pair must also have an exact
+ * Jaccard similarity of its documents' shingle sets (as
+ * knowhere_shingle_jaccard computes it with `options`) of at least
+ * exact_threshold (0..1). Row i's document is texts[offsets[i] ..
+ * offsets[i + 1] - 1], laid out as for
+ * knowhere_signature_batch_from_text_with_interrupt with n documents (the
+ * index's rows). `threshold` still chooses the candidates by their
+ * signatures: set it below exact_threshold (knowhere-rs dedup uses three
+ * standard deviations of the estimate below) so that no pair is lost to a
+ * low estimate. similarities[v] is the exact similarity of v to its
+ * representative. Rows collapse only when their signatures and their
+ * shingle sets are identical. Documents are shingled when first compared
+ * (at most 64 MiB of shingle sets are cached), so the cost is about one
+ * shingling per row compared plus one per component member for the
+ * similarities. */
+KNOWHERE_API int knowhere_minhash_lsh_cluster_exact_with_interrupt(
+    const knowhere_minhash_lsh *index, float threshold, uint32_t mode,
+    const knowhere_signature_options *options, const char *texts, size_t texts_len,
+    const uint64_t *offsets, double exact_threshold, int64_t *representatives,
+    double *similarities, size_t n, CInterrupt interrupt, knowhere_error **err);
 
 #ifdef __cplusplus
 } /* extern "C" */

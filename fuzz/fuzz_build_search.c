@@ -1,7 +1,8 @@
 /* libFuzzer target: bytes decoded into parameters (length, element size,
  * bands, k, bitset length, raw-data flag, threads) plus data and queries,
- * driving build, add, search, batch search, get_vector_by_ids, remove and
- * a serialize round trip. Invalid combinations must give a status; valid
+ * driving build, add, search, batch search, search with options (hits mode,
+ * refine_k, a bitset id offset), get_vector_by_ids, remove and a serialize
+ * round trip. Invalid combinations must give a status; valid
  * ones must give well-formed results (ids in range, sorted by similarity,
  * batch equal to single). */
 #include <math.h>
@@ -35,6 +36,49 @@ static void check_row(const int64_t *ids, const float *d, size_t k, size_t n) {
         if (ids[i - 1] == -1) require(ids[i] == -1);
         else if (ids[i] != -1)
             require(d[i - 1] > d[i] || (d[i - 1] == d[i] && ids[i - 1] < ids[i]));
+    }
+}
+
+/* Hits mode: distinct ids in range with distance 1, then -1 / 0 padding. */
+static void check_hits(const int64_t *ids, const float *d, size_t k, size_t n) {
+    for (size_t i = 0; i < k; ++i) {
+        require(ids[i] >= -1 && ids[i] < (int64_t)n);
+        require(d[i] == (ids[i] >= 0 ? 1.0f : 0.0f));
+        if (i > 0 && ids[i - 1] == -1) require(ids[i] == -1);
+        for (size_t j = 0; j < i && ids[i] >= 0; ++j) require(ids[j] != ids[i]);
+    }
+}
+
+/* Search options from bits of `split` (no new input bytes, so the corpus
+ * keeps its meaning): batch equals single, rows well formed, the filter
+ * read at id + offset. */
+static void check_options(knowhere_minhash_lsh *index, const uint8_t *queries, size_t nq,
+                          size_t sig, size_t k, const uint8_t *filter, size_t bitset_bits,
+                          size_t split, size_t threads, size_t n) {
+    knowhere_search_options o;
+    knowhere_search_options_init(&o);
+    o.mode = (split >> 1) & 1 ? KNOWHERE_SEARCH_HITS : KNOWHERE_SEARCH_RANKED;
+    o.refine_k = (split >> 2) % 8;
+    o.bitset_id_offset = (split >> 5) & 3;
+    o.threads = threads;
+    int64_t ids[4 * 12], single_ids[12];
+    float d[4 * 12], single_d[12];
+    require(knowhere_minhash_lsh_batch_search_with_options(index, queries, nq * sig, nq, k, filter,
+                                                           bitset_bits, &o, ids, d, NULL,
+                                                           NULL) == KNOWHERE_OK);
+    for (size_t q = 0; q < nq; ++q) {
+        if (o.mode == KNOWHERE_SEARCH_HITS) check_hits(ids + q * k, d + q * k, k, n);
+        else check_row(ids + q * k, d + q * k, k, n);
+        require(knowhere_minhash_lsh_search_with_options(index, queries + q * sig, sig, k, filter,
+                                                         bitset_bits, &o, single_ids, single_d,
+                                                         NULL, NULL) == KNOWHERE_OK);
+        require(memcmp(single_ids, ids + q * k, k * sizeof *ids) == 0);
+        require(memcmp(single_d, d + q * k, k * sizeof *d) == 0);
+        for (size_t j = 0; j < k && filter; ++j) {
+            if (ids[q * k + j] < 0) continue;
+            size_t bit = (size_t)ids[q * k + j] + (size_t)o.bitset_id_offset;
+            require(bit < bitset_bits && !((filter[bit >> 3] >> (bit & 7)) & 1));
+        }
     }
 }
 
@@ -95,6 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
         }
     }
+    if (nq > 0 && k > 0)
+        check_options(index, rest, nq, sig, k, filter, bitset_bits, split, threads, n);
     if (n > 0 && raw) {
         int64_t want[2] = {(int64_t)n - 1, (int64_t)(split % n)};
         uint8_t *out = malloc(2 * sig);

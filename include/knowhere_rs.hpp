@@ -85,6 +85,14 @@ class Interrupt {
     CInterrupt handle_;
 };
 
+/* Search options with their defaults (knowhere_search_options_init); set
+ * fields after it, e.g. options.mode = KNOWHERE_SEARCH_HITS. */
+inline knowhere_search_options search_options() {
+    knowhere_search_options options;
+    knowhere_search_options_init(&options);
+    return options;
+}
+
 /* k results per query, row-major, as the C API writes them. */
 struct SearchResult {
     std::vector<int64_t> ids;
@@ -134,15 +142,22 @@ class MinHashLSH {
     SearchResult search(const void *queries, size_t queries_len, size_t k, size_t nq = 1,
                         const uint8_t *bitset = nullptr, size_t bitset_bits = 0,
                         const Interrupt *interrupt = nullptr) const {
+        return search(queries, queries_len, k, nq, search_options(), bitset, bitset_bits,
+                      interrupt);
+    }
+    /* The same with search options (knowhere_minhash_lsh_batch_search_with_options). */
+    SearchResult search(const void *queries, size_t queries_len, size_t k, size_t nq,
+                        const knowhere_search_options &options, const uint8_t *bitset = nullptr,
+                        size_t bitset_bits = 0, const Interrupt *interrupt = nullptr) const {
         if (nq != 0 && k > SIZE_MAX / sizeof(int64_t) / nq)
             throw Error(KNOWHERE_ERR_INVALID_ARG, "nq * k results overflow");
         SearchResult result;
         result.ids.resize(nq * k);
         result.distances.resize(nq * k);
         knowhere_error *err = nullptr;
-        int status = knowhere_minhash_lsh_batch_search_with_interrupt(
+        int status = knowhere_minhash_lsh_batch_search_with_options(
             index_, static_cast<const uint8_t *>(queries), queries_len, nq, k, bitset,
-            bitset_bits, result.ids.data(), result.distances.data(),
+            bitset_bits, &options, result.ids.data(), result.distances.data(),
             interrupt ? interrupt->get() : nullptr, &err);
         check(status, err);
         return result;

@@ -31,11 +31,6 @@ static bool reserve_ids(kh_candidate_scratch *sc, size_t needed) {
     return KH_RESERVE(sc, ids, ids_capacity, needed);
 }
 
-static bool excluded(const uint8_t *bitset, size_t bitset_bits, uint32_t id) {
-    if (bitset == NULL) return false;
-    return id >= bitset_bits || ((bitset[id >> 3] >> (id & 7)) & 1);
-}
-
 /* ---- scoring ---------------------------------------------------------------- */
 
 #define COUNT_EQUAL_AS(type, a, b, n)                                          \
@@ -48,9 +43,7 @@ static bool excluded(const uint8_t *bitset, size_t bitset_bits, uint32_t id) {
         }                                                                      \
     } while (0)
 
-/* How many of the n values of `element_size` bytes are equal in a and b. */
-static size_t count_equal_values(const uint8_t *a, const uint8_t *b, size_t n,
-                                 size_t element_size) {
+size_t kh_count_equal_values(const uint8_t *a, const uint8_t *b, size_t n, size_t element_size) {
     size_t equal = 0;
     switch (element_size) {
     case 1: COUNT_EQUAL_AS(uint8_t, a, b, n); break;
@@ -143,12 +136,12 @@ static size_t first_id_at_least(const kh_lsh_entry *entries, size_t begin, size_
 }
 
 static int gather_ids(const kh_lsh_state *s, const size_t *runs, const uint32_t *delta_ids,
-                      size_t delta_count, const uint8_t *bitset, size_t bitset_bits,
-                      size_t min_id, uint32_t *ids, size_t *count, kh_job *job) {
+                      size_t delta_count, const kh_filter *filter, size_t min_id,
+                      uint32_t *ids, size_t *count, kh_job *job) {
     size_t m = 0, polled = 0;
     for (size_t i = 0; i < delta_count; ++i) {
         uint32_t id = delta_ids[i];
-        if (id >= min_id && !excluded(bitset, bitset_bits, id) && !kh_is_removed(s, id))
+        if (id >= min_id && !kh_filter_excludes(filter, id) && !kh_is_removed(s, id))
             ids[m++] = id;
     }
     for (size_t b = 0; b < s->bands; ++b) {
@@ -159,7 +152,7 @@ static int gather_ids(const kh_lsh_state *s, const size_t *runs, const uint32_t 
             if ((++polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
                 return KNOWHERE_ERR_INTERRUPTED;
             uint32_t id = entries[e].id;
-            if (!excluded(bitset, bitset_bits, id) && !kh_is_removed(s, id)) ids[m++] = id;
+            if (!kh_filter_excludes(filter, id) && !kh_is_removed(s, id)) ids[m++] = id;
         }
     }
     *count = m;
@@ -175,11 +168,7 @@ static void insertion_sort_ids(uint32_t *ids, size_t n) {
     }
 }
 
-/* Sorts ids[0..n-1] ascending (LSD radix, one byte a pass, skipping bytes
- * that are the same everywhere). *sorted is ids or spare, whichever holds
- * the result. */
-static int sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted,
-                    kh_job *job) {
+int kh_sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted, kh_job *job) {
     *sorted = ids;
     if (n <= 32) {
         insertion_sort_ids(ids, n);
@@ -221,7 +210,7 @@ static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
         if (s->raw) {
             const uint8_t *row = kh_raw_row(s, id);
             if (shares_a_band(s, query, row)) {
-                score = (uint32_t)count_equal_values(query, row, s->length, s->element_size);
+                score = (uint32_t)kh_count_equal_values(query, row, s->length, s->element_size);
                 out[u++] = (kh_candidate){id, score};
             }
         } else {
@@ -234,18 +223,18 @@ static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
 }
 
 int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
-                            const uint8_t *bitset, size_t bitset_bits, size_t min_id,
-                            kh_candidate_scratch *sc, size_t *count, kh_job *job) {
+                            const kh_filter *filter, size_t min_id, kh_candidate_scratch *sc,
+                            size_t *count, kh_job *job) {
     *count = 0;
     size_t delta_count = kh_lsh_state_has_delta(s) ? sc->delta_count : 0;
     size_t matched = delta_count;
     for (size_t b = 0; b < s->bands; ++b) matched += sc->runs[2 * b + 1] - sc->runs[2 * b];
     if (!reserve_ids(sc, matched)) return KNOWHERE_ERR_NO_MEMORY;
     size_t n = 0;
-    int status = gather_ids(s, sc->runs, sc->delta_ids, delta_count, bitset, bitset_bits, min_id,
-                            sc->ids, &n, job);
+    int status = gather_ids(s, sc->runs, sc->delta_ids, delta_count, filter, min_id, sc->ids,
+                            &n, job);
     uint32_t *sorted = sc->ids;
-    if (status == KNOWHERE_OK) status = sort_ids(sc->ids, sc->ids_spare, n, &sorted, job);
+    if (status == KNOWHERE_OK) status = kh_sort_ids(sc->ids, sc->ids_spare, n, &sorted, job);
     if (status == KNOWHERE_OK && !KH_RESERVE(sc, candidates, candidates_capacity, n))
         status = KNOWHERE_ERR_NO_MEMORY;
     if (status == KNOWHERE_OK)
@@ -253,14 +242,36 @@ int kh_candidates_from_runs(const kh_lsh_state *s, const uint8_t *query,
     return status;
 }
 
-int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const uint8_t *bitset,
-                       size_t bitset_bits, size_t min_id, kh_candidate_scratch *sc,
-                       size_t *count, kh_job *job) {
-    *count = 0;
+int kh_find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_scratch *sc) {
     if (!KH_RESERVE(sc, runs, runs_capacity, 2 * s->bands)) return KNOWHERE_ERR_NO_MEMORY;
-    int status = find_runs(s, query, sc);
+    return find_runs(s, query, sc);
+}
+
+int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
+                       size_t min_id, kh_candidate_scratch *sc, size_t *count, kh_job *job) {
+    *count = 0;
+    int status = kh_find_runs(s, query, sc);
     if (status != KNOWHERE_OK) return status;
-    return kh_candidates_from_runs(s, query, bitset, bitset_bits, min_id, sc, count, job);
+    return kh_candidates_from_runs(s, query, filter, min_id, sc, count, job);
+}
+
+uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t *runs,
+                      uint32_t id) {
+    if (s->raw)
+        return (uint32_t)kh_count_equal_values(query, kh_raw_row(s, id), s->length,
+                                               s->element_size);
+    uint32_t bands = 0;
+    for (size_t b = 0; b < s->bands; ++b) {
+        if (id >= s->table_count) { /* an added row, in the band's delta */
+            const kh_lsh_delta *d = &s->deltas[b];
+            bands += id - d->first_id < d->count &&
+                     d->keys[id - d->first_id] == kh_band_key(s, query, b);
+            continue;
+        }
+        size_t e = first_id_at_least(s->tables[b].entries, runs[2 * b], runs[2 * b + 1], id);
+        bands += e < runs[2 * b + 1] && s->tables[b].entries[e].id == id;
+    }
+    return bands;
 }
 
 void kh_candidate_scratch_discard(kh_garbage *bag, kh_candidate_scratch *sc) {

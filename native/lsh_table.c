@@ -192,10 +192,19 @@ int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout
 
 /* ---- the delta ------------------------------------------------------------------- */
 
-static void place(kh_lsh_delta_slot *slots, size_t capacity, uint64_t key, uint32_t row) {
-    size_t i = (size_t)key & (capacity - 1); /* as kh_lsh_delta_home */
-    while (slots[i].row != 0) i = (i + 1) & (capacity - 1);
-    slots[i] = (kh_lsh_delta_slot){row, (uint32_t)(key >> 32)};
+static void place(uint32_t *slots, size_t capacity, uint64_t key, uint32_t id) {
+    size_t i = (size_t)(key ^ (key >> 32)) & (capacity - 1);
+    while (slots[i] != KH_DELTA_EMPTY) i = (i + 1) & (capacity - 1);
+    slots[i] = id;
+}
+
+/* The slot of `key` (holding its latest row), or the empty slot where it
+ * goes: the probe passes only slots of other keys, one per key. */
+static size_t find_slot(const kh_lsh_delta *d, uint64_t key) {
+    size_t i = kh_lsh_delta_home(d, key);
+    while (d->slots[i] != KH_DELTA_EMPTY && d->keys[d->slots[i] - d->first_id] != key)
+        i = (i + 1) & (d->capacity - 1);
+    return i;
 }
 
 bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more) {
@@ -216,31 +225,41 @@ bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more) {
     if (2 * needed <= d->capacity) return true;
     size_t capacity = d->capacity ? d->capacity : 64;
     while (capacity < 2 * needed) capacity *= 2;
-    kh_lsh_delta_slot *slots = calloc(capacity, sizeof *slots);
+    /* One block: the slots, then the links (capacity / 2 >= needed rows). */
+    uint32_t *slots = malloc((capacity + capacity / 2) * sizeof *slots);
     if (slots == NULL) return false;
-    for (size_t i = 0; i < d->count; ++i) place(slots, capacity, d->keys[i], (uint32_t)i + 1);
+    memset(slots, 0xff, capacity * sizeof *slots); /* KH_DELTA_EMPTY */
+    uint32_t *same = slots + capacity;
+    if (d->count) memcpy(same, d->same, d->count * sizeof *same);
+    /* Each key's slot moves; the links between its rows stay. */
+    for (size_t i = 0; i < d->capacity; ++i)
+        if (d->slots[i] != KH_DELTA_EMPTY)
+            place(slots, capacity, d->keys[d->slots[i] - d->first_id], d->slots[i]);
     free(d->slots);
     d->slots = slots;
+    d->same = same;
     d->capacity = capacity;
     return true;
 }
 
 void kh_lsh_delta_insert(kh_lsh_delta *d, uint64_t key) {
-    d->keys[d->count++] = key;
-    place(d->slots, d->capacity, key, (uint32_t)d->count);
+    uint32_t id = d->first_id + (uint32_t)d->count;
+    size_t i = find_slot(d, key);
+    d->keys[d->count] = key;
+    d->same[d->count++] = d->slots[i]; /* the key's previous row, or none */
+    d->slots[i] = id;
 }
 
 void kh_lsh_delta_undo_last(kh_lsh_delta *d) {
-    uint32_t row = (uint32_t)d->count--;
-    size_t i = kh_lsh_delta_home(d, d->keys[d->count]);
-    while (d->slots[i].row != row) i = (i + 1) & (d->capacity - 1);
-    /* Every later insert was undone before, so no probe sequence runs
-     * through this slot to an entry behind it. */
-    d->slots[i].row = 0;
+    size_t row = --d->count;
+    /* The row is its key's latest. When it was the key's only row, its slot
+     * empties: every later insert was undone before, so no probe sequence
+     * runs through this slot to an entry behind it. */
+    d->slots[find_slot(d, d->keys[row])] = d->same[row];
 }
 
 size_t kh_lsh_delta_bytes(const kh_lsh_delta *d) {
-    return d->keys_capacity * sizeof *d->keys + d->capacity * sizeof *d->slots;
+    return d->keys_capacity * sizeof *d->keys + (d->capacity + d->capacity / 2) * sizeof *d->slots;
 }
 
 void kh_lsh_delta_free(kh_lsh_delta *d) {

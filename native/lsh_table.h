@@ -17,9 +17,13 @@
  * entries does not change and the merge is one linear pass; key_bits stays
  * what the first build chose (the key's other bits are not kept).
  *
- * The delta holds the rows added since: an open-addressing hash of ids
- * (linear probing, at most half full) over their full 64-bit keys, kept in
- * id order. An add inserts in O(1); a search probes it after the table. */
+ * The delta holds the rows added since: an open-addressing hash (linear
+ * probing, at most half full) over their full 64-bit keys, in which each
+ * distinct key has one slot holding its latest row, and each row links to
+ * the previous row with its key. So many rows with one key (a hot bucket:
+ * thousands of identical documents) take one slot, not a probe run that
+ * every insert and every lookup near it would walk. An add inserts in
+ * O(1); a search probes it after the table. */
 #ifndef KNOWHERE_LSH_TABLE_H
 #define KNOWHERE_LSH_TABLE_H
 
@@ -44,24 +48,20 @@ typedef struct {
     unsigned key_bits;    /* of which the key's top bits (<= prefix_bits) */
 } kh_lsh_layout;
 
-/* A slot of a delta: which of its rows (1-based: 0 is a free slot, so a
- * fresh calloc'd array is empty and costs no page until used) and the top
- * half of its key, so that probing past other keys reads no second array. */
-typedef struct {
-    uint32_t row;
-    uint32_t key_high;
-} kh_lsh_delta_slot;
-
 /* Rows added since the table was made: ids first_id .. first_id + count - 1
  * (consecutive: every add appends, every merge takes the whole delta). */
 typedef struct {
     uint64_t *keys;          /* [count]: the band key of row first_id + i */
     size_t keys_capacity;
-    kh_lsh_delta_slot *slots; /* [capacity] */
+    uint32_t *slots;         /* [capacity]: a key's latest id, or KH_DELTA_EMPTY */
+    uint32_t *same;          /* [capacity / 2], in the slots' block: row i's previous
+                                id with its key, or KH_DELTA_EMPTY */
     size_t capacity;         /* a power of two (or 0), at least 2 * count */
     size_t count;
     uint32_t first_id;
 } kh_lsh_delta;
+
+#define KH_DELTA_EMPTY UINT32_MAX
 
 /* Reusable per-thread memory for building tables. */
 typedef struct {
@@ -120,26 +120,34 @@ bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more);
 void kh_lsh_delta_insert(kh_lsh_delta *d, uint64_t key);
 void kh_lsh_delta_undo_last(kh_lsh_delta *d);
 static inline size_t kh_lsh_delta_home(const kh_lsh_delta *d, uint64_t key) {
-    return (size_t)key & (d->capacity - 1); /* the key is a hash already */
+    return (size_t)(key ^ (key >> 32)) & (d->capacity - 1);
 }
 static inline void kh_lsh_delta_prefetch(const kh_lsh_delta *d, uint64_t key) {
 #if defined(__GNUC__) || defined(__clang__)
-    if (d->capacity) __builtin_prefetch(&d->slots[kh_lsh_delta_home(d, key)]);
+    if (d->count) __builtin_prefetch(&d->slots[kh_lsh_delta_home(d, key)]);
 #else
     (void)d, (void)key;
 #endif
 }
-/* The ids whose key is `key`, one per call: start with *slot =
- * kh_lsh_delta_home(d, key) (and only when d->count > 0); false at the end. */
+/* The ids whose key is `key`, latest first, one per call: start with *slot
+ * = kh_lsh_delta_home(d, key) (and only when d->count > 0); false at the
+ * end. Once the key's slot is found, *slot is capacity + the row of the
+ * last id given, and the next one is its link. */
 static inline bool kh_lsh_delta_next(const kh_lsh_delta *d, uint64_t key, size_t *slot,
                                      uint32_t *id) {
-    uint32_t high = (uint32_t)(key >> 32);
+    if (*slot >= d->capacity) {
+        uint32_t previous = d->same[*slot - d->capacity];
+        if (previous == KH_DELTA_EMPTY) return false;
+        *id = previous;
+        *slot = d->capacity + (previous - d->first_id);
+        return true;
+    }
     for (size_t i = *slot;; i = (i + 1) & (d->capacity - 1)) {
-        kh_lsh_delta_slot found = d->slots[i];
-        if (found.row == 0) return false;
-        if (found.key_high == high && d->keys[found.row - 1] == key) {
-            *id = d->first_id + found.row - 1;
-            *slot = (i + 1) & (d->capacity - 1);
+        uint32_t found = d->slots[i];
+        if (found == KH_DELTA_EMPTY) return false;
+        if (d->keys[found - d->first_id] == key) {
+            *id = found;
+            *slot = d->capacity + (found - d->first_id);
             return true;
         }
     }

@@ -69,12 +69,24 @@ typedef struct {
     atomic_bool has_raw;
 } kh_lsh_summary;
 
+/* The scheme of the signatures an index holds, as its owner declared it
+ * (knowhere_minhash_lsh_set_signature_scheme) or a loaded file recorded
+ * it: the library's scheme version and the options. */
+typedef struct {
+    uint32_t version;
+    knowhere_signature_options options;
+} kh_signature_scheme;
+
 struct knowhere_minhash_lsh {
     kh_lsh_state *state;         /* NULL until the first successful build */
     /* Taken only for a few instructions (never while waiting or working):
      * guards `state` and the states' refs / retired. */
     pthread_mutex_t lock;
     kh_lsh_summary summary;
+    /* Under `lock`: the signature scheme, when has_scheme. Build and add
+     * keep it; load and deserialize replace it with the file's (or none). */
+    kh_signature_scheme scheme;
+    bool has_scheme;
     atomic_size_t threads;       /* 0: one per online processor */
     /* A non-blocking guard. Readers (searches, saves) count themselves in
      * `readers` and hold a reference to the state they read. Writers raise
@@ -107,6 +119,12 @@ void kh_minhash_lsh_leave_reader(knowhere_minhash_lsh *index, const kh_lsh_state
  * memory), updates the accessors' summary, and releases the previous
  * state; one that readers still hold is freed by the last of them. */
 void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next);
+
+/* The index's signature scheme (false: none), read under its lock; and
+ * replacing it (has = false: none), for load. */
+bool kh_minhash_lsh_scheme(const knowhere_minhash_lsh *index, kh_signature_scheme *scheme);
+void kh_minhash_lsh_set_scheme(knowhere_minhash_lsh *index, const kh_signature_scheme *scheme,
+                               bool has);
 
 /* Frees a state (NULL is a no-op), off the calling thread when it is large. */
 void kh_lsh_state_release(kh_lsh_state *s);

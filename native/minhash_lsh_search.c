@@ -14,6 +14,8 @@
 #include "deferred_free.h"
 #include "internal.h"
 #include "minhash_lsh_internal.h"
+#include "search_hits.h"
+#include "search_options.h"
 
 typedef kh_candidate candidate;
 
@@ -21,14 +23,14 @@ typedef struct {
     kh_candidate_scratch found;
     uint32_t *slots; /* per score: where its next candidate goes */
     size_t slots_capacity;
+    kh_hit_scratch hits; /* hits mode and refine_k */
 } search_scratch;
 
 typedef struct {
     const kh_lsh_state *state;
     const uint8_t *queries;
     size_t nq, k, queries_per_task;
-    const uint8_t *bitset;
-    size_t bitset_bits;
+    const kh_search_params *params;
     int64_t *ids;
     float *distances;
     search_scratch *scratch; /* [threads] */
@@ -87,18 +89,58 @@ static void write_row(const kh_lsh_state *s, candidate *c, size_t n, uint32_t *s
     }
 }
 
+/* Hits mode: the first k hits, distance 1. */
+static void write_hit_flags(const uint32_t *hits, size_t n, size_t k, int64_t *ids,
+                            float *distances) {
+    for (size_t slot = 0; slot < k; ++slot) {
+        ids[slot] = slot < n ? (int64_t)hits[slot] : -1;
+        distances[slot] = slot < n ? 1.0f : 0.0f;
+    }
+}
+
+/* refine_k: scores the n hits (sorted by id first, so that ties stay in id
+ * order) into the candidates write_row ranks. */
+static int score_hits(const kh_lsh_state *s, const uint8_t *query, search_scratch *sc,
+                      size_t n, kh_job *job) {
+    uint32_t *hits = NULL;
+    if (!KH_RESERVE(&sc->found, candidates, candidates_capacity, n) ||
+        !KH_RESERVE(&sc->hits, spare, spare_capacity, n))
+        return KNOWHERE_ERR_NO_MEMORY;
+    int status = kh_sort_ids(sc->hits.hits, sc->hits.spare, n, &hits, job);
+    if (status != KNOWHERE_OK) return status;
+    for (size_t i = 0; i < n; ++i) {
+        if ((i & 63) == 63 && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        sc->found.candidates[i] =
+            (candidate){hits[i], kh_row_score(s, query, sc->found.runs, hits[i])};
+    }
+    return KNOWHERE_OK;
+}
+
 static int search_one(const search_work *w, size_t q, search_scratch *sc, kh_job *job) {
     const kh_lsh_state *s = w->state;
+    const kh_search_params *p = w->params;
     const uint8_t *query = w->queries + q * s->signature_bytes;
-    size_t distinct = 0;
-    int status = kh_find_candidates(s, query, w->bitset, w->bitset_bits, 0, &sc->found,
-                                    &distinct, job);
+    int64_t *ids = w->ids + q * w->k;
+    float *distances = w->distances + q * w->k;
+    size_t n = 0;
+    int status;
+    if (kh_search_uses_hits(p)) {
+        bool flags = p->mode == KNOWHERE_SEARCH_HITS;
+        size_t limit = flags || p->refine_k < w->k ? w->k : p->refine_k;
+        status = kh_first_hits(s, query, &p->filter, limit, &sc->found, &sc->hits, &n, job);
+        if (status == KNOWHERE_OK && flags) {
+            write_hit_flags(sc->hits.hits, n, w->k, ids, distances);
+            return KNOWHERE_OK;
+        }
+        if (status == KNOWHERE_OK) status = score_hits(s, query, sc, n, job);
+    } else {
+        status = kh_find_candidates(s, query, &p->filter, 0, &sc->found, &n, job);
+    }
     size_t max_score = kh_max_score(s);
     if (status == KNOWHERE_OK && !KH_RESERVE(sc, slots, slots_capacity, max_score + 2))
         status = KNOWHERE_ERR_NO_MEMORY;
     if (status != KNOWHERE_OK) return status;
-    write_row(s, sc->found.candidates, distinct, sc->slots, w->k, w->ids + q * w->k,
-              w->distances + q * w->k);
+    write_row(s, sc->found.candidates, n, sc->slots, w->k, ids, distances);
     return KNOWHERE_OK;
 }
 
@@ -129,6 +171,7 @@ static void release_scratch(search_scratch *scratch, size_t threads) {
     for (size_t t = 0; t < threads; ++t) {
         search_scratch *sc = &scratch[t];
         kh_candidate_scratch_discard(bag, &sc->found);
+        kh_hit_scratch_discard(bag, &sc->hits);
         kh_garbage_add(bag, sc->slots, sc->slots_capacity * sizeof *sc->slots);
     }
     kh_garbage_add(bag, scratch, 0);
@@ -150,14 +193,21 @@ static int check_search_args(const knowhere_minhash_lsh *index, const uint8_t *q
     return KNOWHERE_OK;
 }
 
-/* Shared by single (threads = 1) and batch search. */
+/* Shared by single (threads = 1) and batch search (threads = 0: the
+ * options' or the index's count). */
 static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *queries,
                       size_t queries_len, size_t nq, size_t k, const uint8_t *bitset,
-                      size_t bitset_bits, int64_t *ids, float *distances, size_t threads,
-                      const char *what, CInterrupt interrupt, knowhere_error **err) {
+                      size_t bitset_bits, const knowhere_search_options *options,
+                      int64_t *ids, float *distances, size_t threads, const char *what,
+                      CInterrupt interrupt, knowhere_error **err) {
     kh_clear_error(err);
     int status = check_search_args(const_index, queries, nq, k, ids, distances, err);
+    kh_search_params params;
+    if (status == KNOWHERE_OK)
+        status = kh_search_params_resolve(options, bitset, bitset_bits, &params, err);
     if (status != KNOWHERE_OK) return status;
+    if (threads == 0)
+        threads = params.threads ? params.threads : kh_minhash_lsh_threads(const_index);
     status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK) return kh_stopped_error(err, status, what, "");
     /* The guard counters are the only thing a search writes in the index. */
@@ -178,7 +228,7 @@ static int run_search(const knowhere_minhash_lsh *const_index, const uint8_t *qu
         search_work w = {
             .state = s, .queries = queries, .nq = nq, .k = k,
             .queries_per_task = kh_items_per_task(nq, threads, 8, 64),
-            .bitset = bitset, .bitset_bits = bitset_bits, .ids = ids, .distances = distances,
+            .params = &params, .ids = ids, .distances = distances,
             .scratch = calloc(threads, sizeof(search_scratch)),
         };
         if (w.scratch == NULL) {
@@ -206,8 +256,8 @@ int knowhere_minhash_lsh_search_with_interrupt(
     const knowhere_minhash_lsh *index, const uint8_t *query, size_t query_len, size_t k,
     const uint8_t *bitset, size_t bitset_bits, int64_t *ids, float *distances,
     CInterrupt interrupt, knowhere_error **err) {
-    return run_search(index, query, query_len, 1, k, bitset, bitset_bits, ids, distances, 1,
-                      "search", interrupt, err);
+    return run_search(index, query, query_len, 1, k, bitset, bitset_bits, NULL, ids, distances,
+                      1, "search", interrupt, err);
 }
 
 int knowhere_minhash_lsh_search(const knowhere_minhash_lsh *index, const uint8_t *query,
@@ -222,9 +272,8 @@ int knowhere_minhash_lsh_batch_search_with_interrupt(
     const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len,
     size_t nq, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids,
     float *distances, CInterrupt interrupt, knowhere_error **err) {
-    size_t threads = index ? kh_minhash_lsh_threads(index) : 1;
-    return run_search(index, queries, queries_len, nq, k, bitset, bitset_bits, ids,
-                      distances, threads, "batch search", interrupt, err);
+    return run_search(index, queries, queries_len, nq, k, bitset, bitset_bits, NULL, ids,
+                      distances, 0, "batch search", interrupt, err);
 }
 
 int knowhere_minhash_lsh_batch_search(const knowhere_minhash_lsh *index,
@@ -234,4 +283,20 @@ int knowhere_minhash_lsh_batch_search(const knowhere_minhash_lsh *index,
                                       knowhere_error **err) {
     return knowhere_minhash_lsh_batch_search_with_interrupt(
         index, queries, queries_len, nq, k, bitset, bitset_bits, ids, distances, NULL, err);
+}
+
+int knowhere_minhash_lsh_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *query, size_t query_len, size_t k,
+    const uint8_t *bitset, size_t bitset_bits, const knowhere_search_options *options,
+    int64_t *ids, float *distances, CInterrupt interrupt, knowhere_error **err) {
+    return run_search(index, query, query_len, 1, k, bitset, bitset_bits, options, ids,
+                      distances, 1, "search", interrupt, err);
+}
+
+int knowhere_minhash_lsh_batch_search_with_options(
+    const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
+    size_t k, const uint8_t *bitset, size_t bitset_bits, const knowhere_search_options *options,
+    int64_t *ids, float *distances, CInterrupt interrupt, knowhere_error **err) {
+    return run_search(index, queries, queries_len, nq, k, bitset, bitset_bits, options, ids,
+                      distances, 0, "batch search", interrupt, err);
 }

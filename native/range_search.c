@@ -17,6 +17,7 @@
 #include "deferred_free.h"
 #include "internal.h"
 #include "minhash_lsh_internal.h"
+#include "search_options.h"
 
 struct knowhere_range_result {
     size_t nq, count;
@@ -41,8 +42,7 @@ typedef struct {
     const kh_lsh_state *state;
     const uint8_t *queries;
     size_t nq, queries_per_task;
-    const uint8_t *bitset;
-    size_t bitset_bits;
+    const kh_filter *filter;
     uint32_t min_score; /* the smallest score whose similarity >= threshold */
     range_worker *workers;
     range_block *blocks; /* [tasks] */
@@ -88,8 +88,8 @@ static void order_by_score(kh_candidate *c, size_t n, size_t min_score, size_t m
 static int range_one(const range_work *w, size_t q, range_worker *wk, kh_job *job) {
     const kh_lsh_state *s = w->state;
     size_t n = 0;
-    int status = kh_find_candidates(s, w->queries + q * s->signature_bytes, w->bitset,
-                                    w->bitset_bits, 0, &wk->found, &n, job);
+    int status = kh_find_candidates(s, w->queries + q * s->signature_bytes, w->filter, 0,
+                                    &wk->found, &n, job);
     if (status != KNOWHERE_OK) return status;
     kh_candidate *c = wk->found.candidates;
     size_t kept = 0;
@@ -212,12 +212,26 @@ static int run_range(range_work *w, size_t threads,
     return status;
 }
 
-int knowhere_minhash_lsh_range_search_with_interrupt(
+/* Range search ranks every candidate: hits mode and refine_k do not apply. */
+static int resolve_range_options(const knowhere_search_options *options, const uint8_t *bitset,
+                                 size_t bitset_bits, kh_search_params *p, knowhere_error **err) {
+    int status = kh_search_params_resolve(options, bitset, bitset_bits, p, err);
+    if (status == KNOWHERE_OK && kh_search_uses_hits(p))
+        status = kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                           "range search takes neither KNOWHERE_SEARCH_HITS nor refine_k");
+    return status;
+}
+
+int knowhere_minhash_lsh_range_search_with_options(
     const knowhere_minhash_lsh *const_index, const uint8_t *queries, size_t queries_len,
     size_t nq, float threshold, const uint8_t *bitset, size_t bitset_bits,
-    knowhere_range_result **result, CInterrupt interrupt, knowhere_error **err) {
+    const knowhere_search_options *options, knowhere_range_result **result,
+    CInterrupt interrupt, knowhere_error **err) {
     kh_clear_error(err);
     if (result) *result = NULL;
+    kh_search_params params;
+    int status = resolve_range_options(options, bitset, bitset_bits, &params, err);
+    if (status != KNOWHERE_OK) return status;
     if (const_index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
     if (queries == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "query is NULL");
     if (result == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "result is NULL");
@@ -228,7 +242,7 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
     if (nq >= SIZE_MAX / sizeof(uint64_t))
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "nq %zu: the lims array overflows",
                          nq);
-    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK)
         return kh_stopped_error(err, status, "range search", "");
     /* The guard counters are the only thing a search writes in the index. */
@@ -246,12 +260,12 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
                            "query length %zu is not %zu queries * the signature size %zu",
                            queries_len, nq, s->signature_bytes);
     } else {
-        size_t threads = kh_minhash_lsh_threads(index);
+        size_t threads = params.threads ? params.threads : kh_minhash_lsh_threads(index);
         if (threads > nq) threads = nq;
         range_work w = {
             .state = s, .queries = queries, .nq = nq,
             .queries_per_task = kh_items_per_task(nq, threads, 8, 64),
-            .bitset = bitset, .bitset_bits = bitset_bits,
+            .filter = &params.filter,
             .min_score = kh_min_score(s, threshold),
         };
         status = run_range(&w, threads, interrupt, result);
@@ -264,6 +278,15 @@ int knowhere_minhash_lsh_range_search_with_interrupt(
     }
     kh_minhash_lsh_leave_reader(index, s);
     return status;
+}
+
+int knowhere_minhash_lsh_range_search_with_interrupt(
+    const knowhere_minhash_lsh *index, const uint8_t *queries, size_t queries_len, size_t nq,
+    float threshold, const uint8_t *bitset, size_t bitset_bits, knowhere_range_result **result,
+    CInterrupt interrupt, knowhere_error **err) {
+    return knowhere_minhash_lsh_range_search_with_options(index, queries, queries_len, nq,
+                                                          threshold, bitset, bitset_bits, NULL,
+                                                          result, interrupt, err);
 }
 
 /* ---- the result object ----------------------------------------------------------- */

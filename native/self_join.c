@@ -117,7 +117,7 @@ static int join_row(const join_work *w, size_t i, join_worker *wk, kh_job *job) 
     size_t n = 0;
     int status;
     if (s->raw) {
-        status = kh_find_candidates(s, kh_raw_row(s, i), NULL, 0, i + 1, sc, &n, job);
+        status = kh_find_candidates(s, kh_raw_row(s, i), NULL, i + 1, sc, &n, job);
     } else {
         if (!KH_RESERVE(sc, runs, runs_capacity, 2 * s->bands)) return KNOWHERE_ERR_NO_MEMORY;
         for (size_t b = 0; b < s->bands; ++b) {
@@ -125,7 +125,7 @@ static int join_row(const join_work *w, size_t i, join_worker *wk, kh_job *job) 
             sc->runs[2 * b] = e + 1;
             sc->runs[2 * b + 1] = run_end_after(s, b, e);
         }
-        status = kh_candidates_from_runs(s, NULL, NULL, 0, 0, sc, &n, job);
+        status = kh_candidates_from_runs(s, NULL, NULL, 0, sc, &n, job);
     }
     if (status != KNOWHERE_OK) return status;
     const kh_candidate *c = sc->candidates;

@@ -45,8 +45,10 @@ enum {
     FORMAT_VERSION = 1,
     FLAG_RAW = 1u,
     FLAG_REMOVED = 2u, /* a bitset of removed rows follows the raw data */
+    FLAG_SCHEME = 4u,  /* the signature scheme follows (docs/format.md) */
     FLAG_APP_DATA = 8u, /* the application's bytes come last */
-    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED | FLAG_APP_DATA,
+    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED | FLAG_SCHEME | FLAG_APP_DATA,
+    SCHEME_BYTES = 32, /* version, num_hashes, kind, size, value bytes, flags (u32), seed (u64) */
     FIXED_HEADER = 64, /* bytes before the section lengths */
     MAX_PREFIX_BITS = 28,
 };
@@ -124,7 +126,7 @@ static size_t min_size(uint64_t a, size_t b) { return a < b ? (size_t)a : b; }
 typedef struct {
     uint64_t count, length, element_size, bands, rows_per_band;
     uint32_t flags, prefix_bits, key_bits, sections;
-    uint64_t dir_bytes, entries_bytes, raw_bytes, removed_bytes; /* each section's length */
+    uint64_t dir_bytes, entries_bytes, raw_bytes, removed_bytes, scheme_bytes; /* lengths */
     uint64_t app_bytes; /* the one length the parameters do not imply */
     uint64_t header_bytes;                        /* FIXED_HEADER + 8 * sections */
     uint64_t body_bytes;                          /* all sections */
@@ -132,28 +134,28 @@ typedef struct {
     uint64_t file_bytes;
 } layout;
 
-/* The sections after the band tables, in this order, each present when
+/* The sections after the band tables, in file order, each present when
  * its flag is set. */
-typedef enum { SECTION_TABLE, SECTION_RAW, SECTION_REMOVED, SECTION_APP_DATA } section_kind;
+typedef enum {
+    SECTION_TABLE, SECTION_RAW, SECTION_REMOVED, SECTION_SCHEME, SECTION_APP_DATA
+} section_kind;
 
 static section_kind kind_of(const layout *L, size_t i) {
     if (i < 2 * L->bands) return SECTION_TABLE;
-    size_t after = i - 2 * L->bands;
-    if (L->flags & FLAG_RAW) {
-        if (after == 0) return SECTION_RAW;
-        after--;
-    }
-    if (L->flags & FLAG_REMOVED) {
-        if (after == 0) return SECTION_REMOVED;
-        after--;
-    }
-    return SECTION_APP_DATA;
+    static const struct { uint32_t flag; section_kind kind; } optional[] = {
+        {FLAG_RAW, SECTION_RAW}, {FLAG_REMOVED, SECTION_REMOVED}, {FLAG_SCHEME, SECTION_SCHEME},
+        {FLAG_APP_DATA, SECTION_APP_DATA}};
+    size_t k = i - 2 * L->bands;
+    for (size_t j = 0; j < sizeof optional / sizeof optional[0]; ++j)
+        if ((L->flags & optional[j].flag) && k-- == 0) return optional[j].kind;
+    return SECTION_APP_DATA; /* not reached: i < sections */
 }
 
 /* 2 * bands, plus one for each flag. */
 static uint64_t sections_for(uint64_t bands, uint32_t flags) {
     return 2 * (bands < UINT32_MAX ? bands : UINT32_MAX) + (flags & FLAG_RAW ? 1 : 0) +
-           (flags & FLAG_REMOVED ? 1 : 0) + (flags & FLAG_APP_DATA ? 1 : 0);
+           (flags & FLAG_REMOVED ? 1 : 0) + (flags & FLAG_SCHEME ? 1 : 0) +
+           (flags & FLAG_APP_DATA ? 1 : 0);
 }
 
 static uint64_t section_bytes_of(const layout *L, size_t i) {
@@ -161,6 +163,7 @@ static uint64_t section_bytes_of(const layout *L, size_t i) {
     case SECTION_TABLE: return i % 2 ? L->entries_bytes : L->dir_bytes;
     case SECTION_RAW: return L->raw_bytes;
     case SECTION_REMOVED: return L->removed_bytes;
+    case SECTION_SCHEME: return L->scheme_bytes;
     default: return L->app_bytes;
     }
 }
@@ -172,6 +175,7 @@ static void section_name(const layout *L, size_t i, char *buf, size_t cap) {
         break;
     case SECTION_RAW: snprintf(buf, cap, "raw data"); break;
     case SECTION_REMOVED: snprintf(buf, cap, "removed rows"); break;
+    case SECTION_SCHEME: snprintf(buf, cap, "signature scheme"); break;
     default: snprintf(buf, cap, "application data"); break;
     }
 }
@@ -196,12 +200,14 @@ static bool layout_sizes(layout *L, uint64_t signature_bytes) {
     if ((L->flags & FLAG_RAW) && !mul_ok(L->count, signature_bytes, &L->raw_bytes))
         return false;
     L->removed_bytes = L->flags & FLAG_REMOVED ? (L->count + 7) / 8 : 0;
+    L->scheme_bytes = L->flags & FLAG_SCHEME ? SCHEME_BYTES : 0;
     L->header_bytes = FIXED_HEADER + 8 * (uint64_t)L->sections;
     L->trailer_bytes = 8 * (uint64_t)L->sections + 8;
     return add_ok(L->dir_bytes, L->entries_bytes, &band_bytes) &&
            mul_ok(band_bytes, L->bands, &L->body_bytes) &&
            add_ok(L->body_bytes, L->raw_bytes, &L->body_bytes) &&
            add_ok(L->body_bytes, L->removed_bytes, &L->body_bytes) &&
+           add_ok(L->body_bytes, L->scheme_bytes, &L->body_bytes) &&
            add_ok(L->body_bytes, L->app_bytes, &L->body_bytes) &&
            add_ok(L->header_bytes, L->trailer_bytes, &trailer) &&
            add_ok(trailer, L->body_bytes, &L->file_bytes);
@@ -240,6 +246,7 @@ static void describe_errno(int errnum, char *buf, size_t cap) {
 typedef struct {
     const kh_lsh_state *s;
     layout L;
+    uint8_t scheme[SCHEME_BYTES]; /* the scheme section, when flag bit 2 */
     uint8_t *meta;    /* header, then the trailer (section checksums, file checksum) */
     uint8_t *hashes;  /* chunk hashes of one range */
     uint8_t *staging; /* CHUNK bytes: converted or gathered chunks */
@@ -252,8 +259,30 @@ typedef struct {
     const char *path, *tmp_path; /* for messages */
 } writer;
 
-static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
-                       knowhere_error **err) {
+/* The scheme section: u32 version, num_hashes, shingle_kind, shingle_size,
+ * value_bytes, flags, then u64 seed. */
+static void encode_scheme(uint8_t *p, const kh_signature_scheme *scheme) {
+    const knowhere_signature_options *o = &scheme->options;
+    const uint32_t fields[] = {scheme->version, o->num_hashes, o->shingle_kind, o->shingle_size,
+                               o->value_bytes, o->flags};
+    for (size_t k = 0; k < 6; ++k) put_u32(p + 4 * k, fields[k]);
+    put_u64(p + 24, o->seed);
+}
+
+static void decode_scheme(const uint8_t *p, kh_signature_scheme *scheme) {
+    knowhere_signature_options_init(&scheme->options);
+    knowhere_signature_options *o = &scheme->options;
+    scheme->version = get_u32(p);
+    o->num_hashes = get_u32(p + 4);
+    o->shingle_kind = get_u32(p + 8);
+    o->shingle_size = get_u32(p + 12);
+    o->value_bytes = get_u32(p + 16);
+    o->flags = get_u32(p + 20);
+    o->seed = get_u64(p + 24);
+}
+
+static int writer_init(writer *w, const kh_lsh_state *s, const kh_signature_scheme *scheme,
+                       CInterrupt interrupt, knowhere_error **err) {
     memset(w, 0, sizeof *w);
     w->s = s;
     w->interrupt = interrupt;
@@ -266,10 +295,11 @@ static int writer_init(writer *w, const kh_lsh_state *s, CInterrupt interrupt,
         .count = s->count, .length = s->length, .element_size = s->element_size,
         .bands = s->bands, .rows_per_band = s->rows_per_band,
         .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0) |
-                 (s->app_bytes ? FLAG_APP_DATA : 0),
+                 (scheme ? FLAG_SCHEME : 0) | (s->app_bytes ? FLAG_APP_DATA : 0),
         .app_bytes = s->app_bytes,
         .prefix_bits = s->layout.prefix_bits, .key_bits = s->layout.key_bits,
     };
+    if (scheme) encode_scheme(w->scheme, scheme);
     L->sections = (uint32_t)sections_for(s->bands, L->flags);
     if (!layout_sizes(L, s->signature_bytes) || L->file_bytes > SIZE_MAX)
         return kh_errorf(err, KNOWHERE_ERR_OVERFLOW, "the serialized size overflows");
@@ -367,6 +397,7 @@ static const uint8_t *section_range(const writer *w, size_t i, uint64_t off, siz
     switch (kind_of(&w->L, i)) {
     case SECTION_RAW: return raw_range(s, (size_t)off, n, w->staging);
     case SECTION_REMOVED: return s->removed + off;
+    case SECTION_SCHEME: return w->scheme + off;
     case SECTION_APP_DATA: return s->app_data + off;
     case SECTION_TABLE: break;
     }
@@ -598,7 +629,9 @@ int knowhere_minhash_lsh_save_with_interrupt(const knowhere_minhash_lsh *index,
     int status = begin_save(index, interrupt, &s, &flat, err);
     if (status != KNOWHERE_OK) return status;
     writer w;
-    status = writer_init(&w, flat, interrupt, err);
+    kh_signature_scheme scheme;
+    bool has_scheme = kh_minhash_lsh_scheme(index, &scheme);
+    status = writer_init(&w, flat, has_scheme ? &scheme : NULL, interrupt, err);
     if (status == KNOWHERE_OK) status = save_file(&w, path, err);
     writer_free(&w);
     end_save(index, s, flat);
@@ -624,7 +657,9 @@ int knowhere_minhash_lsh_serialize_with_interrupt(const knowhere_minhash_lsh *in
     int status = begin_save(index, interrupt, &s, &flat, err);
     if (status != KNOWHERE_OK) return status;
     writer w;
-    status = writer_init(&w, flat, interrupt, err);
+    kh_signature_scheme scheme;
+    bool has_scheme = kh_minhash_lsh_scheme(index, &scheme);
+    status = writer_init(&w, flat, has_scheme ? &scheme : NULL, interrupt, err);
     if (status == KNOWHERE_OK) {
         w.mem = malloc((size_t)w.L.file_bytes);
         if (w.mem == NULL)
@@ -668,6 +703,8 @@ typedef struct {
     CInterrupt interrupt;
     kh_progress progress;
     knowhere_error **err;
+    kh_signature_scheme scheme; /* the file's, when has_scheme */
+    bool has_scheme;
 } reader;
 
 #define CORRUPT(r, ...) corrupt_error((r), __VA_ARGS__)
@@ -738,10 +775,11 @@ static int parse_fixed_header(reader *r, const uint8_t *h, layout *L) {
         return CORRUPT(r, "unknown flags 0x%x in the header", (unsigned)L->flags);
     uint64_t expected = sections_for(L->bands, L->flags);
     if (L->sections != expected)
-        return CORRUPT(r, "the header lists %u sections, but %llu bands%s%s need %llu",
+        return CORRUPT(r, "the header lists %u sections, but %llu bands%s%s%s need %llu",
                        (unsigned)L->sections, (unsigned long long)L->bands,
                        L->flags & FLAG_RAW ? " and raw data" : "",
                        L->flags & FLAG_REMOVED ? " and removed rows" : "",
+                       L->flags & FLAG_SCHEME ? " and a signature scheme" : "",
                        (unsigned long long)expected);
     L->header_bytes = FIXED_HEADER + 8 * (uint64_t)L->sections;
     L->trailer_bytes = 8 * (uint64_t)L->sections + 8;
@@ -976,6 +1014,7 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
 static void attach_section(kh_lsh_state *s, const layout *L, size_t i, uint8_t *array) {
     switch (kind_of(L, i)) {
     case SECTION_RAW: s->raw[0].data = array; break;
+    case SECTION_SCHEME: break; /* taken by take_scheme */
     case SECTION_REMOVED:
         s->removed = array;
         s->removed_capacity = (size_t)L->removed_bytes;
@@ -1035,6 +1074,24 @@ static int check_removed(reader *r, kh_lsh_state *s) {
     return KNOWHERE_OK;
 }
 
+/* The signature scheme section, once read: a version (0 is none) and
+ * signatures of the index's shape. Its options are otherwise not checked:
+ * a later library may record options this one does not know, and loading
+ * must not fail on them (a query made with other options is refused by
+ * knowhere_minhash_lsh_check_signature_scheme). */
+static int take_scheme(reader *r, const layout *L, const uint8_t *bytes) {
+    decode_scheme(bytes, &r->scheme);
+    const knowhere_signature_options *o = &r->scheme.options;
+    if (r->scheme.version == 0) return CORRUPT(r, "the signature scheme has version 0");
+    if (o->num_hashes != L->length || o->value_bytes != L->element_size)
+        return CORRUPT(r, "the signature scheme makes %u values of %u bytes, but the index holds "
+                       "%llu values of %llu bytes", (unsigned)o->num_hashes,
+                       (unsigned)o->value_bytes, (unsigned long long)L->length,
+                       (unsigned long long)L->element_size);
+    r->has_scheme = true;
+    return KNOWHERE_OK;
+}
+
 /* Reads section i (at `off`) into a new array, hashing and validating as
  * it goes, and hands it to the state once complete. Stops at the first
  * structural error: nothing after it is read (an input declaring gigabytes
@@ -1077,6 +1134,11 @@ static int read_section(reader *r, kh_lsh_state *s, const layout *L, size_t i, u
     }
     if (status != KNOWHERE_OK) {
         kh_free_deferred(array, cap);
+        return status;
+    }
+    if (kind_of(L, i) == SECTION_SCHEME) {
+        status = take_scheme(r, L, array);
+        free(array);
         return status;
     }
     attach_section(s, L, i, array);
@@ -1124,11 +1186,14 @@ static int decode(reader *r, kh_lsh_state **out) {
     return status;
 }
 
-/* Swaps a decoded state in (on success) under the writer guard the caller
- * holds, and leaves the guard. */
-static int finish_load(knowhere_minhash_lsh *index, kh_lsh_state *next, int status,
-                       CInterrupt interrupt, const char *what, knowhere_error **err) {
-    if (status == KNOWHERE_OK) kh_minhash_lsh_publish(index, next);
+/* Swaps a decoded state and its signature scheme in (on success) under the
+ * writer guard the caller holds, and leaves the guard. */
+static int finish_load(knowhere_minhash_lsh *index, kh_lsh_state *next, const reader *r,
+                       int status, CInterrupt interrupt, const char *what, knowhere_error **err) {
+    if (status == KNOWHERE_OK) {
+        kh_minhash_lsh_publish(index, next);
+        kh_minhash_lsh_set_scheme(index, &r->scheme, r->has_scheme);
+    }
     kh_minhash_lsh_leave_writer(index);
     if (status == KNOWHERE_ERR_INTERRUPTED) return stopped(interrupt, err, what);
     return status;
@@ -1146,6 +1211,9 @@ int knowhere_minhash_lsh_load_with_interrupt(knowhere_minhash_lsh *index, const 
     if (status != KNOWHERE_OK) return status;
 
     kh_lsh_state *next = NULL;
+    char what[300];
+    snprintf(what, sizeof what, "cannot load '%s'", path);
+    reader r = {.fd = -1, .what = what, .path = path, .interrupt = interrupt, .err = err};
     /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
@@ -1158,14 +1226,12 @@ int knowhere_minhash_lsh_load_with_interrupt(knowhere_minhash_lsh *index, const 
     } else if (!S_ISREG(st.st_mode)) {
         status = kh_errorf(err, KNOWHERE_ERR_FILE, "cannot load '%s': not a regular file", path);
     } else {
-        char what[300];
-        snprintf(what, sizeof what, "cannot load '%s'", path);
-        reader r = {.fd = fd, .size = (uint64_t)st.st_size, .what = what, .path = path,
-                    .interrupt = interrupt, .err = err};
+        r.fd = fd;
+        r.size = (uint64_t)st.st_size;
         status = decode(&r, &next);
     }
     if (fd >= 0) close(fd);
-    return finish_load(index, next, status, interrupt, "load", err);
+    return finish_load(index, next, &r, status, interrupt, "load", err);
 }
 
 int knowhere_minhash_lsh_load(knowhere_minhash_lsh *index, const char *path,
@@ -1189,7 +1255,7 @@ int knowhere_minhash_lsh_deserialize_with_interrupt(knowhere_minhash_lsh *index,
     reader r = {.fd = -1, .mem = data, .size = data_len, .what = "cannot deserialize",
                 .interrupt = interrupt, .err = err};
     status = decode(&r, &next);
-    return finish_load(index, next, status, interrupt, "deserialize", err);
+    return finish_load(index, next, &r, status, interrupt, "deserialize", err);
 }
 
 int knowhere_minhash_lsh_deserialize(knowhere_minhash_lsh *index, const uint8_t *data,

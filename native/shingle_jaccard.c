@@ -11,25 +11,20 @@
 
 #include "internal.h"
 #include "parallel.h"
-#include "shingles.h"
+#include "shingle_set.h"
 
 /* How many merge steps between interrupt polls. */
 #define POLL_MERGE 65536u
 
 /* ---- one document's shingle set ----------------------------------------------------- */
 
-typedef struct {
-    uint64_t *hashes; /* sorted, distinct */
-    size_t count;
-} hash_list;
-
-static void hash_list_free(hash_list *l) {
+void kh_shingle_set_free(kh_shingle_set *l) {
     free(l->hashes);
     memset(l, 0, sizeof *l);
 }
 
 static void append_hashes(void *ctx, const uint64_t *x, size_t n) {
-    hash_list *l = ctx; /* room for every shingle was reserved */
+    kh_shingle_set *l = ctx; /* room for every shingle was reserved */
     memcpy(l->hashes + l->count, x, n * sizeof *x);
     l->count += n;
 }
@@ -98,23 +93,14 @@ static size_t sort_unique(uint64_t *v, uint64_t *tmp, size_t n) {
     return m;
 }
 
-/* Scratch for shingling: the normalised text and the sort's buffer. */
-typedef struct {
-    kh_normalised text;
-    uint64_t *tmp;
-    size_t tmp_cap;
-} shingler;
-
-static void shingler_free(shingler *s) {
+void kh_shingler_free(kh_shingler *s) {
     kh_normalised_free(&s->text);
     free(s->tmp);
     memset(s, 0, sizeof *s);
 }
 
-/* The sorted distinct shingle hashes of text[0..len-1] into a new list.
- * KNOWHERE_OK, _INTERRUPTED or _NO_MEMORY (nothing allocated on error). */
-static int shingle_list(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
-                        shingler *s, hash_list *out, kh_job *job) {
+int kh_shingle_set_make(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
+                        kh_shingler *s, kh_shingle_set *out, kh_job *job) {
     memset(out, 0, sizeof *out);
     int status = kh_normalise(spec, text, len, &s->text, job);
     if (status != KNOWHERE_OK) return status;
@@ -132,16 +118,15 @@ static int shingle_list(const kh_shingle_spec *spec, const uint8_t *text, size_t
     if (out->hashes == NULL) return KNOWHERE_ERR_NO_MEMORY;
     status = kh_shingles_hash(spec, &s->text, append_hashes, out, job);
     if (status != KNOWHERE_OK) {
-        hash_list_free(out);
+        kh_shingle_set_free(out);
         return status;
     }
     out->count = sort_unique(out->hashes, s->tmp, out->count);
     return KNOWHERE_OK;
 }
 
-/* |a & b| / |a | b| of two sorted distinct lists (1 when both are empty).
- * KNOWHERE_OK or _INTERRUPTED (job polled every POLL_MERGE steps). */
-static int jaccard_of(const hash_list *a, const hash_list *b, double *similarity, kh_job *job) {
+int kh_shingle_set_jaccard(const kh_shingle_set *a, const kh_shingle_set *b,
+                           double *similarity, kh_job *job) {
     size_t i = 0, j = 0, common = 0, next_poll = POLL_MERGE;
     while (i < a->count && j < b->count) {
         uint64_t x = a->hashes[i], y = b->hashes[j];
@@ -177,15 +162,15 @@ int knowhere_shingle_jaccard(const knowhere_signature_options *options, const ch
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "b is NULL but b_len is %zu", b_len);
     if (similarity == NULL)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "similarity is NULL");
-    shingler s = {0};
-    hash_list la, lb = {0};
-    status = shingle_list(&spec, (const uint8_t *)a, a_len, &s, &la, NULL);
+    kh_shingler s = {0};
+    kh_shingle_set la, lb = {0};
+    status = kh_shingle_set_make(&spec, (const uint8_t *)a, a_len, &s, &la, NULL);
     if (status == KNOWHERE_OK)
-        status = shingle_list(&spec, (const uint8_t *)b, b_len, &s, &lb, NULL);
-    if (status == KNOWHERE_OK) status = jaccard_of(&la, &lb, similarity, NULL);
-    hash_list_free(&la);
-    hash_list_free(&lb);
-    shingler_free(&s);
+        status = kh_shingle_set_make(&spec, (const uint8_t *)b, b_len, &s, &lb, NULL);
+    if (status == KNOWHERE_OK) status = kh_shingle_set_jaccard(&la, &lb, similarity, NULL);
+    kh_shingle_set_free(&la);
+    kh_shingle_set_free(&lb);
+    kh_shingler_free(&s);
     return status == KNOWHERE_OK ? KNOWHERE_OK : no_memory(err);
 }
 
@@ -212,10 +197,10 @@ static int shingle_set_and_signature(const knowhere_signature_options *options, 
     *count = 0;
     /* A typical document normalises within this buffer: no allocation. */
     uint8_t text_buffer[4096];
-    shingler sh = {0};
+    kh_shingler sh = {0};
     kh_normalised_init(&sh.text, text_buffer, sizeof text_buffer);
-    hash_list list;
-    status = shingle_list(&spec, (const uint8_t *)text, text_len, &sh, &list, NULL);
+    kh_shingle_set list;
+    status = kh_shingle_set_make(&spec, (const uint8_t *)text, text_len, &sh, &list, NULL);
     if (status == KNOWHERE_OK) {
         *count = list.count;
         if (list.count > out_cap)
@@ -230,8 +215,8 @@ static int shingle_set_and_signature(const knowhere_signature_options *options, 
     if (status == KNOWHERE_OK && signature != NULL)
         status = knowhere_signature_from_hashes(options, list.hashes, list.count, signature,
                                                 signature_len, err);
-    hash_list_free(&list);
-    shingler_free(&sh);
+    kh_shingle_set_free(&list);
+    kh_shingler_free(&sh);
     return status;
 }
 
@@ -255,9 +240,9 @@ int knowhere_signature_and_shingle_set(const knowhere_signature_options *options
 
 double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uint64_t *b,
                                     size_t b_count) {
-    hash_list la = {(uint64_t *)a, a ? a_count : 0}, lb = {(uint64_t *)b, b ? b_count : 0};
+    kh_shingle_set la = {(uint64_t *)a, a ? a_count : 0}, lb = {(uint64_t *)b, b ? b_count : 0};
     double similarity = 0;
-    jaccard_of(&la, &lb, &similarity, NULL);
+    kh_shingle_set_jaccard(&la, &lb, &similarity, NULL);
     return similarity;
 }
 
@@ -283,11 +268,11 @@ int knowhere_shingle_set_jaccard_rows(const uint64_t *query, size_t query_count,
                              (unsigned long long)row_count[row],
                              (unsigned long long)row_start[row], arena_len);
     }
-    hash_list q = {(uint64_t *)query, query_count};
+    kh_shingle_set q = {(uint64_t *)query, query_count};
     for (size_t i = 0; i < n; ++i) {
         size_t row = (size_t)ids[i];
-        hash_list other = {(uint64_t *)arena + row_start[row], row_count[row]};
-        jaccard_of(&q, &other, &similarities[i], NULL);
+        kh_shingle_set other = {(uint64_t *)arena + row_start[row], row_count[row]};
+        kh_shingle_set_jaccard(&q, &other, &similarities[i], NULL);
     }
     return KNOWHERE_OK;
 }
@@ -298,7 +283,7 @@ typedef struct {
     const uint64_t *offsets, *out_offsets;
     uint64_t *out;
     size_t ndocs, docs_per_task;
-    shingler *scratch; /* [threads] */
+    kh_shingler *scratch; /* [threads] */
     size_t bad_doc;    /* the first document whose count did not fit, or SIZE_MAX */
 } sets_work;
 
@@ -308,19 +293,19 @@ static int sets_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     kh_task_items(task, w->docs_per_task, w->ndocs, &begin, &end);
     for (size_t d = begin; d < end; ++d) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
-        hash_list list;
+        kh_shingle_set list;
         size_t from = (size_t)w->offsets[d];
-        int status = shingle_list(&w->spec, w->texts + from, (size_t)w->offsets[d + 1] - from,
+        int status = kh_shingle_set_make(&w->spec, w->texts + from, (size_t)w->offsets[d + 1] - from,
                                   &w->scratch[worker], &list, job);
         if (status != KNOWHERE_OK) return status;
         size_t room = (size_t)(w->out_offsets[d + 1] - w->out_offsets[d]);
         if (list.count != room) {
-            hash_list_free(&list);
+            kh_shingle_set_free(&list);
             w->bad_doc = d; /* tasks stop at the first error: one writer */
             return KNOWHERE_ERR_INVALID_ARG;
         }
         if (room) memcpy(w->out + w->out_offsets[d], list.hashes, room * sizeof *w->out);
-        hash_list_free(&list);
+        kh_shingle_set_free(&list);
     }
     kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
@@ -369,7 +354,7 @@ int knowhere_shingle_sets_with_interrupt(const knowhere_signature_options *optio
     status = kh_run_parallel(threads, kh_task_count(ndocs, w.docs_per_task), sets_task, &w,
                              interrupt, &progress);
     kh_progress_end(&progress, status);
-    for (size_t t = 0; t < threads; ++t) shingler_free(&w.scratch[t]);
+    for (size_t t = 0; t < threads; ++t) kh_shingler_free(&w.scratch[t]);
     free(w.scratch);
     switch (status) {
     case KNOWHERE_OK: return KNOWHERE_OK;
@@ -399,8 +384,8 @@ typedef struct {
     size_t *needed;
     size_t nneeded, docs_per_task;
     uint32_t *slot; /* [ndocs]: k, or NOT_NEEDED */
-    hash_list *list;
-    shingler *scratch; /* [threads] */
+    kh_shingle_set *list;
+    kh_shingler *scratch; /* [threads] */
 } pairs_work;
 
 static int shingle_task(kh_job *job, size_t task, size_t worker, void *ctx) {
@@ -410,7 +395,7 @@ static int shingle_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     for (size_t k = begin; k < end; ++k) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t d = w->needed[k], from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1];
-        int status = shingle_list(&w->spec, w->texts + from, to - from, &w->scratch[worker],
+        int status = kh_shingle_set_make(&w->spec, w->texts + from, to - from, &w->scratch[worker],
                                   &w->list[k], job);
         if (status != KNOWHERE_OK) return status;
     }
@@ -426,8 +411,9 @@ static int pair_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     for (size_t i = begin; i < end; ++i) {
         if ((i & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
             return KNOWHERE_ERR_INTERRUPTED;
-        const hash_list *a = &w->list[w->slot[w->left[i]]], *b = &w->list[w->slot[w->right[i]]];
-        int status = jaccard_of(a, b, &w->similarities[i], job);
+        const kh_shingle_set *a = &w->list[w->slot[w->left[i]]];
+        const kh_shingle_set *b = &w->list[w->slot[w->right[i]]];
+        int status = kh_shingle_set_jaccard(a, b, &w->similarities[i], job);
         if (status != KNOWHERE_OK) return status;
     }
     kh_job_advance(job, end - begin);
@@ -459,8 +445,8 @@ static bool find_needed(pairs_work *w, size_t ndocs) {
 }
 
 static void pairs_work_free(pairs_work *w, size_t threads) {
-    for (size_t k = 0; w->list && k < w->nneeded; ++k) hash_list_free(&w->list[k]);
-    for (size_t t = 0; w->scratch && t < threads; ++t) shingler_free(&w->scratch[t]);
+    for (size_t k = 0; w->list && k < w->nneeded; ++k) kh_shingle_set_free(&w->list[k]);
+    for (size_t t = 0; w->scratch && t < threads; ++t) kh_shingler_free(&w->scratch[t]);
     free(w->list);
     free(w->needed);
     free(w->slot);

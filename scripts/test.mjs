@@ -14,8 +14,10 @@
 //   KNOWHERE_SKIP_SANITIZERS=1    skip the ASan/UBSan and TSan rebuilds
 //   KNOWHERE_SKIP_VALGRIND=1      skip the valgrind memcheck runs
 //   KNOWHERE_FUZZ_SECONDS=N       seconds per libFuzzer target (default 30; 0 skips)
+//   KNOWHERE_VENDOR_DIR=path      knowhere's vendored headers for the adapter test
+//                                 (default ../shared/vendor/knowhere)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +141,26 @@ function fuzz(seconds) {
   }
 }
 
+/** The MINHASH_LSH_RS knowhere node's test (test/knowhere) in a build tree
+ * of its own, since it compiles part of folly and knowhere (about a minute
+ * the first time). CMake writes whether it could (knowhere's vendored
+ * headers in ../shared/vendor/knowhere or KNOWHERE_VENDOR_DIR, and the
+ * Debian packages) to knowhere-adapter-test.txt: "ready", or what is
+ * missing, which makes the suite skipped. */
+function knowhereAdapter() {
+  const dir = join(root, 'build-knowhere');
+  const generator = existsSync(join(dir, 'CMakeCache.txt')) ? [] : ninja;
+  const options = ['-DKNOWHERE_BUILD_KNOWHERE_ADAPTER_TEST=ON', '-DKNOWHERE_WERROR=ON'];
+  if (!step('configure build-knowhere', 'cmake', ['-S', root, '-B', dir, ...generator, ...options])) return;
+  const state = join(dir, 'knowhere-adapter-test.txt');
+  const ready = existsSync(state) ? readFileSync(state, 'utf8').trim() : 'CMake wrote no knowhere-adapter-test.txt';
+  if (ready !== 'ready') {
+    skip('the knowhere adapter test', ready);
+    return;
+  }
+  if (step('build build-knowhere', 'cmake', ['--build', dir, '-j', jobs])) ctest(dir, ['-L', 'knowhere']);
+}
+
 /** Counts mocha's spec-reporter tally ("N passing", "N failing", "N pending"). */
 function mocha() {
   const filter = grep ? ['--grep', grep] : [];
@@ -162,6 +184,7 @@ step('compile the binding (tsc -p tsconfig.build.json)', join(root, 'node_module
 step('typecheck', join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.']);
 ctest(join(root, 'build'), ['-LE', 'cxx|valgrind']);
 ctest(join(root, 'build'), ['-L', 'cxx']);
+knowhereAdapter();
 if (process.env.KNOWHERE_SKIP_VALGRIND) skip('valgrind', 'KNOWHERE_SKIP_VALGRIND is set');
 else if (!hasCommand('valgrind')) skip('valgrind', 'valgrind not found (Debian: apt-get install valgrind)');
 else ctest(join(root, 'build'), ['-L', 'valgrind']);

@@ -102,7 +102,11 @@ describe('knowhere-rs dedup: files and directories', function () {
   it('--verify exact reports exact Jaccard similarities to the representative', () => {
     const child = run(['dedup', '--verify', 'exact', path.join(dir, 'docs')]);
     expect(child.status, child.stderr).to.equal(0);
-    expect(child.stderr).to.match(/verifying: \d+ of \d+ pairs have an exact Jaccard similarity >= 0\.8/);
+    // The exact similarity decides in the clustering itself: no pair list, no verifying phase.
+    expect(child.stderr).to.match(/clustering: \d+ clusters of 2 or more/);
+    expect(child.stderr).to.not.match(/verifying: /);
+    const pairs = run(['dedup', '--verify', 'exact', '--format', 'pairs-csv', path.join(dir, 'docs')]);
+    expect(pairs.stderr).to.match(/verifying: \d+ of \d+ pairs have an exact Jaccard similarity >= 0\.8/);
     const shingles = (name: string): Set<string> =>
       wordShingles(planted.texts.get(name)!.toLowerCase().split(/\s+/).filter((w) => w !== ''));
     for (const cluster of clustersOf(child.stdout)) {
@@ -192,11 +196,13 @@ describe('knowhere-rs dedup: files and directories', function () {
   it('reports each finished phase with its time on a non-terminal stderr, without escape codes', () => {
     const child = run(['dedup', path.join(dir, 'docs')]);
     expect(child.status, child.stderr).to.equal(0);
-    for (const phase of ['reading', 'hashing', 'indexing', 'joining', 'clustering', 'writing']) {
-      const lines = child.stderr.split('\n').filter((line) => line.startsWith(`knowhere-rs: ${phase}: `));
-      expect(lines.length, `${phase} in\n${child.stderr}`).to.equal(1);
-      expect(lines[0]).to.match(/ in \d+\.\d\d s$/);
-    }
+    const phases = (stderr: string): string[] =>
+      [...stderr.matchAll(/^knowhere-rs: (\w+): .* in \d+\.\d\d s$/gm)].map((m) => m[1]!);
+    // Clusters are made from the index without listing pairs: no joining.
+    expect(phases(child.stderr)).to.deep.equal(['listing', 'reading', 'indexing', 'clustering', 'writing']);
+    expect(child.stderr).to.match(/indexing: 9 signatures of 128 hashes \(word 3-shingles, hashed in \d+\.\d\d s\) in 17 bands/);
+    const pairs = run(['dedup', '--format', 'pairs-csv', path.join(dir, 'docs')]);
+    expect(phases(pairs.stderr)).to.deep.equal(['listing', 'reading', 'indexing', 'joining', 'clustering', 'writing']);
     expect(child.stderr).to.match(/128 hashes, threshold 0\.8: 17 bands x 7 rows \(chosen for P >= 0\.95 .*\); /);
     expect(child.stderr).to.match(/P\(candidate\) at similarity .*0\.8: 0\.982/);
     expect(child.stderr).to.not.match(/[\r\x1b]/);
@@ -209,7 +215,7 @@ describe('knowhere-rs dedup: files and directories', function () {
     const child = run(['dedup', '--bands', '32', '--num-hashes', '64', '--shingle', 'chars:4', path.join(dir, 'docs')]);
     expect(child.status, child.stderr).to.equal(0);
     expect(child.stderr).to.match(/64 hashes, threshold 0\.8: 32 bands x 2 rows \(as given\)/);
-    expect(child.stderr).to.match(/hashing: 9 signatures of 64 hashes \(character 4-shingles\)/);
+    expect(child.stderr).to.match(/indexing: 9 signatures of 64 hashes \(character 4-shingles, hashed in /);
     expect(clustersOf(child.stdout).length).to.equal(2);
     const rows = run(['dedup', '--rows', '4', path.join(dir, 'docs')]);
     expect(rows.stderr).to.match(/32 bands x 4 rows \(as given\)/);
@@ -368,7 +374,7 @@ describe('knowhere-rs dedup: --timeout and Ctrl-C', function () {
     fs.writeFileSync(output, 'previous contents\n');
     try {
       const child = run(['dedup', '--jsonl', input, '-o', output, '-t', '0.3', '--bands', '128', '--threads', '1',
-        '--timeout', '2']);
+        '--format', 'pairs-csv', '--timeout', '2']);
       expect(child.status, child.stderr).to.equal(124);
       // Hashing and indexing run within the streamed reading pass.
       expect(child.stderr).to.match(/timed out \(--timeout 2\) while (reading|joining)/);
@@ -382,9 +388,9 @@ describe('knowhere-rs dedup: --timeout and Ctrl-C', function () {
   it('SIGINT during the join exits 130 within a fraction of a second, with no output and no temporary file',
     async () => {
       const output = path.join(dir, 'out.jsonl');
-      // A permissive join on one thread: seconds of native work.
+      // A permissive join (pairs-csv lists the pairs) on one thread: seconds of native work.
       const child = spawn(process.execPath, [launcher, 'dedup', '--jsonl', input, '-o', output, '-t', '0.3',
-        '--bands', '128', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        '--bands', '128', '--threads', '1', '--format', 'pairs-csv'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       let signalled = 0;
       let messaged = 0;
@@ -422,14 +428,13 @@ describe('knowhere-rs dedup --demo (npm start)', function () {
     const lines = child.stdout.trimEnd().split('\n');
     expect(lines[0]).to.match(/^SpamAssassin public mail corpus \(@stdlib\/datasets-spam-assassin\): 6046 mails, /);
     expect(lines[1]).to.equal('near-duplicates at Jaccard >= 0.8 (word 3-shingles, 128 hashes, 17 bands x 7 rows):');
-    const counts = /^ {2}(\d+) pairs, (\d+) clusters holding (\d+) mails; (\d+) mails to keep$/.exec(lines[2]!);
+    const counts = /^ {2}(\d+) clusters holding (\d+) mails; (\d+) mails to keep$/.exec(lines[2]!);
     expect(counts, lines[2]).to.not.equal(null);
-    const [pairs, clusters, held, keep] = counts!.slice(1).map(Number) as [number, number, number, number];
+    const [clusters, held, keep] = counts!.slice(1).map(Number) as [number, number, number];
     expect(clusters).to.be.above(100);
-    expect(pairs).to.be.at.least(held - clusters);
     expect(keep).to.equal(6046 - held + clusters);
     expect(lines[3]).to.equal('  largest clusters:');
     expect(lines.slice(4, 9).every((line) => /^ +\d+ mails {2}(spam|easy-ham|hard-ham)-\d\/\d+/.test(line))).to.equal(true);
-    expect(lines[lines.length - 1]).to.match(/^time: reading \d+\.\d\d s, hashing .*, joining .*; total \d+\.\d\d s$/);
+    expect(lines[lines.length - 1]).to.match(/^time: reading \d+\.\d\d s, indexing .*, clustering .*; total \d+\.\d\d s$/);
   });
 });

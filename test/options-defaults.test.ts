@@ -24,7 +24,7 @@ const header = readFileSync(new URL('../knowhere_rs.h', import.meta.url), 'utf8'
 function optionsStructs(): Map<string, string[]> {
   const structs = new Map<string, string[]>();
   for (const match of header.matchAll(/typedef struct (knowhere_\w+_options)\s*\{([^}]*)\}/g)) {
-    const fields = [...match[2]!.matchAll(/^\s*\w+\s+(\w+)\s*;/gm)].map((field) => field[1]!);
+    const fields = [...match[2]!.matchAll(/^\s*\w+[\s*]+(\w+)\s*;/gm)].map((field) => field[1]!);
     structs.set(match[1]!, fields);
   }
   return structs;
@@ -100,6 +100,40 @@ function checkSignatureOptions(): void {
   expect(shingleSimilarity(text, other2, { shingle: 'chars' })).to.equal(similarity[0]);
 }
 
+// ---------------------------------------------------------------------------
+// knowhere_search_options
+// ---------------------------------------------------------------------------
+
+/** The binding searches with the plain C functions: they must be the
+ * options' defaults, so the same search gives the same rows either way. */
+function checkSearchOptions(): void {
+  const c = native.searchOptionsInit();
+  expect(c).to.deep.include({ mode: 0, refine_k: 0n, bitset_id_offset: 0n, threads: 0n, filter: null, filter_user: null });
+  const length = 16;
+  const rows = 200;
+  const data = new Uint32Array(rows * length);
+  for (let i = 0; i < data.length; ++i) data[i] = (i % 7 === 0 ? i : Math.floor(i / length / 4)) >>> 0;
+  const bytes = new Uint8Array(data.buffer);
+  const index = native.minhashLshCreate()!;
+  try {
+    expect(native.minhashLshBuildWithInterrupt(index, bytes, bytes.byteLength, length, 4, 4, true, null, newErrorOut()))
+      .to.equal(0);
+    const k = 5;
+    const nq = 20;
+    const plain = { ids: new BigInt64Array(nq * k), distances: new Float32Array(nq * k) };
+    const withOptions = { ids: new BigInt64Array(nq * k), distances: new Float32Array(nq * k) };
+    const queries = bytes.subarray(0, nq * length * 4);
+    expect(native.minhashLshBatchSearchWithInterrupt(index, queries, queries.byteLength, nq, k, null, 0, plain.ids,
+      plain.distances, null, newErrorOut())).to.equal(0);
+    expect(native.minhashLshBatchSearchWithOptions(index, queries, queries.byteLength, nq, k, null, 0, c,
+      withOptions.ids, withOptions.distances, null, newErrorOut())).to.equal(0);
+    expect(withOptions).to.deep.equal(plain);
+    expect(plain.ids.some((id) => id > 0n)).to.equal(true);
+  } finally {
+    native.minhashLshFree(index);
+  }
+}
+
 const cases: Record<string, OptionsCase> = {
   knowhere_signature_options: {
     fields: {
@@ -107,6 +141,16 @@ const cases: Record<string, OptionsCase> = {
       flags: 'keepCase', seed: 'seed',
     },
     check: checkSignatureOptions,
+  },
+  // Not TypeScript options: the binding's searches rank every candidate
+  // with the index's threads and a bitset; hits mode, refine_k, the id
+  // offset and a C row predicate serve C callers (the knowhere node).
+  knowhere_search_options: {
+    fields: {
+      mode: '(C only)', refine_k: '(C only)', bitset_id_offset: '(C only)', threads: '(C only)',
+      filter: '(C only)', filter_user: '(C only)',
+    },
+    check: checkSearchOptions,
   },
 };
 

@@ -41,8 +41,9 @@ export interface AsyncOptions {
 
 /** What a long operation is doing (KNOWHERE_PHASE_*). serialize reports
  * 'save' and deserialize 'load'; a signature batch reports 'sign', a
- * self-join 'join', and exact shingle similarities 'verify'. */
-export type ProgressPhase = 'build' | 'add' | 'search' | 'save' | 'load' | 'sign' | 'join' | 'verify';
+ * self-join 'join', exact shingle similarities 'verify', and clustering
+ * 'cluster'. */
+export type ProgressPhase = 'build' | 'add' | 'search' | 'save' | 'load' | 'sign' | 'join' | 'verify' | 'cluster';
 
 /** `done` of `total` units of work (rows, queries or bytes: whatever the
  * library counts for that phase). */
@@ -251,7 +252,7 @@ const PROGRESS_POLL_MS = 25;
 
 const phaseNumber: Record<ProgressPhase, number> = {
   build: Phase.BUILD, add: Phase.ADD, search: Phase.SEARCH, save: Phase.SAVE, load: Phase.LOAD, sign: Phase.SIGN,
-  join: Phase.JOIN, verify: Phase.VERIFY,
+  join: Phase.JOIN, verify: Phase.VERIFY, cluster: Phase.CLUSTER,
 };
 
 /**

@@ -21,8 +21,8 @@ export {
   signaturesFromTextsAsync,
 } from './signature.ts';
 export type {
-  BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureValues, TokenHashes, WithValueBytes4,
-  WithValueBytes8,
+  BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureScheme, SignatureValues, TokenHashes,
+  WithValueBytes4, WithValueBytes8,
 } from './signature.ts';
 export {
   shingleSet, shingleSetSimilarity, shingleSimilarities, shingleSimilaritiesAsync, shingleSimilarity,
@@ -35,9 +35,11 @@ export type {
 } from './near-duplicate.ts';
 export type { ShingleSimilaritiesOptions } from './shingle-similarity.ts';
 export {
-  RangeSearchResult, SelfJoinResult, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,
+  RangeSearchResult, SelfJoinResult, bandKeys, candidateProbability, chooseBands, clusterPairs, clusterPairsAsync,
 } from './threshold.ts';
 export type { BandChoice, PairIds } from './threshold.ts';
+export { Clusters } from './cluster.ts';
+export type { ClusterMode, ClusterOptions, ExactCheck, JoinEstimate } from './cluster.ts';
 
 /** The native library's version string, e.g. "0.3.0". */
 export function version(): string {

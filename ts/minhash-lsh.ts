@@ -29,6 +29,12 @@ import {
   type ErrorOut, type IndexPtr, type InterruptPtr, type LengthOut, type PairsOut, type RangeResultOut,
 } from './native.ts';
 import { RangeSearchResult, SelfJoinResult } from './threshold.ts';
+import {
+  prepareCluster, prepareJoinEstimate, type ClusterOptions, type Clusters, type JoinEstimate,
+} from './cluster.ts';
+import {
+  nativeOptionsOf, signatureSchemeOf, type SignatureOptions, type SignatureScheme,
+} from './signature.ts';
 
 export type {
   AsyncOptions, Progress, ProgressCallback, ProgressOptions, ProgressPhase,
@@ -564,6 +570,80 @@ export class MinHashLSHIndex implements Disposable {
     } finally {
       releasePairs(out);
     }
+  }
+
+  // --- the signature scheme ------------------------------------------------
+
+  /** The scheme of the signatures the index holds, as setSignatureScheme
+   * recorded it or a loaded file held it; null when none is recorded. */
+  get signatureScheme(): SignatureScheme | null {
+    const err = newErrorOut();
+    const got = native.minhashLshSignatureScheme(this.#live(), err);
+    throwIfFailed(got.status, err);
+    return got.version === 0 ? null : signatureSchemeOf(got.version, got.options);
+  }
+
+  /** Records that the index holds signatures made with `options` by this
+   * library (null: no record). save() writes the record and load() restores
+   * it, so that checkSignatureScheme can refuse queries made otherwise. */
+  setSignatureScheme(options: SignatureOptions | null): void {
+    const handle = this.#live();
+    const nativeOptions = options === null ? null : nativeOptionsOf(options);
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshSetSignatureScheme(handle, nativeOptions, err), err);
+  }
+
+  /** Throws KnowhereError (INVALID_ARG, naming both schemes) when queries
+   * made with `options` would not match the index's signatures: another
+   * signature scheme version, or other options. Nothing to check (no throw)
+   * when the index records no scheme. */
+  checkSignatureScheme(options?: SignatureOptions): void {
+    const handle = this.#live();
+    const nativeOptions = nativeOptionsOf(options);
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshCheckSignatureScheme(handle, nativeOptions, err), err);
+  }
+
+  // --- clusters without pairs (ts/cluster.ts) -------------------------------
+
+  /**
+   * The clusters of the index's near-duplicates as the pairs of
+   * selfJoin(threshold) define them ('cover', the default: each row kept or
+   * given to the most similar kept row before it; 'components': connected
+   * components), computed without making the pairs. See ts/cluster.ts.
+   */
+  cluster(threshold: number, options: ClusterOptions = {}): Clusters {
+    const call = prepareCluster(this.#live(), this.count, threshold, options);
+    this.#claim('read', 'cluster');
+    const err = newErrorOut();
+    throwIfFailed(call.run(null, err), err);
+    return call.result();
+  }
+
+  /** cluster() on the thread pool, cancellable, with progress (phase
+   * 'cluster', units: rows, counted once per step). */
+  async clusterAsync(threshold: number, options: ClusterOptions & ProgressOptions = {}): Promise<Clusters> {
+    const call = prepareCluster(this.#live(), this.count, threshold, options);
+    await this.#runAsync('read', 'cluster', options, call.buffers, (interrupt, err) => call.start(interrupt, err),
+      { phase: 'cluster' });
+    return call.result();
+  }
+
+  /** How many pairs selfJoin(threshold) would return, known before it runs
+   * (exact for few candidates, else sampled), and the candidate pairs. */
+  selfJoinEstimate(threshold: number): JoinEstimate {
+    const call = prepareJoinEstimate(this.#live(), threshold);
+    this.#claim('read', 'self-join estimate');
+    const err = newErrorOut();
+    throwIfFailed(call.run(null, err), err);
+    return call.result();
+  }
+
+  async selfJoinEstimateAsync(threshold: number, options: AsyncOptions = {}): Promise<JoinEstimate> {
+    const call = prepareJoinEstimate(this.#live(), threshold);
+    await this.#runAsync('read', 'self-join estimate', options, call.buffers,
+      (interrupt, err) => call.start(interrupt, err));
+    return call.result();
   }
 
   /**

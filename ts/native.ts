@@ -107,6 +107,21 @@ export interface NativeSignatureOptions {
   seed: bigint;
 }
 
+/** knowhere_search_options, field for field (C names). The binding's
+ * searches use the plain functions, whose behaviour is these options'
+ * defaults; the struct is declared so that the defaults can be compared
+ * (test/options-defaults.test.ts). Its other settings serve C callers such
+ * as the knowhere node (adapters/knowhere). */
+export interface NativeSearchOptions {
+  size: number;
+  mode: number;
+  refine_k: bigint;
+  bitset_id_offset: bigint;
+  threads: bigint;
+  filter: null;
+  filter_user: null;
+}
+
 /** The `size_t *shingles` out-parameter of knowhere_signature_from_text. */
 export type CountOut = [number | bigint];
 
@@ -153,7 +168,11 @@ export const Phase = {
   SIGN: 6,
   JOIN: 7,
   VERIFY: 8,
+  CLUSTER: 9,
 } as const;
+
+/** KNOWHERE_CLUSTER_* of knowhere_rs.h. */
+export const ClusterMode = { COMPONENTS: 0, COVER: 1 } as const;
 
 /** KNOWHERE_SHINGLE_* and KNOWHERE_SIGNATURE_* of knowhere_rs.h. */
 export const Shingle = { WORDS: 0, CHARS: 1 } as const;
@@ -211,6 +230,11 @@ export interface NativeLibrary {
     index: IndexPtr, queries: Bytes, queriesLen: number, nq: number, k: number, bitset: Bytes | null,
     bitsetBits: number, ids: BigInt64Array, distances: Float32Array, interrupt: InterruptPtr | null,
     err: ErrorOut): number;
+  searchOptionsInit(): NativeSearchOptions;
+  minhashLshBatchSearchWithOptions(
+    index: IndexPtr, queries: Bytes, queriesLen: number, nq: number, k: number, bitset: Bytes | null,
+    bitsetBits: number, options: NativeSearchOptions, ids: BigInt64Array, distances: Float32Array,
+    interrupt: InterruptPtr | null, err: ErrorOut): number;
   minhashLshGetVectorByIds(
     index: IndexPtr, ids: BigInt64Array, n: number, out: Bytes, outLen: number, err: ErrorOut): number;
   minhashLshRemove(index: IndexPtr, ids: BigInt64Array, n: number, removed: CountOut, err: ErrorOut): number;
@@ -292,6 +316,24 @@ export interface NativeLibrary {
   clusterPairsWithInterrupt(
     n: number, left: BigInt64Array, right: BigInt64Array, npairs: number, clusterIds: BigInt64Array,
     interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshClusterWithInterrupt(
+    index: IndexPtr, threshold: number, mode: number, representatives: BigInt64Array,
+    similarities: Float64Array | null, n: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshClusterExactWithInterrupt(
+    index: IndexPtr, threshold: number, mode: number, options: NativeSignatureOptions, texts: Bytes,
+    textsLen: number, offsets: BigUint64Array, exactThreshold: number, representatives: BigInt64Array,
+    similarities: Float64Array | null, n: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshSelfJoinEstimateWithInterrupt(
+    index: IndexPtr, threshold: number, pairs: CountOut, candidates: CountOut, interrupt: InterruptPtr | null,
+    err: ErrorOut): number;
+  lshBandKeys(
+    signature: Bytes, signatureLen: number, mhVecLength: number, elementSize: number, bands: number,
+    keys: BigUint64Array, keysLen: number, err: ErrorOut): number;
+  minhashLshSetSignatureScheme(index: IndexPtr, options: NativeSignatureOptions | null, err: ErrorOut): number;
+  /** The recorded scheme (version 0: none; options then the defaults). */
+  minhashLshSignatureScheme(index: IndexPtr, err: ErrorOut):
+    { status: number; version: number; options: NativeSignatureOptions };
+  minhashLshCheckSignatureScheme(index: IndexPtr, options: NativeSignatureOptions, err: ErrorOut): number;
 
   /**
    * The long operations run on the libuv thread pool (koffi `.async`). Each
@@ -330,6 +372,12 @@ export interface NativeAsync {
     ...args: Parameters<NativeLibrary['minhashLshSelfJoinWithInterrupt']>): Promise<number>;
   clusterPairsWithInterrupt(
     ...args: Parameters<NativeLibrary['clusterPairsWithInterrupt']>): Promise<number>;
+  minhashLshClusterWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshClusterWithInterrupt']>): Promise<number>;
+  minhashLshClusterExactWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshClusterExactWithInterrupt']>): Promise<number>;
+  minhashLshSelfJoinEstimateWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshSelfJoinEstimateWithInterrupt']>): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------
@@ -439,6 +487,16 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     flags: 'uint32_t',
     seed: 'uint64_t',
   }));
+  // The row predicate is a C function pointer; the binding never sets one.
+  declareOnce('knowhere_search_options', () => koffi.struct('knowhere_search_options', {
+    size: 'uint32_t',
+    mode: 'uint32_t',
+    refine_k: 'uint64_t',
+    bitset_id_offset: 'uint64_t',
+    threads: 'uint64_t',
+    filter: 'void *',
+    filter_user: 'void *',
+  }));
 
   // The prototypes are those of knowhere_rs.h, with `_Out_` marking the
   // error out-parameter so koffi copies the pointer back into our array.
@@ -513,6 +571,12 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   f('int knowhere_minhash_lsh_batch_search(const knowhere_minhash_lsh *index, const uint8_t *queries, ' +
     'size_t queries_len, size_t nq, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids, ' +
     'float *distances, void *err)');
+  const searchOptionsInit = f('void knowhere_search_options_init(_Out_ knowhere_search_options *options)');
+  const batchSearchWithOptions = f(
+    'int knowhere_minhash_lsh_batch_search_with_options(const knowhere_minhash_lsh *index, ' +
+    'const uint8_t *queries, size_t queries_len, size_t nq, size_t k, const uint8_t *bitset, ' +
+    'size_t bitset_bits, const knowhere_search_options *options, int64_t *ids, float *distances, ' +
+    'CInterrupt interrupt, void *err)');
   const getVectorByIds = f(
     'int knowhere_minhash_lsh_get_vector_by_ids(const knowhere_minhash_lsh *index, const int64_t *ids, ' +
     'size_t n, uint8_t *out, size_t out_len, void *err)');
@@ -637,6 +701,29 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const clusterPairsWithInterrupt = f(
     'int knowhere_cluster_pairs_with_interrupt(size_t n, const int64_t *left, const int64_t *right, ' +
     'size_t npairs, int64_t *cluster_ids, CInterrupt interrupt, void *err)');
+  const clusterWithInterrupt = f(
+    'int knowhere_minhash_lsh_cluster_with_interrupt(const knowhere_minhash_lsh *index, float threshold, ' +
+    'uint32_t mode, int64_t *representatives, double *similarities, size_t n, CInterrupt interrupt, void *err)');
+  const clusterExactWithInterrupt = f(
+    'int knowhere_minhash_lsh_cluster_exact_with_interrupt(const knowhere_minhash_lsh *index, ' +
+    'float threshold, uint32_t mode, const knowhere_signature_options *options, const uint8_t *texts, ' +
+    'size_t texts_len, const uint64_t *offsets, double exact_threshold, int64_t *representatives, ' +
+    'double *similarities, size_t n, CInterrupt interrupt, void *err)');
+  const selfJoinEstimateWithInterrupt = f(
+    'int knowhere_minhash_lsh_self_join_estimate_with_interrupt(const knowhere_minhash_lsh *index, ' +
+    'float threshold, _Out_ uint64_t *pairs, _Out_ uint64_t *candidates, CInterrupt interrupt, void *err)');
+  const bandKeys = f(
+    'int knowhere_lsh_band_keys(const uint8_t *signature, size_t signature_len, size_t mh_vec_length, ' +
+    'size_t element_size, size_t bands, uint64_t *keys, size_t keys_len, void *err)');
+  const setSignatureScheme = f(
+    'int knowhere_minhash_lsh_set_signature_scheme(knowhere_minhash_lsh *index, ' +
+    'const knowhere_signature_options *options, void *err)');
+  const signatureScheme = f(
+    'int knowhere_minhash_lsh_signature_scheme(const knowhere_minhash_lsh *index, ' +
+    '_Inout_ knowhere_signature_options *options, _Out_ uint32_t *version, void *err)');
+  const checkSignatureScheme = f(
+    'int knowhere_minhash_lsh_check_signature_scheme(const knowhere_minhash_lsh *index, ' +
+    'const knowhere_signature_options *options, void *err)');
 
   /** `count` elements of C memory at `pointer`, copied into a new array
    * (JS-owned, aligned: the copy is a fresh ArrayBuffer). */
@@ -687,6 +774,15 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshAddWithInterrupt: (...args) => addWithInterrupt(...args) as number,
     minhashLshSearchWithInterrupt: (...args) => searchWithInterrupt(...args) as number,
     minhashLshBatchSearchWithInterrupt: (...args) => batchSearchWithInterrupt(...args) as number,
+    searchOptionsInit: () => {
+      const filled = {} as NativeSearchOptions;
+      searchOptionsInit(filled);
+      return {
+        ...filled, refine_k: BigInt(filled.refine_k), bitset_id_offset: BigInt(filled.bitset_id_offset),
+        threads: BigInt(filled.threads),
+      };
+    },
+    minhashLshBatchSearchWithOptions: (...args) => batchSearchWithOptions(...args) as number,
     minhashLshGetVectorByIds: (...args) => getVectorByIds(...args) as number,
     minhashLshRemove: (...args) => remove(...args) as number,
     minhashLshSetAppData: (...args) => setAppData(...args) as number,
@@ -750,6 +846,18 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     },
     pairsFree: (pairs) => { pairsFree(pairs); },
     clusterPairsWithInterrupt: (...args) => clusterPairsWithInterrupt(...args) as number,
+    minhashLshClusterWithInterrupt: (...args) => clusterWithInterrupt(...args) as number,
+    minhashLshClusterExactWithInterrupt: (...args) => clusterExactWithInterrupt(...args) as number,
+    minhashLshSelfJoinEstimateWithInterrupt: (...args) => selfJoinEstimateWithInterrupt(...args) as number,
+    lshBandKeys: (...args) => bandKeys(...args) as number,
+    minhashLshSetSignatureScheme: (index, options, err) => setSignatureScheme(index, options, err) as number,
+    minhashLshSignatureScheme: (index, err) => {
+      const options = { ...signatureDefaults() };
+      const version: [number] = [0];
+      const status = signatureScheme(index, options, version, err) as number;
+      return { status, version: version[0], options: { ...options, seed: BigInt(options.seed) } };
+    },
+    minhashLshCheckSignatureScheme: (...args) => checkSignatureScheme(...args) as number,
 
     async: {
       minhashLshBuildWithInterrupt: (...args) => callAsync(buildWithInterrupt, args),
@@ -766,6 +874,9 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
       minhashLshRangeSearchWithInterrupt: (...args) => callAsync(rangeSearchWithInterrupt, args),
       minhashLshSelfJoinWithInterrupt: (...args) => callAsync(selfJoinWithInterrupt, args),
       clusterPairsWithInterrupt: (...args) => callAsync(clusterPairsWithInterrupt, args),
+      minhashLshClusterWithInterrupt: (...args) => callAsync(clusterWithInterrupt, args),
+      minhashLshClusterExactWithInterrupt: (...args) => callAsync(clusterExactWithInterrupt, args),
+      minhashLshSelfJoinEstimateWithInterrupt: (...args) => callAsync(selfJoinEstimateWithInterrupt, args),
     },
   };
 }

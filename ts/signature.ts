@@ -154,6 +154,31 @@ function signatureBytesOf(options: NativeSignatureOptions): number {
   return bytes <= MAX_SIGNATURE_BYTES ? bytes : 0;
 }
 
+/** The scheme of an index's signatures (MinHashLSHIndex.signatureScheme):
+ * the signature scheme version of the library that made them
+ * (KNOWHERE_SIGNATURE_SCHEME_VERSION) and the options. */
+export interface SignatureScheme {
+  readonly version: number;
+  readonly numHashes: number;
+  readonly shingle: ShingleKind;
+  readonly shingleSize: number;
+  readonly valueBytes: number;
+  readonly keepCase: boolean;
+  readonly seed: bigint;
+}
+
+export function signatureSchemeOf(version: number, options: NativeSignatureOptions): SignatureScheme {
+  return {
+    version,
+    numHashes: options.num_hashes,
+    shingle: options.shingle_kind === Shingle.CHARS ? 'chars' : 'words',
+    shingleSize: options.shingle_size,
+    valueBytes: options.value_bytes,
+    keepCase: (options.flags & SignatureFlag.KEEP_CASE) !== 0,
+    seed: options.seed,
+  };
+}
+
 /** The typed view of bytes the library wrote (valueBytes 4 or 8: any
  * other value was rejected before). */
 function valuesOf(bytes: Uint8Array, valueBytes: number): SignatureValues {

@@ -8,7 +8,7 @@
  * result classes defined here; the C results are copied into JS memory and
  * freed at once, so nothing here holds native memory.
  */
-import { type AsyncOptions, countOf, describe, idsOf, ownedIdsOf, runAsync } from './async-call.ts';
+import { type AsyncOptions, bytesOf, countOf, describe, idsOf, ownedIdsOf, runAsync } from './async-call.ts';
 import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import { native, newErrorOut, type ChooseBandsOut } from './native.ts';
 import type { SearchResult } from './minhash-lsh.ts';
@@ -52,6 +52,23 @@ export function chooseBands(numHashes: number, threshold: number, target = 0.95)
   throwIfFailed(native.lshChooseBands(countOf(numHashes, 'numHashes'), numberOf(threshold, 'threshold'),
     numberOf(target, 'target'), out, err), err);
   return { bands: Number(out.bands[0]), rows: Number(out.rows[0]), probability: out.probability[0] };
+}
+
+/**
+ * The band keys of one signature (any TypedArray of mhVecLength values of
+ * elementSize bytes), as an index built with these parameters files it:
+ * key b is XXH3-64 of band b's bytes, for b < min(bands, mhVecLength).
+ * Two signatures are candidates of each other when some key is equal.
+ */
+export function bandKeys(signature: ArrayBufferView, mhVecLength: number, elementSize: number,
+                         bands: number): BigUint64Array {
+  const bytes = bytesOf(signature, 'signature');
+  const length = countOf(mhVecLength, 'mhVecLength');
+  const keys = new BigUint64Array(Math.min(countOf(bands, 'bands'), length));
+  const err = newErrorOut();
+  throwIfFailed(native.lshBandKeys(bytes, bytes.byteLength, length, countOf(elementSize, 'elementSize'), bands, keys,
+    keys.length, err), err);
+  return keys;
 }
 
 // ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "interrupter.h"
 #include "knowhere_rs.h"
 #include "progress_recorder.h"
 #include "lsh_reference.h"
@@ -259,24 +260,6 @@ static uint8_t *big_data(void) {
                          0.8 + 0.2 * rng_unit(&rng));
     }
     return data;
-}
-
-typedef struct {
-    CInterrupt interrupt;
-    double delay_ms, fired_at_ms;
-    pthread_t thread;
-} interrupter;
-
-static void *fire(void *arg) {
-    interrupter *it = arg;
-    double until = test_now_ms() + it->delay_ms;
-    while (test_now_ms() < until) {
-        struct timespec pause = {0, 20000};
-        nanosleep(&pause, NULL);
-    }
-    it->fired_at_ms = test_now_ms();
-    knowhere_interrupt_interrupt(it->interrupt);
-    return NULL;
 }
 
 static void test_large_join_timing_interrupts_and_progress(void) {

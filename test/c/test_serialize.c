@@ -532,7 +532,7 @@ static void test_messages_name_the_damage(void) {
     copy[p.trailer + 8] ^= 1; /* a section checksum */
     expect_rejected(&t, copy, len, KNOWHERE_ERR_CORRUPT, "checksum mismatch in the header");
     memcpy(copy, buf, len);
-    copy[12] |= 4; /* an unknown flag */
+    copy[12] |= 0x80; /* an unknown flag (bits 0-3 are used or reserved) */
     expect_rejected(&t, copy, len, KNOWHERE_ERR_CORRUPT, "unknown flags");
     memcpy(copy, buf, len);
     copy[12] ^= 1; /* no raw data: the section count no longer fits */

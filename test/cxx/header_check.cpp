@@ -78,6 +78,19 @@ int main() {
     const int64_t seven = 7, out_of_range = 64;
     EXPECT(index.remove(&seven, 1) == 1 && index.removed_count() == 1);
     EXPECT(index.search(&signatures[16 * 7], 16 * 4, 1).ids[0] == -1);
+    // Search options: hit flags, and a refusal as an exception.
+    knowhere_search_options options = knowhere_rs::search_options();
+    options.mode = KNOWHERE_SEARCH_HITS;
+    knowhere_rs::SearchResult flags = index.search(&signatures[16 * 9], 16 * 4, 2, 1, options);
+    EXPECT(flags.ids[0] == 9 && flags.distances[0] == 1.0f && flags.ids[1] == -1);
+    options.mode = 9;
+    status = 0;
+    try {
+        index.search(&signatures[16 * 9], 16 * 4, 2, 1, options);
+    } catch (const knowhere_rs::Error &e) {
+        status = e.status();
+    }
+    EXPECT(status == KNOWHERE_ERR_INVALID_ARG);
     status = 0;
     try {
         index.remove(&out_of_range, 1);

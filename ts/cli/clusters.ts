@@ -1,5 +1,6 @@
 /**
- * Grouping the near-duplicate pairs of `knowhere-rs dedup` into clusters.
+ * The clusters of `knowhere-rs dedup`, from each document's representative
+ * as the library's clustering gives it (MinHashLSHIndex.clusterAsync).
  *
  * cover (the default): documents are taken in input order; each is kept
  * unless it pairs (similarity >= T, estimated or verified) with a document
@@ -9,11 +10,10 @@
  * threshold of its representative, so the keep list never drops a document
  * that no kept document is near (no chains).
  *
- * components: the connected components of the pairs (union-find, in the
- * library). A chain A ~ B ~ C joins A and C however far apart they are, and
- * the keep list keeps one document per component.
+ * components: the connected components of the pairs. A chain A ~ B ~ C
+ * joins A and C however far apart they are, and the keep list keeps one
+ * document per component, its first.
  */
-import type { Pacer } from './pacer.ts';
 
 export type ClusterMode = 'cover' | 'components';
 
@@ -32,14 +32,16 @@ export interface Cluster {
   readonly representative: number;
   /** Ascending, the representative first. */
   readonly members: readonly number[];
-  /** With cover: each member's similarity to the representative (the
-   * pair's), 1 for the representative. Null for components. */
-  readonly similarities: readonly number[] | null;
+  /** Each member's similarity to the representative, 1 for the
+   * representative: the pair's with cover; for components, whether or not
+   * they are a pair. The signatures' estimate, or exact with --verify. */
+  readonly similarities: readonly number[];
 }
 
-/** Clusters from a representative per document (ids[v] === v: its own). */
+/** Clusters from a representative per document (ids[v] === v: its own)
+ * and each document's similarity to it. */
 export function clustersOfRepresentatives(representatives: ArrayLike<number>,
-                                          similarity: Float64Array | null): Cluster[] {
+                                          similarity: ArrayLike<number>): Cluster[] {
   const byRepresentative = new Map<number, number[]>();
   for (let v = 0; v < representatives.length; v++) {
     const representative = representatives[v]!;
@@ -54,51 +56,6 @@ export function clustersOfRepresentatives(representatives: ArrayLike<number>,
   return [...byRepresentative].sort((a, b) => a[0] - b[0]).map(([representative, members]) => ({
     representative,
     members,
-    similarities: similarity === null ? null : members.map((m) => (m === representative ? 1 : similarity[m]!)),
+    similarities: members.map((m) => (m === representative ? 1 : similarity[m]!)),
   }));
-}
-
-/** The pairs of each document with the documents before it: offsets into
- * `earlier` / `similarity`, by the later document (a CSR adjacency). */
-function earlierNeighbours(n: number, pairs: Pairs): { offsets: Int32Array; earlier: Int32Array;
-  similarity: Float64Array } {
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i < pairs.count; i++) offsets[Math.max(pairs.left[i]!, pairs.right[i]!) + 1]!++;
-  for (let v = 0; v < n; v++) offsets[v + 1]! += offsets[v]!;
-  const fill = offsets.slice(0, n);
-  const earlier = new Int32Array(pairs.count);
-  const similarity = new Float64Array(pairs.count);
-  for (let i = 0; i < pairs.count; i++) {
-    const l = pairs.left[i]!;
-    const r = pairs.right[i]!;
-    const at = fill[Math.max(l, r)]!++;
-    earlier[at] = Math.min(l, r);
-    similarity[at] = pairs.similarity[i]!;
-  }
-  return { offsets, earlier, similarity };
-}
-
-/** The greedy cover in input order (see above). */
-export async function coverClusters(n: number, pairs: Pairs, pacer: Pacer): Promise<Cluster[]> {
-  const { offsets, earlier, similarity } = earlierNeighbours(n, pairs);
-  const representative = new Int32Array(n);
-  const coverSimilarity = new Float64Array(n);
-  for (let v = 0; v < n; v++) {
-    let best = v;
-    let bestSimilarity = -1;
-    for (let k = offsets[v]!; k < offsets[v + 1]!; k++) {
-      const u = earlier[k]!;
-      // Only a kept document covers (representative[u] === u).
-      if (representative[u] !== u || u === v) continue;
-      const s = similarity[k]!;
-      if (s > bestSimilarity || (s === bestSimilarity && u < best)) {
-        best = u;
-        bestSimilarity = s;
-      }
-    }
-    representative[v] = best;
-    coverSimilarity[v] = best === v ? 1 : bestSimilarity;
-    if ((v & 0xffff) === 0xffff) await pacer.tick();
-  }
-  return clustersOfRepresentatives(representative, coverSimilarity);
 }

@@ -1,13 +1,17 @@
 /**
  * `knowhere-rs dedup`: documents in, near-duplicate clusters out.
  *
- *   reading     files / JSON Lines / the demo corpus   (ts/cli/input.ts)
- *   hashing     MinHash signatures, multithreaded      (signaturesFromTextsAsync)
- *   indexing    the LSH index, with raw signatures     (MinHashLSHIndex.buildAsync)
- *   joining     every pair at similarity >= T          (MinHashLSHIndex.selfJoinAsync)
- *   verifying   exact Jaccard of shingle sets          (--verify exact; shingleSimilaritiesAsync)
- *   clustering  greedy cover in input order, or        (ts/cli/clusters.ts)
- *               connected components of the pairs      (clusterPairsAsync)
+ *   reading     files / JSON Lines / the demo corpus,  (ts/cli/stream.ts, ingest.ts)
+ *               streamed in batches of --batch-bytes;
+ *               within it each batch is hashed         (signaturesOfPackedAsync)
+ *               and indexed, the first batch building  (MinHashLSHIndex.buildAsync, addAsync)
+ *               the index, while the next is read
+ *   joining     pairs-csv only: every pair at >= T,    (MinHashLSHIndex.selfJoinEstimateAsync,
+ *               refused above --max-pairs              selfJoinAsync)
+ *   verifying   pairs-csv with --verify exact: the     (shingleSimilaritiesAsync)
+ *               documents of the pairs read again      (ts/cli/corpus.ts, reread.ts)
+ *   clustering  greedy cover in input order, or        (MinHashLSHIndex.clusterAsync: in the
+ *               connected components, from the index   library, without listing the pairs)
  *   writing     clusters / pairs / keep list           (ts/cli/write.ts, output.ts)
  *
  * Before any of it, the outputs are checked (ts/cli/output.ts), the inputs
@@ -17,12 +21,21 @@
  * so Ctrl-C and --timeout stop it within milliseconds; the JS steps give
  * the event loop a turn every few milliseconds for the same reason. Output
  * files are written to temporary files and renamed only at the very end.
+ *
+ * Memory does not follow the corpus: once hashed, a document is its row of
+ * the index and its place in its file (docs/cli.md, "Corpora larger than
+ * memory"); texts are read again only for verification.
+ *
+ * The output depends on nothing but the input and the options: not on
+ * --threads, the CPU's SIMD level or the run (signatures are defined bit for
+ * bit; the clustering's answer is defined by input order, ties broken by
+ * the smaller index).
  */
 import type { MinHashLSHIndex } from '../minhash-lsh.ts';
 import { shingleSimilaritiesAsync } from '../shingle-similarity.ts';
-import { estimateSimilarity } from '../signature.ts';
-import { candidateProbability, chooseBands, clusterPairsAsync, type BandChoice } from '../threshold.ts';
-import { clustersOfRepresentatives, coverClusters, type Cluster, type Pairs } from './clusters.ts';
+import type { SignatureOptions } from '../signature.ts';
+import { candidateProbability, chooseBands, type BandChoice } from '../threshold.ts';
+import { clustersOfRepresentatives, type Cluster, type Pairs } from './clusters.ts';
 import { FileCorpus, MemoryCorpus, views, type Corpus } from './corpus.ts';
 import { DEMO_PACKAGE, loadDemoCorpus } from './demo.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
@@ -31,8 +44,7 @@ import { ingest, type Ingested } from './ingest.ts';
 import { readingUnit, type BadInput, type DocumentSource } from './input.ts';
 import type { DedupOptions } from './options.ts';
 import { checkOutputs, resolveOutput, type OutputTarget } from './output.ts';
-import { Pacer } from './pacer.ts';
-import { formatBytes, formatSeconds, plural, type PhaseReporter } from './progress.ts';
+import { formatBytes, formatSeconds, plural, scaledProgress, type PhaseReporter } from './progress.ts';
 import { SkipCounter, badInputHandler } from './skips.ts';
 import { memoryLine } from './stats.ts';
 import { DocumentStream, type DocumentBatch } from './stream.ts';
@@ -57,7 +69,9 @@ export interface DedupSummary {
   readonly skipped: number;
   readonly inputBytes: number;
   readonly bands: BandChoice;
-  readonly pairs: number;
+  /** The pairs listed (pairs-csv); null when clusters were made without
+   * listing them. */
+  readonly pairs: number | null;
   readonly clusters: readonly Cluster[];
   readonly keep: number;
   readonly totalMs: number;
@@ -91,26 +105,25 @@ interface ReadResult {
 /**
  * Reads, hashes and indexes the documents in one streamed pass (ts/cli/
  * ingest.ts), reported as the phase 'reading' with, within it, the time of
- * 'hashing' and of 'indexing' (each recorded as a line of its own).
+ * indexing (and of hashing) recorded as a line of its own.
  */
 async function streamedPass(ctx: DedupContext, choice: BandChoice, unit: string, batches: AsyncGenerator<DocumentBatch>,
                             release: ((batch: DocumentBatch) => void) | undefined, total?: number): Promise<Ingested> {
   const { options, reporter } = ctx;
   reporter.start('reading', unit, total);
   return ingest({
-    numHashes: options.numHashes, shingle: options.shingle, seed: options.seed, threads: options.threads,
-    bands: choice, signal: ctx.signal, batches, release, withIds: options.idField !== null,
+    signature: signatureOptions(options), threads: options.threads, bands: choice, signal: ctx.signal, batches,
+    release, withIds: options.idField !== null,
   });
 }
 
-/** The lines of the hashing and indexing that ran within the pass. */
+/** The line of the hashing and indexing that ran within the pass. */
 function recordWithin(ctx: DedupContext, ingested: Ingested, choice: BandChoice): void {
   const { options, reporter } = ctx;
-  const n = ingested.table.count;
-  reporter.record('hashing', `${plural(n, 'signature')} of ${options.numHashes} hashes ` +
-    `(${options.shingle.kind === 'words' ? 'word' : 'character'} ${options.shingle.size}-shingles)`, ingested.hashMs);
-  reporter.record('indexing', `${plural(n, 'signature')} in ${choice.bands} bands ` +
-    `(${formatBytes(ingested.index?.memoryUsage ?? 0)})`, ingested.indexMs);
+  reporter.record('indexing', `${plural(ingested.table.count, 'signature')} of ${options.numHashes} hashes ` +
+    `(${options.shingle.kind === 'words' ? 'word' : 'character'} ${options.shingle.size}-shingles, hashed in ` +
+    `${formatSeconds(ingested.hashMs)}) in ${choice.bands} bands (${formatBytes(ingested.index?.memoryUsage ?? 0)})`,
+  ingested.indexMs);
 }
 
 async function readDemo(ctx: DedupContext, targets: readonly OutputTarget[], choice: BandChoice): Promise<ReadResult> {
@@ -213,6 +226,14 @@ function choosePhase(ctx: DedupContext): BandChoice {
   return choice;
 }
 
+/** The signatures' options (4-byte values). */
+function signatureOptions(options: DedupOptions): SignatureOptions & { readonly valueBytes: 4 } {
+  return {
+    numHashes: options.numHashes, shingle: options.shingle.kind, shingleSize: options.shingle.size, valueBytes: 4,
+    seed: options.seed,
+  };
+}
+
 /**
  * The similarity the self-join keeps pairs from. Without verification it is
  * the threshold (on the signature estimate). With --verify exact it is
@@ -227,10 +248,23 @@ export function joinThreshold(options: Pick<DedupOptions, 'threshold' | 'numHash
   return Math.max(0, Math.round((t - margin) * 10_000) / 10_000);
 }
 
+/** Refuses a pairs-csv that would list more than --max-pairs pairs, before
+ * the join makes them: the count comes from the index's band tables
+ * (exact for few candidates, else estimated from a sample). */
+async function checkPairCount(ctx: DedupContext, index: MinHashLSHIndex, threshold: number): Promise<void> {
+  const { maxPairs } = ctx.options;
+  const estimate = await index.selfJoinEstimateAsync(threshold, { signal: ctx.signal });
+  if (estimate.pairs <= maxPairs) return;
+  throw new CommandError(`--format pairs-csv would list about ${estimate.pairs} pairs, more than --max-pairs ` +
+    `${maxPairs}; the default --format clusters-jsonl (or --keep-first) groups them without listing them, or ` +
+    'raise --max-pairs; no output written', ExitCode.FAILURE);
+}
+
 async function joinPhase(ctx: DedupContext, index: MinHashLSHIndex): Promise<Pairs> {
   const { reporter, options } = ctx;
   const threshold = joinThreshold(options);
   reporter.start('joining', 'signatures', index.count);
+  await checkPairCount(ctx, index, threshold);
   const join = await index.selfJoinAsync(threshold, {
     signal: ctx.signal,
     onProgress: (p) => { reporter.update(p.done, p.total); },
@@ -292,58 +326,58 @@ async function verifyPhase(ctx: DedupContext, corpus: Corpus, pairs: Pairs): Pro
   return kept;
 }
 
-/** Each cluster member's similarity to its representative: exact (their
- * documents read again), or the signatures' estimate from the index. */
-async function memberSimilarities(ctx: DedupContext, corpus: Corpus, index: MinHashLSHIndex | null,
-                                  clusters: readonly Cluster[], exact: boolean): Promise<Map<number, number>> {
-  const representatives: number[] = [];
-  const members: number[] = [];
-  for (const cluster of clusters) {
-    for (const m of cluster.members) {
-      if (m === cluster.representative) continue;
-      representatives.push(cluster.representative);
-      members.push(m);
-    }
+/** The documents that share a band with another at a signature
+ * similarity of at least `threshold` (in a connected component of two or
+ * more): the only ones an exact check ever compares. */
+async function candidates(ctx: DedupContext, index: MinHashLSHIndex, threshold: number): Promise<number[]> {
+  const components = await index.clusterAsync(threshold, { mode: 'components', similarities: false,
+    signal: ctx.signal });
+  const inComponent = new Uint8Array(components.count);
+  for (let v = 0; v < components.count; v++) {
+    const r = Number(components.representatives[v]);
+    if (r !== v) inComponent[v] = inComponent[r] = 1;
   }
-  if (exact) {
-    const { texts, position } = await textsOf(ctx, corpus, [...representatives, ...members]);
-    const similarity = await shingleSimilaritiesAsync(texts, representatives.map(position), members.map(position),
-      { ...shingleOptions(ctx), signal: ctx.signal });
-    return new Map(members.map((m, i) => [m, similarity[i]!]));
-  }
-  const result = new Map<number, number>();
-  const k = ctx.options.numHashes;
-  const pacer = new Pacer(ctx.signal);
-  for (let first = 0; first < members.length && index !== null; first += 4096) {
-    const ids = [...representatives.slice(first, first + 4096), ...members.slice(first, first + 4096)];
-    const half = ids.length / 2;
-    const rows = index.getVectorByIds(ids);
-    const values = new Uint32Array(rows.buffer, rows.byteOffset, rows.byteLength / 4);
-    for (let j = 0; j < half; j++) {
-      result.set(ids[half + j]!, estimateSimilarity(values.subarray(j * k, (j + 1) * k),
-        values.subarray((half + j) * k, (half + j + 1) * k)));
-    }
-    await pacer.tick();
-  }
-  return result;
+  const ids: number[] = [];
+  for (let v = 0; v < inComponent.length; v++) if (inComponent[v] === 1) ids.push(v);
+  return ids;
 }
 
-async function clusterPhase(ctx: DedupContext, n: number, pairs: Pairs): Promise<Cluster[]> {
+/** The clusters, in the library from the index (without listing the
+ * pairs): the greedy cover in input order or the connected components,
+ * decided by the signatures' estimate or, with --verify exact, by the exact
+ * similarity (the documents that can be compared are read again and passed
+ * along, the others as empty texts); each member with its similarity to the
+ * representative. */
+async function clusterPhase(ctx: DedupContext, corpus: Corpus, index: MinHashLSHIndex): Promise<Cluster[]> {
   const { reporter, options } = ctx;
-  reporter.start('clustering', 'pairs', pairs.count);
-  let clusters: Cluster[];
-  if (options.clusters === 'cover') {
-    clusters = await coverClusters(n, pairs, new Pacer(ctx.signal));
-  } else {
-    const ids = await clusterPairsAsync(n, BigInt64Array.from(pairs.left.subarray(0, pairs.count), BigInt),
-      BigInt64Array.from(pairs.right.subarray(0, pairs.count), BigInt), { signal: ctx.signal });
-    clusters = clustersOfRepresentatives(Float64Array.from(ids, Number), null);
+  const n = corpus.count;
+  const threshold = joinThreshold(options);
+  let texts: Uint8Array[] | null = null;
+  if (options.verify === 'exact') {
+    reporter.start('verifying', 'documents');
+    const ids = await candidates(ctx, index, threshold);
+    const read = await textsOf(ctx, corpus, ids);
+    texts = new Array<Uint8Array>(n).fill(NO_TEXT);
+    for (const id of ids) texts[id] = read.texts[read.position(id)]!;
+    reporter.end(`${plural(ids.length, 'candidate document')} read again`);
   }
+  reporter.start('clustering', 'documents', n);
+  const result = await index.clusterAsync(threshold, {
+    mode: options.clusters,
+    exact: texts !== null ? { texts, threshold: options.threshold - EPSILON, ...shingleOptions(ctx) } : null,
+    signal: ctx.signal,
+    onProgress: (p) => { reporter.update(scaledProgress(p.done, p.total, n), n); },
+  });
+  // Similarities were asked for (the default): never null here.
+  const clusters = clustersOfRepresentatives(Int32Array.from(result.representatives, Number), result.similarities!);
   const inClusters = clusters.reduce((sum, c) => sum + c.members.length, 0);
   reporter.end(`${plural(clusters.length, 'cluster')} of 2 or more (${plural(inClusters, 'document')}; ` +
     `${options.clusters === 'cover' ? 'each within the threshold of its representative' : 'connected components'})`);
   return clusters;
 }
+
+/** The text given for a document no exact check compares. */
+const NO_TEXT = new Uint8Array(0);
 
 /** Where the clusters (or pairs) and the keep list go: checked before any
  * work. The clusters go to standard output unless -o is given, or the keep
@@ -369,29 +403,26 @@ export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
     choice);
   const { corpus, index } = read;
   const n = corpus.count;
-  let pairs: Pairs = { left: new Int32Array(0), right: new Int32Array(0), similarity: new Float64Array(0), count: 0 };
-  let clusters: Cluster[];
-  let similarities: Map<number, number> | null = null;
   const indexBytes = index?.memoryUsage ?? 0;
+  let pairs: Pairs | null = options.format === 'pairs-csv' ? emptyPairs() : null;
+  let clusters: Cluster[] = [];
   try {
-    if (index !== null && n >= 2) pairs = await joinPhase(ctx, index);
-    if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, corpus, pairs);
-    clusters = await clusterPhase(ctx, n, pairs);
-    // A member's similarity to its representative: the pair's with cover;
-    // for components, exact with --verify, else the signatures' estimate
-    // (from the index, before it goes).
-    if (options.format !== 'pairs-csv' && options.clusters === 'components') {
-      similarities = await memberSimilarities(ctx, corpus, index, clusters, options.verify === 'exact');
+    if (index !== null && n >= 2) {
+      if (pairs !== null) {
+        pairs = await joinPhase(ctx, index);
+        if (options.verify === 'exact' && pairs.count > 0) pairs = await verifyPhase(ctx, corpus, pairs);
+      }
+      clusters = await clusterPhase(ctx, corpus, index);
     }
   } finally {
     index?.close();
   }
-  const similarity = (_: number, member: number): number => similarities?.get(member) ?? 1;
+
   const source = (i: number): DocumentSource => corpus.source(i);
   const output: Destinations = {
     content: targets.content === null ? null : {
       target: targets.content,
-      lines: options.format === 'pairs-csv' ? pairLines(pairs, source) : clusterLines(clusters, source, similarity),
+      lines: pairs !== null ? pairLines(pairs, source) : clusterLines(clusters, source),
     },
     keep: targets.keep === null ? null : { target: targets.keep, lines: keepLines(n, clusters, source, options.nul) },
   };
@@ -402,9 +433,13 @@ export async function runDedup(ctx: DedupContext): Promise<DedupSummary> {
 
   const keepCount = n - clusters.reduce((sum, c) => sum + c.members.length - 1, 0);
   return {
-    documents: n, skipped: read.skipped, inputBytes: read.inputBytes, bands: choice, pairs: pairs.count, clusters,
-    keep: keepCount, totalMs: performance.now() - started, subjects: read.subjects, source,
+    documents: n, skipped: read.skipped, inputBytes: read.inputBytes, bands: choice, pairs: pairs?.count ?? null,
+    clusters, keep: keepCount, totalMs: performance.now() - started, subjects: read.subjects, source,
   };
+}
+
+function emptyPairs(): Pairs {
+  return { left: new Int32Array(0), right: new Int32Array(0), similarity: new Float64Array(0), count: 0 };
 }
 
 // ---------------------------------------------------------------------------
@@ -427,7 +462,8 @@ export function summaryText(summary: DedupSummary, options: DedupOptions, times:
     `near-duplicates at Jaccard >= ${options.threshold} (${options.shingle.kind === 'words' ? 'word' : 'character'} ` +
       `${options.shingle.size}-shingles, ${options.numHashes} hashes, ${summary.bands.bands} bands x ` +
       `${summary.bands.rows} rows${options.verify === 'exact' ? ', verified exactly' : ''}):`,
-    `  ${plural(summary.pairs, 'pair')}, ${plural(summary.clusters.length, 'cluster')} holding ` +
+    `  ${summary.pairs === null ? '' : `${plural(summary.pairs, 'pair')}, `}` +
+      `${plural(summary.clusters.length, 'cluster')} holding ` +
       `${plural(inClusters, what)}; ${plural(summary.keep, what)} to keep`,
   ];
   if (largest.length > 0) {

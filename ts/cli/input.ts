@@ -45,8 +45,9 @@ export interface DocumentSource {
 }
 
 export interface InputDocument extends DocumentSource {
-  /** UTF-8 text. */
-  readonly text: Uint8Array;
+  /** UTF-8 text. `dedup` lets it go (an empty array) once it is hashed,
+   * unless --verify needs it again. */
+  text: Uint8Array;
 }
 
 export interface BadInput {
@@ -286,12 +287,80 @@ async function readPlainFiles(options: ReadOptions): Promise<InputDocument[]> {
   return documents.filter((d): d is InputDocument => d !== null);
 }
 
-/** Each non-blank line of each file is a JSON object with the text. */
+/**
+ * The texts of JSON Lines documents, written one after another into large
+ * buffers: a document's text is a view into one. Small Buffers of their
+ * own (Buffer.from) would come from Node's 8 KiB pool, whose slabs the C
+ * heap keeps after they are freed; these buffers are allocated (and given
+ * back) whole, and a batch of documents is already laid out end to end.
+ */
+class TextArena {
+  static readonly SIZE = 16 << 20;
+  /** Texts remembered, so that a document repeating one of them shares its
+   * bytes (boilerplate repeated a million times is stored once, and hashed
+   * once: see indexPhase in dedup.ts); forgotten all at once when full. */
+  static readonly RECENT = 1024;
+  #buffer = Buffer.allocUnsafeSlow(0);
+  #used = 0;
+  readonly #recent = new Map<string, Uint8Array>();
+
+  add(text: string): Uint8Array {
+    const known = this.#recent.get(text);
+    if (known !== undefined) return known;
+    if (this.#recent.size >= TextArena.RECENT) this.#recent.clear();
+    const bytes = this.#write(text);
+    this.#recent.set(text, bytes);
+    return bytes;
+  }
+
+  #write(text: string): Uint8Array {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: the exact length is only
+    // measured when the text might not fit.
+    if (this.#buffer.length - this.#used < 3 * text.length) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (this.#buffer.length - this.#used < bytes) {
+        this.#buffer = Buffer.allocUnsafeSlow(Math.max(TextArena.SIZE, bytes));
+        this.#used = 0;
+      }
+    }
+    const start = this.#used;
+    this.#used += this.#buffer.write(text, start, 'utf8');
+    return this.#buffer.subarray(start, this.#used);
+  }
+}
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/** A JSON line's document named by its place: the name is made when it is
+ * read (a million names made up front are 60 MB of strings). */
+class JsonLineDocument implements InputDocument {
+  readonly file: string;
+  readonly line: number;
+  readonly nameBytes: Uint8Array | undefined;
+  text: Uint8Array;
+
+  constructor(file: string, line: number, nameBytes: Uint8Array | undefined, text: Uint8Array) {
+    this.file = file;
+    this.line = line;
+    this.nameBytes = nameBytes;
+    this.text = text;
+  }
+
+  get name(): string {
+    return placeOf(this);
+  }
+}
+
+/** Each non-blank line of each file is a JSON object with the text. Lines
+ * are decoded one by one from the file's bytes (a leading byte order mark
+ * is dropped, as a decoder of the whole file drops it), so the file is
+ * never held as one string too. */
 async function readJsonLines(options: ReadOptions): Promise<InputDocument[]> {
   const { files } = options;
   // Standard input and FIFOs have no size: then the total is unknown.
   const total = files.some((f) => f.size === null) ? 0 : files.reduce((sum, f) => sum + (f.size ?? 0), 0);
   const documents: InputDocument[] = [];
+  const arena = new TextArena();
   const pacer = new Pacer(options.signal);
   let base = 0;
   for (const file of files) {
@@ -308,18 +377,17 @@ async function readJsonLines(options: ReadOptions): Promise<InputDocument[]> {
       base += size;
       continue;
     }
-    const text = decoder.decode(bytes);
-    const scale = text.length === 0 ? 0 : size / text.length;
-    let start = 0;
-    for (let line = 1; start <= text.length; line++) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
-      const raw = text.slice(start, end);
+    const scale = bytes.length === 0 ? 0 : size / bytes.length;
+    let start = UTF8_BOM.every((b, i) => bytes[i] === b) ? UTF8_BOM.length : 0;
+    for (let line = 1; start <= bytes.length; line++) {
+      let end = bytes.indexOf(0x0a, start);
+      if (end < 0) end = bytes.length;
+      const raw = bytes.toString('utf8', start, end);
       start = end + 1;
-      const document = parseLine(raw, file, stray, line, options);
+      const document = parseLine(raw, file, stray, line, options, arena);
       if (document !== null) documents.push(document);
       if ((line & 255) === 0) {
-        options.onProgress(base + Math.floor(Math.min(start, text.length) * scale), total);
+        options.onProgress(base + Math.floor(Math.min(start, bytes.length) * scale), total);
         await pacer.tick();
       }
     }
@@ -330,8 +398,8 @@ async function readJsonLines(options: ReadOptions): Promise<InputDocument[]> {
 }
 
 /** One JSON line's document; `stray` is the file's path if not UTF-8. */
-function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, line: number, options: ReadOptions):
-  InputDocument | null {
+function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, line: number, options: ReadOptions,
+                   arena: TextArena): InputDocument | null {
   if (isBlankString(raw)) return null;
   const place = { file: file.display, line };
   let value: unknown;
@@ -356,7 +424,7 @@ function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, lin
     options.onBadInput({ ...place, reason: `text field "${options.textField}" is not a string` });
     return null;
   }
-  let name = placeOf(place);
+  let name: string | null = null; // by place, unless --id-field names it
   let nameBytes = stray === undefined ? undefined : Buffer.concat([stray, Buffer.from(`:${line}`)]);
   if (options.idField !== null) {
     const id = record[options.idField];
@@ -375,7 +443,8 @@ function parseLine(raw: string, file: ListedFile, stray: Buffer | undefined, lin
     options.onBadInput({ ...place, reason: 'empty document' });
     return null;
   }
-  return { name, nameBytes, file: file.display, line, text: Buffer.from(text, 'utf8') };
+  return name === null ? new JsonLineDocument(file.display, line, nameBytes, arena.add(text))
+    : { name, nameBytes, file: file.display, line, text: arena.add(text) };
 }
 
 /** The unit of reading progress: files, or bytes for JSON Lines. */

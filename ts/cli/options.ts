@@ -12,6 +12,9 @@ import { DEFAULT_BATCH_BYTES, DEFAULT_MAX_DOCUMENT_BYTES } from './stream.ts';
 
 export type OutputFormat = 'clusters-jsonl' | 'pairs-csv';
 
+/** --max-pairs: 10^8 pairs take about 2.4 GiB while they are joined. */
+export const DEFAULT_MAX_PAIRS = 100_000_000;
+
 export interface DedupOptions {
   readonly inputs: readonly string[];
   readonly demo: boolean;
@@ -20,6 +23,8 @@ export interface DedupOptions {
   readonly idField: string | null;
   readonly output: string | null;
   readonly format: OutputFormat;
+  /** pairs-csv stops before the join above this many pairs. */
+  readonly maxPairs: number;
   readonly keepFirst: string | null;
   /** The keep list NUL-terminated, names as they are. */
   readonly nul: boolean;
@@ -82,6 +87,8 @@ Input:
 Output (FILE - is standard output; no output may be an input):
   -o, --output FILE       write there (default: standard output)
   --format FORMAT         clusters-jsonl (default) or pairs-csv
+  --max-pairs N           pairs-csv: stop before the join when it would list
+                          more than N pairs (default 100000000)
   --keep-first FILE       write the documents to keep, one name a line: the
                           representative of each cluster, and every document
                           without a near-duplicate
@@ -185,6 +192,7 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
         'strict': { type: 'boolean' },
         'output': { type: 'string', short: 'o' },
         'format': { type: 'string' },
+        'max-pairs': { type: 'string' },
         'keep-first': { type: 'string' },
         'null': { type: 'boolean', short: '0' },
         'clusters': { type: 'string' },
@@ -235,6 +243,8 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
   if (format !== 'clusters-jsonl' && format !== 'pairs-csv') {
     throw new UsageError(`--format: expected clusters-jsonl or pairs-csv, got ${format}`);
   }
+  if (v['max-pairs'] !== undefined && format !== 'pairs-csv') throw new UsageError('--max-pairs needs --format pairs-csv');
+  const maxPairs = v['max-pairs'] === undefined ? DEFAULT_MAX_PAIRS : integerOption(v['max-pairs'], 'max-pairs', 0);
   const verify = v.verify ?? 'none';
   if (verify !== 'none' && verify !== 'exact') throw new UsageError(`--verify: expected exact or none, got ${verify}`);
   let timeoutSeconds: number | null = null;
@@ -265,6 +275,7 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
     idField: v['id-field'] ?? null,
     output: v.output ?? null,
     format,
+    maxPairs,
     keepFirst: v['keep-first'] ?? null,
     nul: v.null === true,
     clusters,

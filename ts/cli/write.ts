@@ -56,21 +56,38 @@ function sourceJson(source: DocumentSource, index: number): Record<string, unkno
 
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
 
+/** JSON.stringify({ ...sourceJson(source, index), similarity }), written
+ * out: the same bytes, without an object per member (a cluster may have a
+ * million). */
+function memberJson(source: DocumentSource, index: number, similarity: number): string {
+  const place = source.line === undefined ? ''
+    : `,"file":${JSON.stringify(source.file === '-' ? '<stdin>' : source.file)},"line":${source.line}`;
+  return `{"index":${index},"name":${JSON.stringify(source.name)}${place},"similarity":${similarity}}`;
+}
+
+/** Members written per piece of a cluster's line. */
+const MEMBERS_PER_PIECE = 1024;
+
 /** One JSON line per cluster: the representative, then every member with
- * its similarity to the representative (the cluster's own, else from
- * `similarity`). */
-export function* clusterLines(clusters: readonly Cluster[], source: (i: number) => DocumentSource,
-                              similarity: (a: number, b: number) => number): Generator<Line> {
+ * its similarity to the representative. A line is made in pieces of
+ * MEMBERS_PER_PIECE members (the same bytes as one JSON.stringify of the
+ * whole), so that a cluster of a million documents never becomes one
+ * string or one array of a million objects. */
+export function* clusterLines(clusters: readonly Cluster[], source: (i: number) => DocumentSource): Generator<Line> {
   for (const cluster of clusters) {
     const rep = cluster.representative;
-    yield `${JSON.stringify({
-      representative: sourceJson(source(rep), rep),
-      size: cluster.members.length,
-      members: cluster.members.map((m, k) => ({
-        ...sourceJson(source(m), m),
-        similarity: m === rep ? 1 : round(cluster.similarities?.[k] ?? similarity(rep, m)),
-      })),
-    })}\n`;
+    const head = JSON.stringify({ representative: sourceJson(source(rep), rep), size: cluster.members.length });
+    yield `${head.slice(0, -1)},"members":[`; // the head without its closing brace
+    for (let first = 0; first < cluster.members.length; first += MEMBERS_PER_PIECE) {
+      const piece: string[] = [];
+      const end = Math.min(cluster.members.length, first + MEMBERS_PER_PIECE);
+      for (let k = first; k < end; k++) {
+        const m = cluster.members[k]!;
+        piece.push(memberJson(source(m), m, m === rep ? 1 : round(cluster.similarities[k]!)));
+      }
+      yield `${first > 0 ? ',' : ''}${piece.join(',')}`;
+    }
+    yield ']}\n';
   }
 }
 
