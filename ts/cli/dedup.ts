@@ -354,7 +354,7 @@ async function clusterPhase(ctx: DedupContext, corpus: Corpus, index: MinHashLSH
   const threshold = joinThreshold(options);
   let texts: Uint8Array[] | null = null;
   if (options.verify === 'exact') {
-    reporter.start('verifying', 'documents');
+    reporter.start('rereading', 'documents');
     const ids = await candidates(ctx, index, threshold);
     const read = await textsOf(ctx, corpus, ids);
     texts = new Array<Uint8Array>(n).fill(NO_TEXT);
