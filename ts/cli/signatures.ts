@@ -366,6 +366,7 @@ export async function runSignatures(options: SignaturesOptions, ctx: RunContext)
         numHashes: options.numHashes, shingle: options.shingle.kind, shingleSize: options.shingle.size,
         seed: options.seed, threads: options.threads, signal,
       });
+      stream.release(batch);
       const bytes = new Uint8Array(signatures.values.buffer, signatures.values.byteOffset, signatures.values.byteLength);
       for (let i = 0; i < batch.count; i++) {
         const name = placeSource(listing.files[batch.file[i]!]!, batch.line[i]!, batch.ids?.[i] ?? null).name;
