@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bits.h"
 #include "internal.h"
 #include "oph_hash.h"
 #include "parallel.h"
@@ -97,7 +98,8 @@ static int resolve_options(const knowhere_signature_options *options, sig_params
     p->value_bytes = options->value_bytes;
     p->k_token = kh_mix64(options->seed + GOLDEN);
     p->k_round = kh_mix64(options->seed + 2 * GOLDEN);
-    p->update = kh_oph_update_kernel(kh_cpu_level_get());
+    p->spec.level = kh_cpu_level_get();
+    p->update = kh_oph_update_kernel(p->spec.level);
     return KNOWHERE_OK;
 }
 
@@ -130,7 +132,7 @@ static size_t k_block_words(size_t k) { return k + 2 * ((k + 63) / 64) + k; }
 
 /* A single document's scratch: on the stack up to these sizes (the public
  * one-document calls then allocate nothing; 100 words of text take about
- * 600 bytes and need 3 x 600 + 16 here), on the heap beyond. */
+ * 600 bytes and need 3 x 600 + 64 here), on the heap beyond. */
 #define STACK_K 256
 #define STACK_NORM 8192
 typedef struct {
@@ -285,51 +287,83 @@ static inline uint64_t select64(uint64_t yes, uint64_t a, uint64_t b) {
 
 static inline bool bit(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 
+/* The bins of the set (or, with `clear`, the clear) bits of bits[0 ..
+ * (k + 63) / 64 - 1] below k, in increasing order, into list; their number. */
+static uint32_t list_bits(const uint64_t *bits, uint32_t k, bool clear, uint32_t *list) {
+    uint32_t n = 0;
+    for (uint32_t w = 0; w * 64 < k; ++w) {
+        uint64_t b = clear ? ~bits[w] : bits[w];
+        if (k - w * 64 < 64) b &= (UINT64_C(1) << (k - w * 64)) - 1;
+        for (; b; b &= b - 1) list[n++] = w * 64 + kh_ctz64(b);
+    }
+    return n;
+}
+
+/* One pull round t over the n bins of `list` (all empty): each takes the
+ * value of bin pi_t(i) if that one is non-empty, else stays listed. The
+ * round's constants live in locals: read through a pointer they would be
+ * reloaded after every store to the list. Branch-free (whether a bin is
+ * full is a coin flip no predictor learns); an empty bin holds UINT64_MAX,
+ * so a miss writes it back unchanged. Returns the bins still empty. */
+static uint32_t pull_round(const round_perm *rp, const uint64_t *occ, uint64_t *mins,
+                           uint32_t *list, uint32_t n, uint32_t k) {
+    const uint32_t mask = rp->mask, shift = rp->shift, a = rp->a, m1 = rp->m1, m2 = rp->m2,
+                   c = rp->c;
+    uint32_t kept = 0;
+    for (uint32_t e = 0; e < n; ++e) {
+        uint32_t i = list[e], j = i;
+        do {
+            j = ((j + a) * m1) & mask;
+            j ^= j >> shift;
+            j = (j * m2) & mask;
+            j ^= (j >> shift) ^ c;
+        } while (j >= k);
+        uint64_t hit = (occ[j >> 6] >> (j & 63)) & 1;
+        mins[i] = mins[j] | (hit - 1);
+        list[kept] = i;
+        kept += (uint32_t)(hit ^ 1);
+    }
+    return kept;
+}
+
 /* Fills the empty bins of a document with at least one token. Returns
  * KNOWHERE_OK or KNOWHERE_ERR_INTERRUPTED (job polled). */
 static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *job) {
     const uint32_t k = p->k;
     uint64_t *mins = s->mins, *occ = s->occupied, *pend = s->pending;
     const size_t words = (k + 63) / 64;
-    uint32_t m = 0, u = 0;
-    for (uint32_t i = 0; i < k; ++i) { /* branch-free, as in the rounds */
-        uint64_t full = mins[i] != UINT64_MAX;
-        if (i % 64 == 0) occ[i / 64] = 0;
-        occ[i / 64] |= full << (i % 64);
-        s->full_list[m] = i;
-        s->empty_list[u] = i;
-        m += (uint32_t)full;
-        u += (uint32_t)(full ^ 1);
+    uint32_t m = 0;
+    for (uint32_t w = 0; w < words; ++w) { /* occupancy, without branches */
+        uint32_t end = k - w * 64 < 64 ? k : w * 64 + 64;
+        uint64_t bits = 0;
+        for (uint32_t i = w * 64; i < end; ++i)
+            bits |= (uint64_t)(mins[i] != UINT64_MAX) << (i & 63);
+        occ[w] = bits;
     }
-    if (saw_max && mins[k - 1] == UINT64_MAX) { /* bin k - 1 holds a token: h == 2^64 - 1 */
+    if (saw_max && mins[k - 1] == UINT64_MAX) /* bin k - 1 holds a token: h == 2^64 - 1 */
         occ[(k - 1) / 64] |= UINT64_C(1) << ((k - 1) % 64);
-        s->full_list[m++] = k - 1; /* the last of both lists */
-        u--;
-    }
+    for (size_t w = 0; w < words; ++w) m += kh_popcount64(occ[w]);
+    uint32_t u = k - m;
     if (u == 0) return KNOWHERE_OK;
     if (m == 1) { /* every probe sequence ends at the one non-empty bin */
+        list_bits(occ, k, false, s->full_list);
         uint64_t v = mins[s->full_list[0]];
-        for (uint32_t e = 0; e < u; ++e) mins[s->empty_list[e]] = v;
+        for (uint32_t i = 0; i < k; ++i) mins[i] = v;
         return KNOWHERE_OK;
     }
     uint32_t bits = 0;
     while ((UINT32_C(1) << bits) < k) bits++;
     const uint32_t mask = (UINT32_C(1) << bits) - 1, shift = (bits + 1) / 2;
     const uint64_t max_rounds = 4 * (uint64_t)k;
-    bool pushed = false; /* empty_list may hold filled bins */
-    uint64_t steps = 0;
-    memset(pend, 0, words * 8);
-    for (uint32_t e = 0; e < u; ++e)
-        pend[s->empty_list[e] >> 6] |= UINT64_C(1) << (s->empty_list[e] & 63);
-    uint32_t listed = u; /* entries of empty_list */
-    for (uint64_t t = 1; u > 0 && t <= max_rounds; ++t) {
-        round_perm r;
-        if (u > m) { /* push: the bins pi_t sends each non-empty bin's value to */
+    uint64_t steps = 0, t = 1;
+    if (u > m) { /* push rounds first: the bins pi_t sends each non-empty bin's value to */
+        list_bits(occ, k, false, s->full_list);
+        for (size_t w = 0; w < words; ++w) pend[w] = ~occ[w];
+        for (; u > m && t <= max_rounds; ++t) {
+            round_perm r;
             round_setup(&r, p->k_round, t, mask, shift, true);
-            /* Branch-free: whether a bin is still pending is a coin flip the
-             * predictor cannot learn, and without branches the permutations
-             * of consecutive bins overlap. pi_t^-1 is one-to-one, so no two
-             * full bins write the same empty bin in a round. */
+            /* Branch-free, as the pull rounds. pi_t^-1 is one-to-one, so no
+             * two full bins write the same empty bin in a round. */
             for (uint32_t f = 0; f < m; ++f) {
                 uint32_t j = s->full_list[f], i = pi_inverse(&r, j, k);
                 uint64_t hit = (pend[i >> 6] >> (i & 63)) & 1;
@@ -337,43 +371,33 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
                 mins[i] = select64(hit, mins[j], mins[i]);
                 u -= (uint32_t)hit;
             }
-            pushed = true;
             steps += m;
-        } else { /* pull: where each still empty bin looks */
-            if (pushed) {
-                uint32_t kept = 0;
-                for (uint32_t e = 0; e < listed; ++e)
-                    if (bit(pend, s->empty_list[e])) s->empty_list[kept++] = s->empty_list[e];
-                listed = kept;
-                pushed = false;
+            if (steps >= POLL_STEPS) {
+                steps = 0;
+                if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
             }
-            round_setup(&r, p->k_round, t, mask, shift, false);
-            uint32_t kept = 0;
-            for (uint32_t e = 0; e < listed; ++e) { /* branch-free, as above */
-                uint32_t i = s->empty_list[e], j = pi(&r, i, k);
-                uint64_t hit = (occ[j >> 6] >> (j & 63)) & 1;
-                pend[i >> 6] &= ~(hit << (i & 63));
-                mins[i] = select64(hit, mins[j], mins[i]);
-                s->empty_list[kept] = i;
-                kept += (uint32_t)(hit ^ 1);
-            }
-            listed = kept;
-            u = kept;
-            steps += listed + 1;
         }
+        u = list_bits(pend, k, false, s->empty_list);
+    } else {
+        u = list_bits(occ, k, true, s->empty_list);
+    }
+    /* Pull rounds: push rounds only come first (u falls and m stays), so
+     * from here on the still empty bins are exactly the list. */
+    for (; u > 0 && t <= max_rounds; ++t) {
+        round_perm r;
+        round_setup(&r, p->k_round, t, mask, shift, false);
+        u = pull_round(&r, occ, mins, s->empty_list, u, k);
+        steps += u + 1;
         if (steps >= POLL_STEPS) {
             steps = 0;
             if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         }
     }
-    if (u > 0) { /* the rare rest: the next non-empty bin after i, cyclically */
-        for (uint32_t i = 0; i < k; ++i) {
-            if (!bit(pend, i)) continue;
-            uint32_t j = i;
-            do j = j + 1 == k ? 0 : j + 1;
-            while (!bit(occ, j));
-            mins[i] = mins[j];
-        }
+    for (uint32_t e = 0; e < u; ++e) { /* the rare rest: the next non-empty bin, cyclically */
+        uint32_t i = s->empty_list[e], j = i;
+        do j = j + 1 == k ? 0 : j + 1;
+        while (!bit(occ, j));
+        mins[i] = mins[j];
     }
     return KNOWHERE_OK;
 }
@@ -446,6 +470,17 @@ static inline bool set_add(shingle_set *set, uint64_t x) {
     }
 }
 
+/* A cleared set in the scratch for `items` shingles. */
+static bool set_open(sig_scratch *s, size_t items, shingle_set *set) {
+    size_t cap;
+    if (!scratch_reserve_set(s, items, &cap)) return false;
+    set->slots = s->set;
+    set->mask = cap - 1;
+    set->shift = 64;
+    while (((size_t)1 << (64 - set->shift)) < cap) set->shift--;
+    return true;
+}
+
 /* Where the hashes of a text's shingles go: the hash set first, when the
  * caller asked for the count (then only new shingles go on; without it a
  * repeated shingle goes on too, which changes no minimum), then the bins. */
@@ -481,16 +516,27 @@ static int sign_text(const sig_params *p, const uint8_t *text, size_t len, sig_s
     oph_start(&o, s->mins, p);
     if (shingles == 0) return finish(p, s, &o, false, out, job);
     shingle_set set = {0};
-    if (count) {
-        size_t cap;
-        if (!scratch_reserve_set(s, shingles, &cap)) return KNOWHERE_ERR_NO_MEMORY;
-        set.slots = s->set;
-        set.mask = cap - 1;
-        set.shift = 64;
-        while (((size_t)1 << (64 - set.shift)) < cap) set.shift--;
-    }
+    if (count && !set_open(s, shingles, &set)) return KNOWHERE_ERR_NO_MEMORY;
     text_sink sink = {.set = &set, .o = &o};
     status = kh_shingles_hash(&p->spec, &s->text, take_shingles, &sink, job);
+    if (status != KNOWHERE_OK) return status;
+    if (count) *count = set.count;
+    return finish(p, s, &o, true, out, job);
+}
+
+/* The signature of a document given as tokens, as sign_text. */
+static int sign_tokens(const sig_params *p, const kh_token_list *tokens, sig_scratch *s,
+                       uint8_t *out, size_t *count, kh_job *job) {
+    size_t shingles = kh_token_shingle_count(p->spec.n, tokens);
+    if (count) *count = 0;
+    oph o;
+    if (!scratch_reserve_k(s, p->k)) return KNOWHERE_ERR_NO_MEMORY;
+    oph_start(&o, s->mins, p);
+    if (shingles == 0) return finish(p, s, &o, false, out, job);
+    shingle_set set = {0};
+    if (count && !set_open(s, shingles, &set)) return KNOWHERE_ERR_NO_MEMORY;
+    text_sink sink = {.set = &set, .o = &o};
+    int status = kh_token_shingles_hash(p->spec.n, tokens, &s->text, take_shingles, &sink, job);
     if (status != KNOWHERE_OK) return status;
     if (count) *count = set.count;
     return finish(p, s, &o, true, out, job);
@@ -564,12 +610,64 @@ int knowhere_signature_from_hashes(const knowhere_signature_options *options,
     return KNOWHERE_OK;
 }
 
+/* Tokens make word shingles: character shingles of tokens would need their
+ * code points, which this call does not decode. */
+static int check_token_options(const sig_params *p, knowhere_error **err) {
+    if (p->spec.kind != KNOWHERE_SHINGLE_WORDS)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->shingle_kind is %u; tokens make word shingles only "
+                         "(KNOWHERE_SHINGLE_WORDS)",
+                         (unsigned)p->spec.kind);
+    return KNOWHERE_OK;
+}
+
+static int check_token_list(const char *const *tokens, const size_t *token_lens, size_t count,
+                            knowhere_error **err) {
+    if (count == 0) return KNOWHERE_OK;
+    if (tokens == NULL || token_lens == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "%s is NULL but count is %zu",
+                         tokens == NULL ? "tokens" : "token_lens", count);
+    for (size_t i = 0; i < count; ++i)
+        if (tokens[i] == NULL && token_lens[i] != 0)
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                             "tokens[%zu] is NULL but token_lens[%zu] is %zu", i, i,
+                             token_lens[i]);
+    return KNOWHERE_OK;
+}
+
+static int tokens_failed(int status, knowhere_error **err) {
+    if (status == KNOWHERE_ERR_INVALID_ARG)
+        return kh_errorf(err, status, "the token lengths add up to more than SIZE_MAX");
+    return no_memory(err, "tokens");
+}
+
+int knowhere_signature_from_tokens(const knowhere_signature_options *options,
+                                   const char *const *tokens, const size_t *token_lens,
+                                   size_t count, uint8_t *out, size_t out_len, size_t *shingles,
+                                   knowhere_error **err) {
+    kh_clear_error(err);
+    sig_params p;
+    int status = resolve_options(options, &p, err);
+    if (status == KNOWHERE_OK) status = check_token_options(&p, err);
+    if (status == KNOWHERE_OK) status = check_token_list(tokens, token_lens, count, err);
+    if (status == KNOWHERE_OK) status = check_out(&p, out, out_len, err);
+    if (status != KNOWHERE_OK) return status;
+    stack_scratch stack;
+    sig_scratch s;
+    scratch_on_stack(&s, &stack);
+    kh_token_list list = {.ptrs = tokens, .lens = token_lens, .count = count};
+    status = sign_tokens(&p, &list, &s, out, shingles, NULL);
+    scratch_free(&s);
+    return status == KNOWHERE_OK ? KNOWHERE_OK : tokens_failed(status, err);
+}
+
 /* ---- public: batch ------------------------------------------------------------------- */
 
 typedef struct {
     sig_params p;
     const uint8_t *texts;
     const uint64_t *offsets;
+    const uint64_t *token_offsets; /* a batch of tokens: texts is their bytes */
     size_t ndocs, docs_per_task, signature_bytes;
     uint8_t *out;
     uint32_t *counts;
@@ -583,13 +681,75 @@ static int batch_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     for (size_t d = begin; d < end; ++d) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1], count = 0;
-        int status = sign_text(&w->p, w->texts + from, to - from, &w->scratch[worker],
-                               w->out + d * w->signature_bytes, w->counts ? &count : NULL, job);
+        uint8_t *out = w->out + d * w->signature_bytes;
+        size_t *counted = w->counts ? &count : NULL;
+        int status;
+        if (w->token_offsets != NULL) {
+            kh_token_list list = {
+                .base = w->texts, .offsets = w->token_offsets + from, .count = to - from};
+            status = sign_tokens(&w->p, &list, &w->scratch[worker], out, counted, job);
+        } else {
+            status = sign_text(&w->p, w->texts + from, to - from, &w->scratch[worker], out,
+                               counted, job);
+        }
         if (status != KNOWHERE_OK) return status;
         if (w->counts) w->counts[d] = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
     }
     kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
+}
+
+/* Checks what both batches share (options, out) into w. */
+static int batch_begin(batch_work *w, const knowhere_signature_options *options, size_t ndocs,
+                       uint8_t *out, size_t out_len, knowhere_error **err) {
+    memset(w, 0, sizeof *w);
+    int status = resolve_options(options, &w->p, err);
+    if (status != KNOWHERE_OK) return status;
+    w->signature_bytes = (size_t)w->p.k * w->p.value_bytes;
+    if (ndocs > SIZE_MAX / w->signature_bytes)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "ndocs * num_hashes * value_bytes = %zu * %u * %u overflows size_t",
+                         ndocs, (unsigned)w->p.k, (unsigned)w->p.value_bytes);
+    size_t need = ndocs * w->signature_bytes;
+    if (out == NULL && need != 0) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL");
+    if (out_len < need)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "out_len is %zu, less than ndocs * num_hashes * value_bytes = "
+                         "%zu * %u * %u = %zu",
+                         out_len, ndocs, (unsigned)w->p.k, (unsigned)w->p.value_bytes, need);
+    w->ndocs = ndocs;
+    w->out = out;
+    return KNOWHERE_OK;
+}
+
+/* Signs w's documents on `threads` threads. */
+static int batch_run(batch_work *w, size_t threads, CInterrupt interrupt, knowhere_error **err) {
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK)
+        return kh_stopped_error(err, status, "signature batch", " before it started");
+    if (w->ndocs == 0) return KNOWHERE_OK;
+
+    threads = kh_threads(threads);
+    w->docs_per_task = kh_items_per_task(w->ndocs, threads, 16, 1024);
+    size_t tasks = kh_task_count(w->ndocs, w->docs_per_task);
+    if (threads > tasks) threads = tasks;
+    w->scratch = calloc(threads, sizeof *w->scratch);
+    if (w->scratch == NULL) return no_memory(err, "a batch");
+
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SIGN, w->ndocs);
+    status = kh_run_parallel(threads, tasks, batch_task, w, interrupt, &progress);
+    kh_progress_end(&progress, status);
+    for (size_t t = 0; t < threads; ++t) scratch_free(&w->scratch[t]);
+    free(w->scratch);
+    switch (status) {
+    case KNOWHERE_OK: return KNOWHERE_OK;
+    case KNOWHERE_ERR_INTERRUPTED:
+    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, "signature batch", "");
+    case KNOWHERE_ERR_NO_MEMORY: return no_memory(err, "a batch");
+    case KNOWHERE_ERR_INVALID_ARG: return tokens_failed(status, err);
+    default: return kh_errorf(err, status, "signature batch failed");
+    }
 }
 
 int knowhere_signature_batch_from_text_with_interrupt(
@@ -598,51 +758,34 @@ int knowhere_signature_batch_from_text_with_interrupt(
     uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err) {
     kh_clear_error(err);
     batch_work w;
-    memset(&w, 0, sizeof w);
-    int status = resolve_options(options, &w.p, err);
+    int status = batch_begin(&w, options, ndocs, out, out_len, err);
+    if (status == KNOWHERE_OK) status = kh_check_text_batch(texts, texts_len, offsets, ndocs, err);
     if (status != KNOWHERE_OK) return status;
-    w.signature_bytes = (size_t)w.p.k * w.p.value_bytes;
-    if (ndocs > SIZE_MAX / w.signature_bytes)
-        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                         "ndocs * num_hashes * value_bytes = %zu * %u * %u overflows size_t",
-                         ndocs, (unsigned)w.p.k, (unsigned)w.p.value_bytes);
-    size_t need = ndocs * w.signature_bytes;
-    if (out == NULL && need != 0) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL");
-    if (out_len < need)
-        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                         "out_len is %zu, less than ndocs * num_hashes * value_bytes = "
-                         "%zu * %u * %u = %zu",
-                         out_len, ndocs, (unsigned)w.p.k, (unsigned)w.p.value_bytes, need);
-    status = kh_check_text_batch(texts, texts_len, offsets, ndocs, err);
-    if (status != KNOWHERE_OK) return status;
-    status = knowhere_interrupt_check(interrupt, NULL, NULL);
-    if (status != KNOWHERE_OK)
-        return kh_stopped_error(err, status, "signature batch", " before it started");
-    if (ndocs == 0) return KNOWHERE_OK;
-
-    threads = kh_threads(threads);
-    w.docs_per_task = kh_items_per_task(ndocs, threads, 16, 1024);
-    size_t tasks = kh_task_count(ndocs, w.docs_per_task);
-    if (threads > tasks) threads = tasks;
     w.texts = (const uint8_t *)texts;
     w.offsets = offsets;
-    w.ndocs = ndocs;
-    w.out = out;
     w.counts = shingle_counts;
-    w.scratch = calloc(threads, sizeof *w.scratch);
-    if (w.scratch == NULL) return no_memory(err, "a batch");
+    return batch_run(&w, threads, interrupt, err);
+}
 
-    kh_progress progress;
-    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SIGN, ndocs);
-    status = kh_run_parallel(threads, tasks, batch_task, &w, interrupt, &progress);
-    kh_progress_end(&progress, status);
-    for (size_t t = 0; t < threads; ++t) scratch_free(&w.scratch[t]);
-    free(w.scratch);
-    switch (status) {
-    case KNOWHERE_OK: return KNOWHERE_OK;
-    case KNOWHERE_ERR_INTERRUPTED:
-    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, "signature batch", "");
-    case KNOWHERE_ERR_NO_MEMORY: return no_memory(err, "a batch");
-    default: return kh_errorf(err, status, "signature batch failed");
-    }
+int knowhere_signature_batch_from_tokens_with_interrupt(
+    const knowhere_signature_options *options, const char *bytes, size_t bytes_len,
+    const uint64_t *token_offsets, size_t ntokens, const uint64_t *doc_offsets, size_t ndocs,
+    uint8_t *out, size_t out_len, uint32_t *shingle_counts, size_t threads,
+    CInterrupt interrupt, knowhere_error **err) {
+    kh_clear_error(err);
+    batch_work w;
+    int status = batch_begin(&w, options, ndocs, out, out_len, err);
+    if (status == KNOWHERE_OK) status = check_token_options(&w.p, err);
+    if (status == KNOWHERE_OK)
+        status = kh_check_ranges("bytes", bytes, "bytes_len", bytes_len, "token_offsets",
+                                 token_offsets, ntokens, "token", err);
+    if (status == KNOWHERE_OK)
+        status = kh_check_ranges(NULL, NULL, "ntokens", ntokens, "doc_offsets", doc_offsets,
+                                 ndocs, "document", err);
+    if (status != KNOWHERE_OK) return status;
+    w.texts = (const uint8_t *)bytes;
+    w.offsets = doc_offsets;
+    w.token_offsets = token_offsets;
+    w.counts = shingle_counts;
+    return batch_run(&w, threads, interrupt, err);
 }
