@@ -22,6 +22,13 @@
 #else
 #define KH_SIG_SSE2 0
 #endif
+#if KH_SIG_SSE2 && KH_HAVE_X86_KERNELS
+#define KH_SIG_VBMI2 1
+#include <immintrin.h>
+#define VBMI2 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+#else
+#define KH_SIG_VBMI2 0
+#endif
 
 /* Bytes the vector paths of normalisation may write past what they keep. */
 #define NORM_SLACK 64u
@@ -189,40 +196,77 @@ static inline size_t normalise_one(const uint8_t *text, size_t i, size_t len, bo
     return used;
 }
 
-#if KH_SIG_SSE2
-/* 16 ASCII bytes at `in` (the caller checked) into n: whitespace to
- * U+0020 and lower-cased, then the bytes to drop (whitespace after
- * whitespace, or before any word) squeezed out. Word starts are the
- * non-space bytes after a space (or after the start), counted from masks. */
-static inline void normalise_16(const uint8_t *in, bool lower, norm_out *n) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)in);
-    __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
-                              _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x08)),
-                                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x0E))));
-    unsigned w = (unsigned)_mm_movemask_epi8(ws), text = ~w & 0xFFFFu;
-    unsigned after_text = ((text << 1) | n->in_word) & 0xFFFFu; /* bit j: byte j - 1 is text */
-    unsigned keep = text | (w & after_text);
+/* The vector paths take whole blocks of ASCII text: whitespace to U+0020
+ * and lower-cased, then the bytes to drop (whitespace after whitespace, or
+ * before any word) squeezed out. The words are counted from masks: a word
+ * starts at a non-space byte after a space (or after the start). Each
+ * returns where it stopped: at a block with a non-ASCII byte, or with
+ * fewer than a block's bytes before `stop`. */
+
+/* The bits of a block's mask that the kept bytes, words and state need;
+ * `text` has a bit per byte that is not whitespace. Returns the keep mask. */
+static inline uint64_t block_masks(uint64_t text, unsigned bits, norm_out *n) {
+    uint64_t all = bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
+    uint64_t after_text = ((text << 1) | n->in_word) & all; /* bit j: byte j - 1 is text */
     n->words += kh_popcount64(text & ~after_text);
-    n->in_word = text >> 15;
-    if (lower) {
-        __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
-                                      _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
-        v = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+    n->in_word = (text >> (bits - 1)) & 1;
+    return text | (~text & after_text & all);
+}
+
+#if KH_SIG_SSE2
+static size_t ascii_16s(const uint8_t *text, size_t i, size_t stop, bool lower, norm_out *n) {
+    for (; i + 16 <= stop; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+        if (_mm_movemask_epi8(v)) break;
+        __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                                  _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x08)),
+                                                _mm_cmplt_epi8(v, _mm_set1_epi8(0x0E))));
+        unsigned keep = (unsigned)block_masks(~(uint64_t)_mm_movemask_epi8(ws) & 0xFFFFu, 16, n);
+        if (lower) {
+            __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                          _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+            v = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+        }
+        v = _mm_or_si128(_mm_andnot_si128(ws, v), _mm_and_si128(ws, _mm_set1_epi8(' ')));
+        if (keep == 0xFFFFu) { /* plain text with single spaces: as it is */
+            _mm_storeu_si128((__m128i *)(void *)n->o, v);
+            n->o += 16;
+            continue;
+        }
+        uint8_t bytes[16]; /* squeezed without branches: which bytes go is a coin flip */
+        _mm_storeu_si128((__m128i *)(void *)bytes, v);
+        size_t at = 0;
+        for (unsigned j = 0; j < 16; ++j) {
+            n->o[at] = bytes[j];
+            at += (keep >> j) & 1u;
+        }
+        n->o += at;
     }
-    v = _mm_or_si128(_mm_andnot_si128(ws, v), _mm_and_si128(ws, _mm_set1_epi8(' ')));
-    if (keep == 0xFFFFu) { /* plain text with single spaces: as it is */
-        _mm_storeu_si128((__m128i *)(void *)n->o, v);
-        n->o += 16;
-        return;
+    return i;
+}
+#endif
+
+#if KH_SIG_VBMI2
+/* 64 bytes at a time; AVX-512 VBMI2 squeezes them in one instruction. */
+VBMI2 static size_t ascii_64s(const uint8_t *text, size_t i, size_t stop, bool lower,
+                              norm_out *n) {
+    const __m512i space = _mm512_set1_epi8(' '), tab = _mm512_set1_epi8(0x09),
+                  five = _mm512_set1_epi8(5), big_a = _mm512_set1_epi8('A'),
+                  letters = _mm512_set1_epi8(26), case_bit = _mm512_set1_epi8(0x20);
+    for (; i + 64 <= stop; i += 64) {
+        __m512i v = _mm512_loadu_si512((const void *)(text + i));
+        if (_mm512_movepi8_mask(v)) break;
+        __mmask64 ws = _mm512_cmpeq_epi8_mask(v, space) |
+                       _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, tab), five);
+        uint64_t keep = block_masks(~(uint64_t)ws, 64, n);
+        if (lower)
+            v = _mm512_mask_add_epi8(
+                v, _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, big_a), letters), v, case_bit);
+        v = _mm512_mask_mov_epi8(v, ws, space);
+        _mm512_storeu_si512((void *)n->o, _mm512_maskz_compress_epi8(keep, v));
+        n->o += _mm_popcnt_u64(keep);
     }
-    uint8_t bytes[16]; /* squeezed without branches: which bytes go is a coin flip */
-    _mm_storeu_si128((__m128i *)(void *)bytes, v);
-    size_t at = 0;
-    for (unsigned j = 0; j < 16; ++j) {
-        n->o[at] = bytes[j];
-        at += (keep >> j) & 1u;
-    }
-    n->o += at;
+    return i;
 }
 #endif
 
@@ -235,23 +279,24 @@ int kh_normalise(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
     if (!reserve(t, 3 * len + NORM_SLACK)) return KNOWHERE_ERR_NO_MEMORY;
     const bool lower = !spec->keep_case;
     norm_out n = {.o = t->bytes, .words = 0, .extra = 0, .in_word = false};
+    const bool vbmi2 = KH_SIG_VBMI2 && spec->level >= KH_CPU_AVX512_VBMI;
+    const bool sse2 = KH_SIG_SSE2 && spec->level != KH_CPU_SCALAR;
+    (void)vbmi2;
+    (void)sse2;
     size_t i = 0;
     while (i < len) {
         size_t stop = len - i > POLL_BYTES ? i + POLL_BYTES : len;
-#if KH_SIG_SSE2
-        if (spec->level != KH_CPU_SCALAR) {
-            while (i + 16 <= stop) {
-                if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(text + i)))) {
-                    /* Not ASCII: this chunk code point by code point. */
-                    for (size_t end = i + 16; i < end;) i += normalise_one(text, i, len, lower, &n);
-                    continue;
-                }
-                normalise_16(text + i, lower, &n);
-                i += 16;
-            }
-        }
+        while (i < stop) {
+#if KH_SIG_VBMI2
+            if (vbmi2) i = ascii_64s(text, i, stop, lower, &n);
 #endif
-        while (i < stop) i += normalise_one(text, i, len, lower, &n);
+#if KH_SIG_SSE2
+            if (sse2) i = ascii_16s(text, i, stop, lower, &n);
+#endif
+            /* the rest, or a block that is not ASCII: code point by code point */
+            for (size_t end = stop - i > 16 ? i + 16 : stop; i < end;)
+                i += normalise_one(text, i, len, lower, &n);
+        }
         if (i < len && job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
     }
     if (!n.in_word && n.o != t->bytes) n.o--; /* the space after the last word */

@@ -32,6 +32,13 @@
 
 __extension__ typedef unsigned __int128 kh_u128;
 
+#if defined(__SSE2__) && !defined(KH_SIGNATURE_SCALAR)
+#define KH_DENSIFY_SSE2 1
+#include <emmintrin.h>
+#else
+#define KH_DENSIFY_SSE2 0
+#endif
+
 /* ---- options -------------------------------------------------------------- */
 
 void knowhere_signature_options_init(knowhere_signature_options *options) {
@@ -121,60 +128,65 @@ typedef struct {
     uint64_t *mins;
     uint64_t *occupied; /* bit i: bin i had a token */
     uint64_t *pending;  /* bit i: bin i is empty and not filled yet */
-    uint32_t *full_list, *empty_list;
+    uint16_t *full_list, *empty_list; /* bins < 65536 */
+    uint16_t *targets;                /* a round's pi_t of the listed bins */
+    uint8_t *full;                    /* full[i]: bin i had a token (0 or 1) */
     size_t k_cap;
-    const void *borrowed_k; /* a single-document call's, on its stack: not freed */
+    void *k_heap; /* the K-sized arrays, when they are not on a caller's stack */
 } sig_scratch;
 
-/* The words of a K-sized block: mins[k], occupied and pending (a bit per
- * bin each), two lists of k 32-bit bin numbers. */
-static size_t k_block_words(size_t k) { return k + 2 * ((k + 63) / 64) + k; }
+/* The K-sized arrays in one allocation: mins and the two bit sets (64-bit
+ * words), then the three 16-bit lists (of k + 8), then the flags. */
+static size_t k_words(size_t k) { return (k + 63) / 64; }
+static size_t k_block_bytes(size_t k) { return 8 * (k + 2 * k_words(k)) + 2 * 3 * (k + 8) + k; }
 
 /* A single document's scratch: on the stack up to these sizes (the public
  * one-document calls then allocate nothing; 100 words of text take about
- * 600 bytes and need 3 x 600 + 64 here), on the heap beyond. */
+ * 600 bytes and need 3 x 600 + 64 here), on the heap beyond. Each array
+ * has its own type, as the code reads it. */
 #define STACK_K 256
 #define STACK_NORM 8192
 typedef struct {
-    uint64_t k_block[STACK_K * 2 + 2 * (STACK_K / 64)];
+    uint64_t mins[STACK_K], bits[2 * (STACK_K / 64)];
+    uint16_t lists[3 * (STACK_K + 8)];
+    uint8_t full[STACK_K];
     uint8_t norm[STACK_NORM];
 } stack_scratch;
+
+static void scratch_layout_k(sig_scratch *s, uint64_t *mins, uint64_t *bits, uint16_t *lists,
+                             uint8_t *full, size_t k) {
+    s->mins = mins;
+    s->occupied = bits;
+    s->pending = bits + k_words(k);
+    s->full_list = lists; /* each list has 8 entries of room beyond k (pi_all) */
+    s->empty_list = lists + k + 8;
+    s->targets = lists + 2 * (k + 8);
+    s->full = full;
+    s->k_cap = k;
+}
 
 static void scratch_on_stack(sig_scratch *s, stack_scratch *stack) {
     memset(s, 0, sizeof *s);
     kh_normalised_init(&s->text, stack->norm, sizeof stack->norm);
-    s->borrowed_k = stack->k_block;
-    s->mins = stack->k_block; /* laid out by scratch_reserve_k on first use */
+    scratch_layout_k(s, stack->mins, stack->bits, stack->lists, stack->full, STACK_K);
 }
 
 static void scratch_free(sig_scratch *s) {
     kh_normalised_free(&s->text);
-    if (s->mins != s->borrowed_k) free(s->mins);
+    free(s->k_heap);
     free(s->set);
     memset(s, 0, sizeof *s);
 }
 
-/* Lays out the K-sized block at `block` (k_block_words(k) words). */
-static void scratch_layout_k(sig_scratch *s, uint64_t *block, size_t k) {
-    size_t words = (k + 63) / 64;
-    s->mins = block;
-    s->occupied = block + k;
-    s->pending = s->occupied + words;
-    s->full_list = (uint32_t *)(void *)(s->pending + words);
-    s->empty_list = s->full_list + k;
-    s->k_cap = k;
-}
-
 static bool scratch_reserve_k(sig_scratch *s, size_t k) {
     if (s->k_cap >= k) return true;
-    if (s->borrowed_k != NULL && s->mins == s->borrowed_k && s->k_cap == 0 && k <= STACK_K) {
-        scratch_layout_k(s, s->mins, k);
-        return true;
-    }
-    uint64_t *block = malloc(k_block_words(k) * sizeof *block);
+    uint8_t *block = malloc(k_block_bytes(k));
     if (block == NULL) return false;
-    if (s->mins != s->borrowed_k) free(s->mins);
-    scratch_layout_k(s, block, k);
+    free(s->k_heap);
+    s->k_heap = block;
+    uint64_t *words = (uint64_t *)(void *)block;
+    scratch_layout_k(s, words, words + k, (uint16_t *)(void *)(words + k + 2 * k_words(k)),
+                     block + 8 * (k + 2 * k_words(k)) + 2 * 3 * (k + 8), k);
     return true;
 }
 
@@ -289,41 +301,96 @@ static inline bool bit(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] 
 
 /* The bins of the set (or, with `clear`, the clear) bits of bits[0 ..
  * (k + 63) / 64 - 1] below k, in increasing order, into list; their number. */
-static uint32_t list_bits(const uint64_t *bits, uint32_t k, bool clear, uint32_t *list) {
+static uint32_t list_bits(const uint64_t *bits, uint32_t k, bool clear, uint16_t *list) {
     uint32_t n = 0;
     for (uint32_t w = 0; w * 64 < k; ++w) {
         uint64_t b = clear ? ~bits[w] : bits[w];
         if (k - w * 64 < 64) b &= (UINT64_C(1) << (k - w * 64)) - 1;
-        for (; b; b &= b - 1) list[n++] = w * 64 + kh_ctz64(b);
+        for (; b; b &= b - 1) list[n++] = (uint16_t)(w * 64 + kh_ctz64(b));
     }
     return n;
 }
 
-/* One pull round t over the n bins of `list` (all empty): each takes the
- * value of bin pi_t(i) if that one is non-empty, else stays listed. The
- * round's constants live in locals: read through a pointer they would be
- * reloaded after every store to the list. Branch-free (whether a bin is
- * full is a coin flip no predictor learns); an empty bin holds UINT64_MAX,
- * so a miss writes it back unchanged. Returns the bins still empty. */
-static uint32_t pull_round(const round_perm *rp, const uint64_t *occ, uint64_t *mins,
-                           uint32_t *list, uint32_t n, uint32_t k) {
+/* to[e] = pi_t(from[e]) for e < n. Bins are below 2^16 and sigma works
+ * modulo 2^bits <= 2^16, so only the low 16 bits of each product matter:
+ * SSE2 computes 8 bins at a time with 16-bit multiplies. Cycle walking,
+ * needed only when k is not a power of two, is a second pass over the few
+ * that landed at or beyond k. */
+static void pi_all(const round_perm *rp, const uint16_t *from, uint16_t *to, uint32_t n,
+                   uint32_t k) {
     const uint32_t mask = rp->mask, shift = rp->shift, a = rp->a, m1 = rp->m1, m2 = rp->m2,
                    c = rp->c;
+    uint32_t e = 0;
+#if KH_DENSIFY_SSE2
+    const __m128i va = _mm_set1_epi16((short)a), vm1 = _mm_set1_epi16((short)m1),
+                  vm2 = _mm_set1_epi16((short)m2), vc = _mm_set1_epi16((short)c),
+                  vmask = _mm_set1_epi16((short)mask), count = _mm_cvtsi32_si128((int)shift);
+    for (; e < n; e += 8) { /* whole groups: the lists have 8 entries of room beyond n */
+        __m128i j = _mm_loadu_si128((const __m128i *)(const void *)(from + e));
+        j = _mm_and_si128(_mm_mullo_epi16(_mm_add_epi16(j, va), vm1), vmask);
+        j = _mm_xor_si128(j, _mm_srl_epi16(j, count));
+        j = _mm_and_si128(_mm_mullo_epi16(j, vm2), vmask);
+        j = _mm_xor_si128(_mm_xor_si128(j, _mm_srl_epi16(j, count)), vc);
+        _mm_storeu_si128((__m128i *)(void *)(to + e), j);
+    }
+#endif
+    for (; e < n; ++e) { /* without SSE2 */
+        uint32_t j = (((uint32_t)from[e] + a) * m1) & mask;
+        j ^= j >> shift;
+        j = (j * m2) & mask;
+        to[e] = (uint16_t)(j ^ (j >> shift) ^ c);
+    }
+    if (k == mask + 1) return;
+    for (e = 0; e < n; ++e)
+        while (to[e] >= k) to[e] = (uint16_t)sigma(rp, to[e]);
+}
+
+/* One pull round over the n bins of `list` (all empty) whose pi_t is
+ * targets[]: each takes the value of its target if that one is non-empty,
+ * else stays listed. Branch-free (whether a bin is full is a coin flip no
+ * predictor learns); an empty bin holds UINT64_MAX, so a miss writes it
+ * back unchanged. Returns the bins still empty. */
+static uint32_t pull_round(const uint16_t *targets, const uint8_t *full, uint64_t *mins,
+                           uint16_t *list, uint32_t n) {
     uint32_t kept = 0;
     for (uint32_t e = 0; e < n; ++e) {
-        uint32_t i = list[e], j = i;
-        do {
-            j = ((j + a) * m1) & mask;
-            j ^= j >> shift;
-            j = (j * m2) & mask;
-            j ^= (j >> shift) ^ c;
-        } while (j >= k);
-        uint64_t hit = (occ[j >> 6] >> (j & 63)) & 1;
+        uint32_t i = list[e], j = targets[e];
+        uint64_t hit = full[j];
         mins[i] = mins[j] | (hit - 1);
-        list[kept] = i;
+        list[kept] = (uint16_t)i;
         kept += (uint32_t)(hit ^ 1);
     }
     return kept;
+}
+
+/* Which bins have a token (mins[i] != UINT64_MAX): as bits of occ and as
+ * bytes of full. SSE2: 16 bins at a time, a 64-bit lane is all ones when
+ * both of its 32-bit halves are. */
+static void occupancy(const uint64_t *mins, uint32_t k, uint64_t *occ, uint8_t *full) {
+    uint32_t i = 0;
+    for (uint32_t w = 0; w * 64 < k; ++w) occ[w] = 0;
+#if KH_DENSIFY_SSE2
+    const __m128i ones = _mm_set1_epi32(-1), one = _mm_set1_epi8(1);
+    for (; i + 16 <= k; i += 16) {
+        __m128i e[8];
+        for (int q = 0; q < 8; ++q) {
+            __m128i v = _mm_cmpeq_epi32(
+                _mm_loadu_si128((const __m128i *)(const void *)(mins + i + 2 * q)), ones);
+            e[q] = _mm_and_si128(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+        }
+        __m128i empty = _mm_packs_epi16(
+            _mm_packs_epi32(_mm_packs_epi32(e[0], e[1]), _mm_packs_epi32(e[2], e[3])),
+            _mm_packs_epi32(_mm_packs_epi32(e[4], e[5]), _mm_packs_epi32(e[6], e[7])));
+        _mm_storeu_si128((__m128i *)(void *)(full + i), _mm_andnot_si128(empty, one));
+        uint64_t bits = (uint64_t)(~(unsigned)_mm_movemask_epi8(empty) & 0xFFFFu);
+        occ[i / 64] |= bits << (i % 64);
+    }
+#endif
+    for (; i < k; ++i) {
+        uint64_t has = mins[i] != UINT64_MAX;
+        full[i] = (uint8_t)has;
+        occ[i / 64] |= has << (i % 64);
+    }
 }
 
 /* Fills the empty bins of a document with at least one token. Returns
@@ -332,16 +399,12 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
     const uint32_t k = p->k;
     uint64_t *mins = s->mins, *occ = s->occupied, *pend = s->pending;
     const size_t words = (k + 63) / 64;
-    uint32_t m = 0;
-    for (uint32_t w = 0; w < words; ++w) { /* occupancy, without branches */
-        uint32_t end = k - w * 64 < 64 ? k : w * 64 + 64;
-        uint64_t bits = 0;
-        for (uint32_t i = w * 64; i < end; ++i)
-            bits |= (uint64_t)(mins[i] != UINT64_MAX) << (i & 63);
-        occ[w] = bits;
-    }
-    if (saw_max && mins[k - 1] == UINT64_MAX) /* bin k - 1 holds a token: h == 2^64 - 1 */
+    occupancy(mins, k, occ, s->full);
+    if (saw_max && mins[k - 1] == UINT64_MAX) { /* bin k - 1 holds a token: h == 2^64 - 1 */
         occ[(k - 1) / 64] |= UINT64_C(1) << ((k - 1) % 64);
+        s->full[k - 1] = 1;
+    }
+    uint32_t m = 0;
     for (size_t w = 0; w < words; ++w) m += kh_popcount64(occ[w]);
     uint32_t u = k - m;
     if (u == 0) return KNOWHERE_OK;
@@ -386,7 +449,8 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
     for (; u > 0 && t <= max_rounds; ++t) {
         round_perm r;
         round_setup(&r, p->k_round, t, mask, shift, false);
-        u = pull_round(&r, occ, mins, s->empty_list, u, k);
+        pi_all(&r, s->empty_list, s->targets, u, k);
+        u = pull_round(s->targets, s->full, mins, s->empty_list, u);
         steps += u + 1;
         if (steps >= POLL_STEPS) {
             steps = 0;
@@ -410,7 +474,17 @@ static void write_values(const sig_params *p, const uint64_t *mins, uint8_t *out
     if (p->value_bytes == 8) {
         memcpy(out, mins, (size_t)p->k * 8);
     } else {
-        for (uint32_t i = 0; i < p->k; ++i) {
+        uint32_t i = 0;
+#if KH_DENSIFY_SSE2
+        for (; i + 4 <= p->k; i += 4) { /* the low halves of 4 values */
+            __m128 a = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(const void *)(mins + i)));
+            __m128 b = _mm_castsi128_ps(
+                _mm_loadu_si128((const __m128i *)(const void *)(mins + i + 2)));
+            _mm_storeu_ps((float *)(void *)(out + 4 * (size_t)i),
+                          _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+        }
+#endif
+        for (; i < p->k; ++i) {
             uint32_t v = (uint32_t)mins[i];
             memcpy(out + 4 * (size_t)i, &v, 4);
         }
