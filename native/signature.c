@@ -38,6 +38,12 @@ __extension__ typedef unsigned __int128 kh_u128;
 #else
 #define KH_DENSIFY_SSE2 0
 #endif
+#if KH_DENSIFY_SSE2 && KH_HAVE_X86_KERNELS
+#define KH_DENSIFY_VBMI 1
+#include <immintrin.h>
+#else
+#define KH_DENSIFY_VBMI 0
+#endif
 
 /* ---- options -------------------------------------------------------------- */
 
@@ -393,6 +399,96 @@ static void occupancy(const uint64_t *mins, uint32_t k, uint64_t *occ, uint8_t *
     }
 }
 
+#if KH_DENSIFY_VBMI
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/* sigma_t of 32 bins in 16-bit lanes (as pi_all). */
+VBMI static inline __m512i sigma_32(__m512i x, __m512i a, __m512i m1, __m512i m2, __m512i c,
+                                    __m512i mask, __m128i shift) {
+    x = _mm512_and_si512(_mm512_mullo_epi16(_mm512_add_epi16(x, a), m1), mask);
+    x = _mm512_xor_si512(x, _mm512_srl_epi16(x, shift));
+    x = _mm512_and_si512(_mm512_mullo_epi16(x, m2), mask);
+    return _mm512_xor_si512(_mm512_xor_si512(x, _mm512_srl_epi16(x, shift)), c);
+}
+
+/* Pull rounds from round t for k <= 128 bins with AVX-512 VBMI, every bin
+ * at once: pi_t of all 128 bins in four vectors of 16-bit lanes, bytes of
+ * them as indices into the 128 bytes of `full` (two registers, one
+ * two-table byte permute per 64 bins) give the hits as bit masks; the bins
+ * still pending that hit take their target's value, one by one from the
+ * mask's bits (about as many as the empty bins, over all rounds). The same
+ * rounds and the same result as the list-based pull (pull_round), which
+ * costs a dozen instructions per probe. pend (k bits) keeps the bins still
+ * empty; returns the first round not run. */
+VBMI static uint64_t pull_vbmi(const sig_params *p, uint64_t *mins, const uint8_t *full,
+                               uint64_t *pend, uint64_t t, uint64_t max_rounds, uint32_t mask,
+                               uint32_t shift) {
+    static const uint16_t iota[128] = {
+        0,   1,   2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,
+        16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,
+        32,  33,  34,  35,  36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,
+        48,  49,  50,  51,  52,  53,  54,  55,  56,  57,  58,  59,  60,  61,  62,  63,
+        64,  65,  66,  67,  68,  69,  70,  71,  72,  73,  74,  75,  76,  77,  78,  79,
+        80,  81,  82,  83,  84,  85,  86,  87,  88,  89,  90,  91,  92,  93,  94,  95,
+        96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+        112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};
+    const uint32_t k = p->k;
+    uint8_t table[128], targets[128];
+    memset(table, 0, sizeof table);
+    memcpy(table, full, k);
+    const __m512i full_lo = _mm512_loadu_si512((const void *)table),
+                  full_hi = _mm512_loadu_si512((const void *)(table + 64)),
+                  vmask = _mm512_set1_epi16((short)mask), vk = _mm512_set1_epi16((short)k),
+                  one = _mm512_set1_epi8(1);
+    const __m128i count = _mm_cvtsi32_si128((int)shift);
+    uint64_t p0 = pend[0], p1 = k > 64 ? pend[1] : 0;
+    for (; (p0 | p1) != 0 && t <= max_rounds; ++t) {
+        round_perm r;
+        round_setup(&r, p->k_round, t, mask, shift, false);
+        const __m512i a = _mm512_set1_epi16((short)r.a), m1 = _mm512_set1_epi16((short)r.m1),
+                      m2 = _mm512_set1_epi16((short)r.m2), c = _mm512_set1_epi16((short)r.c);
+        __m256i bytes[4];
+        for (int q = 0; q < 4; ++q) {
+            __m512i bins = _mm512_loadu_si512((const void *)(iota + 32 * q));
+            __m512i j = sigma_32(bins, a, m1, m2, c, vmask, count);
+            /* Cycle walking, lane by lane, for the lanes of bins below k:
+             * the walk of bin i returns below k at the latest at i, but a
+             * lane of a bin beyond k might never. */
+            __mmask32 real = _mm512_cmplt_epu16_mask(bins, vk);
+            if (k != mask + 1)
+                for (__mmask32 over = _mm512_mask_cmpge_epu16_mask(real, j, vk); over;
+                     over = _mm512_mask_cmpge_epu16_mask(real, j, vk))
+                    j = _mm512_mask_mov_epi16(j, over, sigma_32(j, a, m1, m2, c, vmask, count));
+            bytes[q] = _mm512_cvtepi16_epi8(j);
+        }
+        __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[0]), bytes[1], 1),
+                hi = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[2]), bytes[3], 1);
+        uint64_t h0 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, lo, full_hi),
+                                            one),
+                 h1 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, hi, full_hi),
+                                            one);
+        uint64_t f0 = p0 & h0, f1 = p1 & h1;
+        if (f0 | f1) {
+            _mm512_storeu_si512((void *)targets, lo);
+            _mm512_storeu_si512((void *)(targets + 64), hi);
+            for (; f0; f0 &= f0 - 1) {
+                uint32_t i = kh_ctz64(f0);
+                mins[i] = mins[targets[i]];
+            }
+            for (; f1; f1 &= f1 - 1) {
+                uint32_t i = 64 + kh_ctz64(f1);
+                mins[i] = mins[targets[i]];
+            }
+        }
+        p0 &= ~h0;
+        p1 &= ~h1;
+    }
+    pend[0] = p0;
+    if (k > 64) pend[1] = p1;
+    return t;
+}
+#endif
+
 /* Fills the empty bins of a document with at least one token. Returns
  * KNOWHERE_OK or KNOWHERE_ERR_INTERRUPTED (job polled). */
 static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *job) {
@@ -440,21 +536,30 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
                 if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
             }
         }
-        u = list_bits(pend, k, false, s->empty_list);
     } else {
-        u = list_bits(occ, k, true, s->empty_list);
+        for (size_t w = 0; w < words; ++w) pend[w] = ~occ[w];
+        if (k % 64) pend[words - 1] &= (UINT64_C(1) << (k % 64)) - 1;
     }
     /* Pull rounds: push rounds only come first (u falls and m stays), so
-     * from here on the still empty bins are exactly the list. */
-    for (; u > 0 && t <= max_rounds; ++t) {
-        round_perm r;
-        round_setup(&r, p->k_round, t, mask, shift, false);
-        pi_all(&r, s->empty_list, s->targets, u, k);
-        u = pull_round(s->targets, s->full, mins, s->empty_list, u);
-        steps += u + 1;
-        if (steps >= POLL_STEPS) {
-            steps = 0;
-            if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+     * from here on the still empty bins are exactly the pending ones. */
+#if KH_DENSIFY_VBMI
+    if (p->spec.level >= KH_CPU_AVX512_VBMI && k <= 128) {
+        t = pull_vbmi(p, mins, s->full, pend, t, max_rounds, mask, shift);
+        u = list_bits(pend, k, false, s->empty_list);
+    } else
+#endif
+    {
+        u = list_bits(pend, k, false, s->empty_list);
+        for (; u > 0 && t <= max_rounds; ++t) {
+            round_perm r;
+            round_setup(&r, p->k_round, t, mask, shift, false);
+            pi_all(&r, s->empty_list, s->targets, u, k);
+            u = pull_round(s->targets, s->full, mins, s->empty_list, u);
+            steps += u + 1;
+            if (steps >= POLL_STEPS) {
+                steps = 0;
+                if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+            }
         }
     }
     for (uint32_t e = 0; e < u; ++e) { /* the rare rest: the next non-empty bin, cyclically */

@@ -158,8 +158,8 @@ static const text_vector text_vectors[] = {
 };
 
 /* from_hashes of the tokens 1..m (value_bytes 8): FNV-1a 64 of the signature;
- * few non-empty bins among many, so densification pushes, and with seeds
- * 2 (K = 1024) and 14 (K = 64) a bin reaches the cyclic fallback. */
+ * first few non-empty bins among many, so densification pushes, and with
+ * seeds 2 (K = 1024) and 14 (K = 64) a bin reaches the cyclic fallback. */
 static const hash_vector hash_vectors[] = {
     {1024, 2, 3, 0xA17AAB5EEF5AEAC1u}, /* fallback bins 0 */
     {1024, 2, 2, 0x88A1D3D0A5A4010Du}, /* fallback bins 1 */
@@ -170,6 +170,18 @@ static const hash_vector hash_vectors[] = {
     {2, 1, 0, 0x0F2B0C0DCC5C7495u}, /* fallback bins 0 */
     {3, 2, 9, 0xDFDAE3860D106588u}, /* fallback bins 0 */
     {16384, 2000, 1, 0x138F8052663B163Bu}, /* fallback bins 0 */
+    /* many tokens: pull rounds (the vector kernels take K <= 128), K a
+     * power of two and not (cycle walking) */
+    {128, 100, 0, 0xE850E830CD1CE254u},
+    {128, 300, 9, 0x0E0D8D401E3A6E82u},
+    {96, 60, 4, 0x708AC11C6E22435Fu},
+    {100, 150, 8, 0x5A6C4B8F6D4C270Eu},
+    {127, 80, 6, 0x97FB240ACF11397Du},
+    {33, 30, 2, 0xAE7B2B13932B11E4u},
+    {64, 40, 12, 0x87CD73F81EEE5F16u},
+    {5, 4, 3, 0x2103F5B586D91738u},
+    {65, 50, 1, 0x649AC6CBBFED9487u},
+    {200, 150, 3, 0xBF7BF3B0981E2052u},
 };
 
 /* The token x whose h is 2^64 - 1 (the value that also marks an empty bin)

