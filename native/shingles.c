@@ -214,7 +214,8 @@ static inline uint64_t block_masks(uint64_t text, unsigned bits, norm_out *n) {
 }
 
 #if KH_SIG_SSE2
-static size_t ascii_16s(const uint8_t *text, size_t i, size_t stop, bool lower, norm_out *n) {
+static size_t ascii_16s(const uint8_t *text, size_t i, size_t stop, bool lower, norm_out *out) {
+    norm_out state = *out, *n = &state; /* in registers, not through out */
     for (; i + 16 <= stop; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
         if (_mm_movemask_epi8(v)) break;
@@ -242,30 +243,35 @@ static size_t ascii_16s(const uint8_t *text, size_t i, size_t stop, bool lower, 
         }
         n->o += at;
     }
+    *out = state;
     return i;
 }
 #endif
 
 #if KH_SIG_VBMI2
-/* 64 bytes at a time; AVX-512 VBMI2 squeezes them in one instruction. */
+/* 64 bytes at a time; AVX-512 VBMI2 squeezes them in one instruction. The
+ * state is kept in locals: through the pointer it went to memory and back
+ * on every block. */
 VBMI2 static size_t ascii_64s(const uint8_t *text, size_t i, size_t stop, bool lower,
-                              norm_out *n) {
+                              norm_out *out) {
     const __m512i space = _mm512_set1_epi8(' '), tab = _mm512_set1_epi8(0x09),
                   five = _mm512_set1_epi8(5), big_a = _mm512_set1_epi8('A'),
                   letters = _mm512_set1_epi8(26), case_bit = _mm512_set1_epi8(0x20);
+    norm_out n = *out;
     for (; i + 64 <= stop; i += 64) {
         __m512i v = _mm512_loadu_si512((const void *)(text + i));
         if (_mm512_movepi8_mask(v)) break;
         __mmask64 ws = _mm512_cmpeq_epi8_mask(v, space) |
                        _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, tab), five);
-        uint64_t keep = block_masks(~(uint64_t)ws, 64, n);
+        uint64_t keep = block_masks(~(uint64_t)ws, 64, &n);
         if (lower)
             v = _mm512_mask_add_epi8(
                 v, _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, big_a), letters), v, case_bit);
         v = _mm512_mask_mov_epi8(v, ws, space);
-        _mm512_storeu_si512((void *)n->o, _mm512_maskz_compress_epi8(keep, v));
-        n->o += _mm_popcnt_u64(keep);
+        _mm512_storeu_si512((void *)n.o, _mm512_maskz_compress_epi8(keep, v));
+        n.o += _mm_popcnt_u64(keep);
     }
+    *out = n;
     return i;
 }
 #endif
@@ -322,8 +328,18 @@ typedef struct {
     void *ctx;
     const uint8_t *t;
     size_t n, gap;
-    size_t starts[KH_SHINGLE_BLOCK + KH_MAX_SHINGLE];
+    /* up to n + 63 kept, plus a 64-byte chunk's worth, plus flatten's slack */
+    size_t starts[KH_MAX_SHINGLE + 2 * KH_SHINGLE_BLOCK + 8];
 } unit_starts;
+
+static void unit_starts_init(unit_starts *u, kh_shingle_sink *sink, void *ctx,
+                             const uint8_t *t, size_t n, size_t gap) {
+    u->sink = sink;
+    u->ctx = ctx;
+    u->t = t;
+    u->n = n;
+    u->gap = gap;
+}
 
 /* Hashes the `count` shingles that start at starts[0 .. count - 1] (their
  * ends come from the starts n further on) and hands them on; the `have`
@@ -339,8 +355,27 @@ static size_t emit_shingles(unit_starts *u, size_t have, size_t count) {
     }
     kh_xxh3_64_many(ptrs, lens, count, x);
     u->sink(u->ctx, x, count);
-    memmove(u->starts, u->starts + count, (have - count) * sizeof *u->starts);
+    for (size_t i = count; i < have; ++i) u->starts[i - count] = u->starts[i];
     return have - count;
+}
+
+/* Appends base + the index of each set bit of m, in increasing order, to
+ * starts[have ..]; returns the new count. Eight at a time, written whether
+ * or not there are that many (starts has room): the loop runs once per
+ * eight bits, not once per bit, and mispredicts its exit that much less
+ * often (a 64-byte chunk of English has about ten words). */
+static inline size_t flatten(size_t *starts, size_t have, size_t base, uint64_t m) {
+    const size_t count = kh_popcount64(m);
+    size_t *o = starts + have;
+    const size_t *end = o + count;
+    do {
+        for (int b = 0; b < 8; ++b) { /* a spent m gives 63: defined, and never used */
+            o[b] = base + kh_ctz64(m | (UINT64_C(1) << 63));
+            m &= m - 1;
+        }
+        o += 8;
+    } while (o < end);
+    return have + count;
 }
 
 /* Adds a unit start; when the starts reach `full_block` (a local: n +
@@ -393,7 +428,8 @@ int kh_shingles_hash(const kh_shingle_spec *spec, const kh_normalised *nt,
     const bool words = spec->kind == KNOWHERE_SHINGLE_WORDS;
     size_t units = words ? nt->words : nt->chars;
     if (units == 0) return KNOWHERE_OK;
-    unit_starts u = {.sink = sink, .ctx = ctx, .t = t, .n = n, .gap = words ? 1 : 0};
+    unit_starts u; /* not zeroed: 1 KB of starts, written before they are read */
+    unit_starts_init(&u, sink, ctx, t, n, words ? 1 : 0);
     size_t have = 0, blocks = 0;
     const size_t full_block = n + KH_SHINGLE_BLOCK; /* starts that complete a block */
     if (units <= n) { /* one shingle: the whole text */
@@ -402,16 +438,18 @@ int kh_shingles_hash(const kh_shingle_spec *spec, const kh_normalised *nt,
         emit_shingles(&u, n + 1, 1);
         return KNOWHERE_OK;
     }
-    if (!words && nt->ascii) { /* every byte is a unit */
-        for (size_t i = 0; i < len; ++i) ADD_START(&u, have, i, blocks, job);
-    } else {
-        uint64_t carry = 1; /* words: position 0 starts one */
-        for (size_t base = 0; base < len; base += 64) {
-            size_t chunk = len - base < 64 ? len - base : 64;
-            uint64_t m = start_mask(t + base, chunk, words, carry);
-            carry = words ? t[base + chunk - 1] == ' ' : 0;
-            if (chunk < 64) m &= (UINT64_C(1) << chunk) - 1;
-            for (; m; m &= m - 1) ADD_START(&u, have, base + kh_ctz64(m), blocks, job);
+    uint64_t carry = 1; /* words: position 0 starts one */
+    for (size_t base = 0; base < len; base += 64) {
+        size_t chunk = len - base < 64 ? len - base : 64;
+        /* ASCII characters: every byte starts one */
+        uint64_t m = !words && nt->ascii ? ~UINT64_C(0) : start_mask(t + base, chunk, words, carry);
+        carry = words ? t[base + chunk - 1] == ' ' : 0;
+        if (chunk < 64) m &= (UINT64_C(1) << chunk) - 1;
+        have = flatten(u.starts, have, base, m);
+        while (have >= full_block) {
+            have = emit_shingles(&u, have, KH_SHINGLE_BLOCK);
+            if ((++blocks & 15) == 0 && job != NULL && kh_job_should_stop(job))
+                return KNOWHERE_ERR_INTERRUPTED;
         }
     }
     ADD_START(&u, have, len + u.gap, blocks, job); /* where a next unit would start */
@@ -505,7 +543,8 @@ int kh_token_shingles_hash(size_t n, const kh_token_list *tokens, kh_normalised 
     if (overflow) return KNOWHERE_ERR_INVALID_ARG;
     if (!reserve(joined, total + 16)) return KNOWHERE_ERR_NO_MEMORY;
     uint8_t *t = joined->bytes;
-    unit_starts u = {.sink = sink, .ctx = ctx, .t = t, .n = n, .gap = 1};
+    unit_starts u;
+    unit_starts_init(&u, sink, ctx, t, n, 1);
     size_t at = 0;
     const size_t full_block = n + KH_SHINGLE_BLOCK;
     if (units <= n) { /* one shingle: all of them */

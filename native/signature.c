@@ -414,12 +414,14 @@ VBMI static inline __m512i sigma_32(__m512i x, __m512i a, __m512i m1, __m512i m2
 /* Pull rounds from round t for k <= 128 bins with AVX-512 VBMI, every bin
  * at once: pi_t of all 128 bins in four vectors of 16-bit lanes, bytes of
  * them as indices into the 128 bytes of `full` (two registers, one
- * two-table byte permute per 64 bins) give the hits as bit masks; the bins
- * still pending that hit take their target's value, one by one from the
- * mask's bits (about as many as the empty bins, over all rounds). The same
- * rounds and the same result as the list-based pull (pull_round), which
- * costs a dozen instructions per probe. pend (k bits) keeps the bins still
- * empty; returns the first round not run. */
+ * two-table byte permute per 64 bins) give the hits as bit masks. Each bin
+ * still pending that hits keeps that round's target, in two byte vectors;
+ * the masks carry the only dependence from round to round, so the rounds
+ * overlap (eight of them run before the pending bins are looked at again).
+ * Then each bin found takes its target's value. The same rounds and the
+ * same result as the list-based pull (pull_round), which costs a dozen
+ * instructions per probe. pend (k bits) keeps the bins still empty;
+ * returns the first round not run. */
 VBMI static uint64_t pull_vbmi(const sig_params *p, uint64_t *mins, const uint8_t *full,
                                uint64_t *pend, uint64_t t, uint64_t max_rounds, uint32_t mask,
                                uint32_t shift) {
@@ -441,47 +443,52 @@ VBMI static uint64_t pull_vbmi(const sig_params *p, uint64_t *mins, const uint8_
                   vmask = _mm512_set1_epi16((short)mask), vk = _mm512_set1_epi16((short)k),
                   one = _mm512_set1_epi8(1);
     const __m128i count = _mm_cvtsi32_si128((int)shift);
-    uint64_t p0 = pend[0], p1 = k > 64 ? pend[1] : 0;
-    for (; (p0 | p1) != 0 && t <= max_rounds; ++t) {
-        round_perm r;
-        round_setup(&r, p->k_round, t, mask, shift, false);
-        const __m512i a = _mm512_set1_epi16((short)r.a), m1 = _mm512_set1_epi16((short)r.m1),
-                      m2 = _mm512_set1_epi16((short)r.m2), c = _mm512_set1_epi16((short)r.c);
-        __m256i bytes[4];
-        for (int q = 0; q < 4; ++q) {
-            __m512i bins = _mm512_loadu_si512((const void *)(iota + 32 * q));
-            __m512i j = sigma_32(bins, a, m1, m2, c, vmask, count);
-            /* Cycle walking, lane by lane, for the lanes of bins below k:
-             * the walk of bin i returns below k at the latest at i, but a
-             * lane of a bin beyond k might never. */
-            __mmask32 real = _mm512_cmplt_epu16_mask(bins, vk);
-            if (k != mask + 1)
-                for (__mmask32 over = _mm512_mask_cmpge_epu16_mask(real, j, vk); over;
-                     over = _mm512_mask_cmpge_epu16_mask(real, j, vk))
-                    j = _mm512_mask_mov_epi16(j, over, sigma_32(j, a, m1, m2, c, vmask, count));
-            bytes[q] = _mm512_cvtepi16_epi8(j);
-        }
-        __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[0]), bytes[1], 1),
-                hi = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[2]), bytes[3], 1);
-        uint64_t h0 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, lo, full_hi),
-                                            one),
-                 h1 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, hi, full_hi),
-                                            one);
-        uint64_t f0 = p0 & h0, f1 = p1 & h1;
-        if (f0 | f1) {
-            _mm512_storeu_si512((void *)targets, lo);
-            _mm512_storeu_si512((void *)(targets + 64), hi);
-            for (; f0; f0 &= f0 - 1) {
-                uint32_t i = kh_ctz64(f0);
-                mins[i] = mins[targets[i]];
+    __m512i found_lo = _mm512_setzero_si512(), found_hi = _mm512_setzero_si512();
+    uint64_t p0 = pend[0], p1 = k > 64 ? pend[1] : 0, got0 = 0, got1 = 0;
+    while ((p0 | p1) != 0 && t <= max_rounds) {
+        uint64_t last = t + 7 < max_rounds ? t + 7 : max_rounds;
+        for (; t <= last; ++t) {
+            round_perm r;
+            round_setup(&r, p->k_round, t, mask, shift, false);
+            const __m512i a = _mm512_set1_epi16((short)r.a), m1 = _mm512_set1_epi16((short)r.m1),
+                          m2 = _mm512_set1_epi16((short)r.m2), c = _mm512_set1_epi16((short)r.c);
+            __m256i bytes[4];
+            for (int q = 0; q < 4; ++q) {
+                __m512i bins = _mm512_loadu_si512((const void *)(iota + 32 * q));
+                __m512i j = sigma_32(bins, a, m1, m2, c, vmask, count);
+                /* Cycle walking, lane by lane, for the lanes of bins below
+                 * k: the walk of bin i returns below k at the latest at i,
+                 * but a lane of a bin beyond k might never. */
+                __mmask32 real = _mm512_cmplt_epu16_mask(bins, vk);
+                if (k != mask + 1)
+                    for (__mmask32 over = _mm512_mask_cmpge_epu16_mask(real, j, vk); over;
+                         over = _mm512_mask_cmpge_epu16_mask(real, j, vk))
+                        j = _mm512_mask_mov_epi16(j, over,
+                                                  sigma_32(j, a, m1, m2, c, vmask, count));
+                bytes[q] = _mm512_cvtepi16_epi8(j);
             }
-            for (; f1; f1 &= f1 - 1) {
-                uint32_t i = 64 + kh_ctz64(f1);
-                mins[i] = mins[targets[i]];
-            }
+            __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[0]), bytes[1], 1),
+                    hi = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[2]), bytes[3], 1);
+            uint64_t h0 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, lo, full_hi), one),
+                     h1 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, hi, full_hi), one);
+            uint64_t new0 = p0 & h0, new1 = p1 & h1;
+            found_lo = _mm512_mask_mov_epi8(found_lo, new0, lo);
+            found_hi = _mm512_mask_mov_epi8(found_hi, new1, hi);
+            got0 |= new0;
+            got1 |= new1;
+            p0 &= ~h0;
+            p1 &= ~h1;
         }
-        p0 &= ~h0;
-        p1 &= ~h1;
+    }
+    _mm512_storeu_si512((void *)targets, found_lo);
+    _mm512_storeu_si512((void *)(targets + 64), found_hi);
+    for (; got0; got0 &= got0 - 1) {
+        uint32_t i = kh_ctz64(got0);
+        mins[i] = mins[targets[i]];
+    }
+    for (; got1; got1 &= got1 - 1) {
+        uint32_t i = 64 + kh_ctz64(got1);
+        mins[i] = mins[targets[i]];
     }
     pend[0] = p0;
     if (k > 64) pend[1] = p1;
