@@ -414,6 +414,79 @@ static inline uint64_t start_mask(const uint8_t *t, size_t len, bool words, uint
     return ~m & (len == 64 ? ~UINT64_C(0) : (UINT64_C(1) << len) - 1);
 }
 
+/* After starts were added: emits the blocks they complete (and polls the
+ * job every 16 blocks, about 1024 units). */
+static inline int emit_full_blocks(unit_starts *u, size_t *have, size_t *blocks, kh_job *job) {
+    while (*have >= u->n + KH_SHINGLE_BLOCK) {
+        *have = emit_shingles(u, *have, KH_SHINGLE_BLOCK);
+        if ((++*blocks & 15) == 0 && job != NULL && kh_job_should_stop(job))
+            return KNOWHERE_ERR_INTERRUPTED;
+    }
+    return KNOWHERE_OK;
+}
+
+/* The unit starts of t[0 .. len - 1] into u, in 64-byte chunks, emitting
+ * the blocks of shingles they complete. */
+static int scan_units(unit_starts *u, size_t *have, size_t *blocks, const uint8_t *t, size_t len,
+                      bool words, bool ascii, kh_job *job) {
+    uint64_t carry = 1; /* words: position 0 starts one */
+    for (size_t base = 0; base < len; base += 64) {
+        size_t chunk = len - base < 64 ? len - base : 64;
+        /* ASCII characters: every byte starts one */
+        uint64_t m = !words && ascii ? ~UINT64_C(0) : start_mask(t + base, chunk, words, carry);
+        carry = words ? t[base + chunk - 1] == ' ' : 0;
+        if (chunk < 64) m &= (UINT64_C(1) << chunk) - 1;
+        *have = flatten(u->starts, *have, base, m);
+        int status = emit_full_blocks(u, have, blocks, job);
+        if (status != KNOWHERE_OK) return status;
+    }
+    return KNOWHERE_OK;
+}
+
+#if KH_SIG_VBMI2
+/* The same with AVX-512: a chunk's mask from one compare, and its starts
+ * from one byte compress of the indices 0..63 (then widened 8 at a time),
+ * instead of a bit scan per start. */
+VBMI2 static int scan_units_vbmi2(unit_starts *u, size_t *have, size_t *blocks,
+                                  const uint8_t *t, size_t len, bool words, bool ascii,
+                                  kh_job *job) {
+    static const uint8_t iota[64] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+        22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+        44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+    const __m512i index = _mm512_loadu_si512((const void *)iota), space = _mm512_set1_epi8(' '),
+                  top2 = _mm512_set1_epi8((char)0xC0), cont = _mm512_set1_epi8((char)0x80);
+    uint8_t offsets[64];
+    uint64_t carry = 1;
+    for (size_t base = 0; base < len; base += 64) {
+        size_t chunk = len - base < 64 ? len - base : 64;
+        __mmask64 inside = chunk == 64 ? ~(__mmask64)0 : ((__mmask64)1 << chunk) - 1;
+        __m512i v = _mm512_maskz_loadu_epi8(inside, (const void *)(t + base));
+        uint64_t m;
+        if (words) {
+            uint64_t spaces = _mm512_mask_cmpeq_epi8_mask(inside, v, space);
+            m = (spaces << 1) | carry;
+            carry = spaces >> 63;
+        } else {
+            m = ascii ? ~UINT64_C(0)
+                      : ~(uint64_t)_mm512_cmpeq_epi8_mask(_mm512_and_si512(v, top2), cont);
+        }
+        m &= inside;
+        _mm512_storeu_si512((void *)offsets, _mm512_maskz_compress_epi8(m, index));
+        const __m512i vbase = _mm512_set1_epi64((long long)base);
+        size_t count = (size_t)_mm_popcnt_u64(m), *o = u->starts + *have;
+        for (size_t k = 0; k < count; k += 8)
+            _mm512_storeu_si512((void *)(o + k),
+                                _mm512_add_epi64(vbase, _mm512_cvtepu8_epi64(_mm_loadl_epi64(
+                                                            (const __m128i *)(const void *)(offsets + k)))));
+        *have += count;
+        int status = emit_full_blocks(u, have, blocks, job);
+        if (status != KNOWHERE_OK) return status;
+    }
+    return KNOWHERE_OK;
+}
+#endif
+
 /* ---- shingles (docs/signatures.md, section 3) --------------------------------------- */
 
 size_t kh_shingle_count(const kh_shingle_spec *spec, const kh_normalised *t) {
@@ -438,20 +511,13 @@ int kh_shingles_hash(const kh_shingle_spec *spec, const kh_normalised *nt,
         emit_shingles(&u, n + 1, 1);
         return KNOWHERE_OK;
     }
-    uint64_t carry = 1; /* words: position 0 starts one */
-    for (size_t base = 0; base < len; base += 64) {
-        size_t chunk = len - base < 64 ? len - base : 64;
-        /* ASCII characters: every byte starts one */
-        uint64_t m = !words && nt->ascii ? ~UINT64_C(0) : start_mask(t + base, chunk, words, carry);
-        carry = words ? t[base + chunk - 1] == ' ' : 0;
-        if (chunk < 64) m &= (UINT64_C(1) << chunk) - 1;
-        have = flatten(u.starts, have, base, m);
-        while (have >= full_block) {
-            have = emit_shingles(&u, have, KH_SHINGLE_BLOCK);
-            if ((++blocks & 15) == 0 && job != NULL && kh_job_should_stop(job))
-                return KNOWHERE_ERR_INTERRUPTED;
-        }
-    }
+    int status =
+#if KH_SIG_VBMI2
+        spec->level >= KH_CPU_AVX512_VBMI
+            ? scan_units_vbmi2(&u, &have, &blocks, t, len, words, nt->ascii, job) :
+#endif
+            scan_units(&u, &have, &blocks, t, len, words, nt->ascii, job);
+    if (status != KNOWHERE_OK) return status;
     ADD_START(&u, have, len + u.gap, blocks, job); /* where a next unit would start */
     if (have > n) emit_shingles(&u, have, have - n);
     return KNOWHERE_OK;
