@@ -496,6 +496,14 @@ VBMI static uint64_t pull_vbmi(const sig_params *p, uint64_t *mins, const uint8_
 }
 #endif
 
+/* pend = the bins below k that occ does not have (no bit at or beyond k:
+ * the vector pull takes whole words). */
+static void empty_bits(const uint64_t *occ, uint32_t k, uint64_t *pend) {
+    const size_t words = (k + 63) / 64;
+    for (size_t w = 0; w < words; ++w) pend[w] = ~occ[w];
+    if (k % 64) pend[words - 1] &= (UINT64_C(1) << (k % 64)) - 1;
+}
+
 /* Fills the empty bins of a document with at least one token. Returns
  * KNOWHERE_OK or KNOWHERE_ERR_INTERRUPTED (job polled). */
 static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *job) {
@@ -524,7 +532,7 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
     uint64_t steps = 0, t = 1;
     if (u > m) { /* push rounds first: the bins pi_t sends each non-empty bin's value to */
         list_bits(occ, k, false, s->full_list);
-        for (size_t w = 0; w < words; ++w) pend[w] = ~occ[w];
+        empty_bits(occ, k, pend);
         for (; u > m && t <= max_rounds; ++t) {
             round_perm r;
             round_setup(&r, p->k_round, t, mask, shift, true);
@@ -544,8 +552,7 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
             }
         }
     } else {
-        for (size_t w = 0; w < words; ++w) pend[w] = ~occ[w];
-        if (k % 64) pend[words - 1] &= (UINT64_C(1) << (k % 64)) - 1;
+        empty_bits(occ, k, pend);
     }
     /* Pull rounds: push rounds only come first (u falls and m stays), so
      * from here on the still empty bins are exactly the pending ones. */

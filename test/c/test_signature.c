@@ -684,6 +684,36 @@ static void test_batch_equals_single(void) {
     corpus_free(&c);
 }
 
+/* Documents of a few tokens at K that is not a multiple of 64: the
+ * densification pushes first (more empty bins than full ones), then
+ * pulls. The batch's scratch is on the heap, sized for K: the pending bins
+ * beyond K once leaked into the vector pull rounds, which then wrote past
+ * the K minima (found by ASan through the TypeScript tests). Checked
+ * against the single calls (their scratch is on the stack), under ASan and
+ * valgrind by ctest. */
+static void test_batch_few_tokens_small_k(void) {
+    const char *texts = "a b c d e f g h i j k l m n o p q r s t u v w x y z";
+    uint64_t offsets[14];
+    for (size_t d = 0; d < 13; ++d) offsets[d] = 4 * d; /* "a b " ... : 2 words each */
+    offsets[13] = strlen(texts);
+    const uint32_t ks[] = {1, 3, 20, 65, 96, 100, 127, 200};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ++ki)
+        for (uint32_t n = 1; n <= 2; ++n) {
+            knowhere_signature_options o = opts(ks[ki], KNOWHERE_SHINGLE_WORDS, n, 8, 0, ki);
+            size_t sig = (size_t)ks[ki] * 8;
+            uint8_t *single = malloc(13 * sig), *batch = malloc(13 * sig);
+            REQUIRE(single && batch);
+            for (size_t d = 0; d < 13; ++d)
+                sign(&o, texts + offsets[d], (size_t)(offsets[d + 1] - offsets[d]), single + d * sig);
+            CHECK_EQ(knowhere_signature_batch_from_text_with_interrupt(
+                         &o, texts, strlen(texts), offsets, 13, batch, 13 * sig, NULL, 1, NULL, NULL),
+                     KNOWHERE_OK);
+            CHECK(memcmp(single, batch, 13 * sig) == 0);
+            free(single);
+            free(batch);
+        }
+}
+
 /* ---- invalid arguments ------------------------------------------------------------------ */
 
 static void expect_invalid(int status, knowhere_error *err, const char *fragment, int line) {
@@ -1011,6 +1041,7 @@ int main(void) {
     RUN(test_estimates_are_unbiased);
     RUN(test_sequential_tokens);
     RUN(test_batch_equals_single);
+    RUN(test_batch_few_tokens_small_k);
     RUN(test_invalid_arguments);
     big = make_corpus(10000, 800, 3);
     RUN(test_interrupts_and_deadlines);
