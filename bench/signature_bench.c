@@ -714,7 +714,7 @@ static void report_set(FILE *json, bool *first_row, const doc_set *s, const libr
     }
 }
 
-/* `--profile MEASURE[:WORDS]`: that measure alone on real English, three
+/* `--profile MEASURE[:WORDS]`: that measure alone on real English, `reps`
  * times over the documents, for callgrind or perf (no bounds, no report). */
 static int run_profile(const char *what, const corpus *real) {
     size_t words = 1000;
@@ -734,8 +734,10 @@ static int run_profile(const char *what, const corpus *real) {
             right[i] = (int64_t)i + 1;
         }
         double us = 0;
-        for (int r = 0; r < 3; ++r) us = run_once(&self, (measure)m, &s, out, left, right, similarity);
-        printf("%s, %zu words: %.3f us per document (last of 3)\n", measure_keys[m], words, us);
+        for (int r = 0; r < reps; ++r)
+            us = run_once(&self, (measure)m, &s, out, left, right, similarity);
+        printf("%s, %zu words: %.3f us per document (the last of %d runs)\n", measure_keys[m],
+               words, us, reps);
         free(out);
         free(left);
         free(right);
