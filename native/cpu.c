@@ -15,8 +15,9 @@ static kh_cpu_level detect_hardware(void) {
 #if KH_HAVE_X86_KERNELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
-        if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-            __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt"))
+        if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+            __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi2"))
             return KH_CPU_AVX512_VBMI;
         return KH_CPU_AVX512;
     }

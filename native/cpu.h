@@ -6,8 +6,8 @@ typedef enum {
     KH_CPU_SCALAR = 0, /* portable C */
     KH_CPU_AVX2 = 1,   /* x86-64 with AVX2 */
     KH_CPU_AVX512 = 2, /* x86-64 with AVX-512 F and DQ */
-    KH_CPU_AVX512_VBMI = 3, /* and BW, VBMI, VBMI2 (byte permutes and compress:
-                               Ice Lake, Zen 4 and later) */
+    KH_CPU_AVX512_VBMI = 3, /* and BW, VL, VBMI, VBMI2 (byte permutes and
+                               compress: Ice Lake, Zen 4 and later), BMI2 */
 } kh_cpu_level;
 
 /* x86-64 with GCC or clang: the AVX2 and AVX-512 kernels are compiled

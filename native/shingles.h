@@ -71,15 +71,15 @@ typedef struct {
 /* The shingles of a token list, repeats included (0 when it is empty). */
 size_t kh_token_shingle_count(size_t n, const kh_token_list *tokens);
 
-/* Passes the XXH3-64 of every shingle of the tokens to sink: n consecutive
+/* Passes the XXH3-64 of every shingle of the tokens to sink: n (spec->n) consecutive
  * tokens joined by one space (all of them when there are fewer), taken as
  * they are (docs/signatures.md, section 3, with the caller's words). For
  * n > 1 the tokens are joined in `joined` (grown as needed). KNOWHERE_OK,
  * KNOWHERE_ERR_INTERRUPTED (job, which may be NULL, is polled every 1024
  * tokens), KNOWHERE_ERR_NO_MEMORY, or KNOWHERE_ERR_INVALID_ARG when the
  * lengths add up beyond SIZE_MAX. */
-int kh_token_shingles_hash(size_t n, const kh_token_list *tokens, kh_normalised *joined,
-                           kh_shingle_sink *sink, void *ctx, kh_job *job);
+int kh_token_shingles_hash(const kh_shingle_spec *spec, const kh_token_list *tokens,
+                           kh_normalised *joined, kh_shingle_sink *sink, void *ctx, kh_job *job);
 
 /* Checks ranges laid end to end in a buffer: item i < count is
  * bytes[offsets[i] .. offsets[i + 1] - 1]; bytes may be NULL only if

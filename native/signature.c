@@ -729,7 +729,7 @@ static int sign_tokens(const sig_params *p, const kh_token_list *tokens, sig_scr
     shingle_set set = {0};
     if (count && !set_open(s, shingles, &set)) return KNOWHERE_ERR_NO_MEMORY;
     text_sink sink = {.set = &set, .o = &o};
-    int status = kh_token_shingles_hash(p->spec.n, tokens, &s->text, take_shingles, &sink, job);
+    int status = kh_token_shingles_hash(&p->spec, tokens, &s->text, take_shingles, &sink, job);
     if (status != KNOWHERE_OK) return status;
     if (count) *count = set.count;
     return finish(p, s, &o, true, out, job);
