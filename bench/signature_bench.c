@@ -724,16 +724,20 @@ static void report_set(FILE *json, bool *first_row, const doc_set *s, const libr
 }
 
 /* `--profile MEASURE[:WORDS]`: that measure alone on real English, `reps`
- * times over the documents, for callgrind or perf (no bounds, no report). */
-static int run_profile(const char *what, const corpus *real) {
+ * times over the documents, for callgrind or perf (no bounds, no report);
+ * of the --baseline build when one is given. */
+static int run_profile(const char *what, const corpus *real, const library *lib) {
     size_t words = 1000;
     const char *colon = strchr(what, ':');
     if (colon != NULL) words = (size_t)atol(colon + 1);
     size_t name_len = colon ? (size_t)(colon - what) : strlen(what);
-    library self = this_library();
     for (int m = 0; m < MEASURES; ++m) {
         if (strlen(measure_keys[m]) != name_len || strncmp(measure_keys[m], what, name_len) != 0)
             continue;
+        if (!available(lib, (measure)m)) {
+            fprintf(stderr, "--profile: %s is not in %s\n", measure_keys[m], lib->name);
+            return 2;
+        }
         doc_set s = make_docs("real English", words, real);
         uint8_t *out = xmalloc(docs * SIGNATURE_BYTES);
         int64_t *left = xmalloc(docs * sizeof *left), *right = xmalloc(docs * sizeof *right);
@@ -744,7 +748,7 @@ static int run_profile(const char *what, const corpus *real) {
         }
         double us = 0;
         for (int r = 0; r < reps; ++r)
-            us = run_once(&self, (measure)m, &s, out, left, right, similarity);
+            us = run_once(lib, (measure)m, &s, out, left, right, similarity);
         printf("%s, %zu words: %.3f us per document (the last of %d runs)\n", measure_keys[m],
                words, us, reps);
         free(out);
@@ -789,7 +793,10 @@ int main(int argc, char **argv) {
     const char *simd = getenv("KNOWHERE_SIMD");
     simd = simd ? simd : "best";
     corpus real = load_corpus(files, nfiles);
-    if (profile != NULL) return run_profile(profile, &real);
+    if (profile != NULL) { /* --baseline LIB profiles that build instead */
+        library lib = baseline ? load_library(baseline) : this_library();
+        return run_profile(profile, &real, &lib);
+    }
 
     bounds b;
     b.read_gb_s = measure_read_bandwidth();
