@@ -24,10 +24,14 @@
 #endif
 #if KH_SIG_SSE2 && KH_HAVE_X86_KERNELS
 #define KH_SIG_VBMI2 1
+#define KH_SIG_SSSE3 1
 #include <immintrin.h>
+#include "squeeze_table.h"
 #define VBMI2 __attribute__((target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+#define SSSE3 __attribute__((target("ssse3,popcnt")))
 #else
 #define KH_SIG_VBMI2 0
+#define KH_SIG_SSSE3 0
 #endif
 
 /* Bytes the vector paths of normalisation may write past what they keep. */
@@ -214,21 +218,28 @@ static inline uint64_t block_masks(uint64_t text, unsigned bits, norm_out *n) {
 }
 
 #if KH_SIG_SSE2
+/* A 16-byte ASCII block (the caller checked): whitespace to U+0020 and
+ * lower-cased; *keep gets the bytes to keep. */
+static inline __m128i map_16(__m128i v, bool lower, norm_out *n, unsigned *keep) {
+    __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                              _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x08)),
+                                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x0E))));
+    *keep = (unsigned)block_masks(~(uint64_t)_mm_movemask_epi8(ws) & 0xFFFFu, 16, n);
+    if (lower) {
+        __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                      _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+        v = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+    }
+    return _mm_or_si128(_mm_andnot_si128(ws, v), _mm_and_si128(ws, _mm_set1_epi8(' ')));
+}
+
 static size_t ascii_16s(const uint8_t *text, size_t i, size_t stop, bool lower, norm_out *out) {
     norm_out state = *out, *n = &state; /* in registers, not through out */
     for (; i + 16 <= stop; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
         if (_mm_movemask_epi8(v)) break;
-        __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
-                                  _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x08)),
-                                                _mm_cmplt_epi8(v, _mm_set1_epi8(0x0E))));
-        unsigned keep = (unsigned)block_masks(~(uint64_t)_mm_movemask_epi8(ws) & 0xFFFFu, 16, n);
-        if (lower) {
-            __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
-                                          _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
-            v = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
-        }
-        v = _mm_or_si128(_mm_andnot_si128(ws, v), _mm_and_si128(ws, _mm_set1_epi8(' ')));
+        unsigned keep;
+        v = map_16(v, lower, n, &keep);
         if (keep == 0xFFFFu) { /* plain text with single spaces: as it is */
             _mm_storeu_si128((__m128i *)(void *)n->o, v);
             n->o += 16;
@@ -242,6 +253,35 @@ static size_t ascii_16s(const uint8_t *text, size_t i, size_t stop, bool lower, 
             at += (keep >> j) & 1u;
         }
         n->o += at;
+    }
+    *out = state;
+    return i;
+}
+#endif
+
+#if KH_SIG_SSSE3
+/* The same with SSSE3 (CPUs of the AVX2 level and up): each 8-byte half
+ * squeezed by one byte shuffle whose control comes from a table indexed by
+ * its 8 keep bits. Text with line breaks and indentation needs that on a
+ * good part of its blocks. */
+SSSE3 static size_t ascii_16s_ssse3(const uint8_t *text, size_t i, size_t stop, bool lower,
+                                    norm_out *out) {
+    norm_out state = *out, *n = &state;
+    const __m128i high_half = _mm_set_epi64x(0x0808080808080808LL, 0);
+    for (; i + 16 <= stop; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+        if (_mm_movemask_epi8(v)) break;
+        unsigned keep;
+        v = map_16(v, lower, n, &keep);
+        __m128i control = _mm_add_epi8(
+            _mm_set_epi64x((long long)kh_squeeze_control[keep >> 8],
+                           (long long)kh_squeeze_control[keep & 0xFF]),
+            high_half); /* the high half's indices point into the high half */
+        __m128i squeezed = _mm_shuffle_epi8(v, control);
+        _mm_storel_epi64((__m128i *)(void *)n->o, squeezed);
+        n->o += _mm_popcnt_u32(keep & 0xFF);
+        _mm_storel_epi64((__m128i *)(void *)n->o, _mm_unpackhi_epi64(squeezed, squeezed));
+        n->o += _mm_popcnt_u32(keep >> 8);
     }
     *out = state;
     return i;
@@ -285,10 +325,13 @@ int kh_normalise(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
     if (!reserve(t, 3 * len + NORM_SLACK)) return KNOWHERE_ERR_NO_MEMORY;
     const bool lower = !spec->keep_case;
     norm_out n = {.o = t->bytes, .words = 0, .extra = 0, .in_word = false};
+    /* SSE2 is part of x86-64: its path runs at every level (KNOWHERE_SIMD
+     * caps the kernels beyond it); KH_SIGNATURE_SCALAR at compile time
+     * leaves only the code point loop. */
     const bool vbmi2 = KH_SIG_VBMI2 && spec->level >= KH_CPU_AVX512_VBMI;
-    const bool sse2 = KH_SIG_SSE2 && spec->level != KH_CPU_SCALAR;
+    const bool ssse3 = KH_SIG_SSSE3 && spec->level >= KH_CPU_AVX2;
     (void)vbmi2;
-    (void)sse2;
+    (void)ssse3;
     size_t i = 0;
     while (i < len) {
         size_t stop = len - i > POLL_BYTES ? i + POLL_BYTES : len;
@@ -296,8 +339,11 @@ int kh_normalise(const kh_shingle_spec *spec, const uint8_t *text, size_t len,
 #if KH_SIG_VBMI2
             if (vbmi2) i = ascii_64s(text, i, stop, lower, &n);
 #endif
+#if KH_SIG_SSSE3
+            if (ssse3) i = ascii_16s_ssse3(text, i, stop, lower, &n);
+#endif
 #if KH_SIG_SSE2
-            if (sse2) i = ascii_16s(text, i, stop, lower, &n);
+            i = ascii_16s(text, i, stop, lower, &n);
 #endif
             /* the rest, or a block that is not ASCII: code point by code point */
             for (size_t end = stop - i > 16 ? i + 16 : stop; i < end;)

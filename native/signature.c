@@ -518,7 +518,10 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
     uint32_t m = 0;
     for (size_t w = 0; w < words; ++w) m += kh_popcount64(occ[w]);
     uint32_t u = k - m;
-    if (u == 0) return KNOWHERE_OK;
+    /* No token at all (never for a document with shingles; but the rounds
+     * and the cyclic rest below would find no source): left all empty,
+     * which writes the empty signature. */
+    if (u == 0 || m == 0) return KNOWHERE_OK;
     if (m == 1) { /* every probe sequence ends at the one non-empty bin */
         list_bits(occ, k, false, s->full_list);
         uint64_t v = mins[s->full_list[0]];
