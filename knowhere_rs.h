@@ -22,9 +22,10 @@
  *    least every few hundred microseconds of work).
  *  - No global mutable state, except one cached value: the SIMD level of
  *    this CPU, detected on first use (thread-safe; the environment variable
- *    KNOWHERE_SIMD=avx2 or =scalar caps it, for tests and measurements; the
- *    results are the same at every level). Everything is safe to call from
- *    any thread; per-object rules are stated on each object.
+ *    KNOWHERE_SIMD=avx512, =avx2 or =scalar caps it, for tests and
+ *    measurements; the results are the same at every level). Everything is
+ *    safe to call from any thread; per-object rules are stated on each
+ *    object.
  *
  * Compiles as C11 and as C++11..C++20.
  */
