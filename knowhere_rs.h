@@ -22,9 +22,10 @@
  *    least every few hundred microseconds of work).
  *  - No global mutable state, except one cached value: the SIMD level of
  *    this CPU, detected on first use (thread-safe; the environment variable
- *    KNOWHERE_SIMD=avx2 or =scalar caps it, for tests and measurements; the
- *    results are the same at every level). Everything is safe to call from
- *    any thread; per-object rules are stated on each object.
+ *    KNOWHERE_SIMD=avx512, =avx2 or =scalar caps it, for tests and
+ *    measurements; the results are the same at every level). Everything is
+ *    safe to call from any thread; per-object rules are stated on each
+ *    object.
  *
  * Compiles as C11 and as C++11..C++20.
  */
@@ -688,6 +689,25 @@ KNOWHERE_API int knowhere_signature_from_hashes(const knowhere_signature_options
                                                 uint8_t *out, size_t out_len,
                                                 knowhere_error **err);
 
+/* The signature of a document its caller has already split into tokens
+ * (normalised as the caller likes): token i is token_lens[i] bytes at
+ * tokens[i] (any bytes; tokens[i] may be NULL when its length is 0). The
+ * shingles are shingle_size consecutive tokens joined by one space (0x20),
+ * or all of them joined when there are fewer, each hashed with XXH3-64 as
+ * from_text hashes its shingles; the tokens are taken as they are (no
+ * decoding, lower-casing or splitting: KNOWHERE_SIGNATURE_KEEP_CASE changes
+ * nothing). So from_tokens of the words of a normalised text
+ * (docs/signatures.md, section 2) gives from_text's signature of the text,
+ * and with shingle_size = 1 each token is one shingle: the call for callers
+ * that make their own shingle strings. shingle_kind must be
+ * KNOWHERE_SHINGLE_WORDS. count = 0 gives the "empty" signature. *shingles
+ * (may be NULL) as in from_text. */
+KNOWHERE_API int knowhere_signature_from_tokens(const knowhere_signature_options *options,
+                                                const char *const *tokens,
+                                                const size_t *token_lens, size_t count,
+                                                uint8_t *out, size_t out_len, size_t *shingles,
+                                                knowhere_error **err);
+
 /* Many documents at once, on `threads` threads (0: one per core; at most
  * KNOWHERE_MAX_THREADS): document i is texts[offsets[i] .. offsets[i + 1]
  * - 1] (so offsets has ndocs + 1
@@ -701,6 +721,19 @@ KNOWHERE_API int knowhere_signature_batch_from_text_with_interrupt(
     const knowhere_signature_options *options, const char *texts, size_t texts_len,
     const uint64_t *offsets, size_t ndocs, uint8_t *out, size_t out_len,
     uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err);
+
+/* Many documents of tokens at once, as from_tokens: token t is
+ * bytes[token_offsets[t] .. token_offsets[t + 1] - 1] (so token_offsets has
+ * ntokens + 1 non-decreasing entries, token_offsets[ntokens] <= bytes_len),
+ * and document d is tokens doc_offsets[d] .. doc_offsets[d + 1] - 1
+ * (ndocs + 1 non-decreasing entries, doc_offsets[ndocs] <= ntokens). The
+ * rest (out, shingle_counts, threads, interrupt, progress) as for
+ * knowhere_signature_batch_from_text_with_interrupt. */
+KNOWHERE_API int knowhere_signature_batch_from_tokens_with_interrupt(
+    const knowhere_signature_options *options, const char *bytes, size_t bytes_len,
+    const uint64_t *token_offsets, size_t ntokens, const uint64_t *doc_offsets, size_t ndocs,
+    uint8_t *out, size_t out_len, uint32_t *shingle_counts, size_t threads,
+    CInterrupt interrupt, knowhere_error **err);
 
 /* ---- signature scheme ------------------------------------------------------ */
 

@@ -14,8 +14,13 @@ static atomic_int cached_level = LEVEL_UNKNOWN;
 static kh_cpu_level detect_hardware(void) {
 #if KH_HAVE_X86_KERNELS
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+        if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+            __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi2"))
+            return KH_CPU_AVX512_VBMI;
         return KH_CPU_AVX512;
+    }
     if (__builtin_cpu_supports("avx2")) return KH_CPU_AVX2;
 #endif
     return KH_CPU_SCALAR;
@@ -28,6 +33,7 @@ static kh_cpu_level cap_from_environment(kh_cpu_level level) {
     if (cap == NULL) return level;
     if (strcmp(cap, "scalar") == 0) return KH_CPU_SCALAR;
     if (strcmp(cap, "avx2") == 0 && level > KH_CPU_AVX2) return KH_CPU_AVX2;
+    if (strcmp(cap, "avx512") == 0 && level > KH_CPU_AVX512) return KH_CPU_AVX512;
     return level;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu.h"
 #include "parallel.h"
 
 #define KH_MAX_SHINGLE 64u
@@ -17,6 +18,7 @@ typedef struct {
     uint32_t kind; /* KNOWHERE_SHINGLE_WORDS or KNOWHERE_SHINGLE_CHARS */
     uint32_t n;    /* units per shingle, 1..KH_MAX_SHINGLE */
     bool keep_case;
+    kh_cpu_level level; /* the SIMD the normaliser may use (scalar: none) */
 } kh_shingle_spec;
 
 /* A normalised text, in a buffer that grows as needed. It can start in a
@@ -54,6 +56,40 @@ typedef void kh_shingle_sink(void *ctx, const uint64_t *hashes, size_t n);
  * polled every 1024 units). */
 int kh_shingles_hash(const kh_shingle_spec *spec, const kh_normalised *t,
                      kh_shingle_sink *sink, void *ctx, kh_job *job);
+
+/* A document given as tokens (knowhere_signature_from_tokens and the
+ * token batch): token i < count is either ptrs[i][0 .. lens[i] - 1] or,
+ * when ptrs is NULL, base[offsets[i] .. offsets[i + 1] - 1]. */
+typedef struct {
+    const char *const *ptrs;
+    const size_t *lens;
+    const uint8_t *base;
+    const uint64_t *offsets;
+    size_t count;
+} kh_token_list;
+
+/* The shingles of a token list, repeats included (0 when it is empty). */
+size_t kh_token_shingle_count(size_t n, const kh_token_list *tokens);
+
+/* Passes the XXH3-64 of every shingle of the tokens to sink: n (spec->n) consecutive
+ * tokens joined by one space (all of them when there are fewer), taken as
+ * they are (docs/signatures.md, section 3, with the caller's words). For
+ * n > 1 the tokens are joined in `joined` (grown as needed). KNOWHERE_OK,
+ * KNOWHERE_ERR_INTERRUPTED (job, which may be NULL, is polled every 1024
+ * tokens), KNOWHERE_ERR_NO_MEMORY, or KNOWHERE_ERR_INVALID_ARG when the
+ * lengths add up beyond SIZE_MAX. */
+int kh_token_shingles_hash(const kh_shingle_spec *spec, const kh_token_list *tokens,
+                           kh_normalised *joined, kh_shingle_sink *sink, void *ctx, kh_job *job);
+
+/* Checks ranges laid end to end in a buffer: item i < count is
+ * bytes[offsets[i] .. offsets[i + 1] - 1]; bytes may be NULL only if
+ * bytes_len is 0 (not checked when bytes_name is NULL); offsets has
+ * count + 1 non-decreasing entries, the last <= bytes_len. KNOWHERE_OK or
+ * KNOWHERE_ERR_INVALID_ARG naming the entry, with the caller's names for
+ * the arguments ("texts", "texts_len", "offsets", "document"). */
+int kh_check_ranges(const char *bytes_name, const void *bytes, const char *len_name,
+                    size_t bytes_len, const char *offsets_name, const uint64_t *offsets,
+                    size_t count, const char *item_name, knowhere_error **err);
 
 /* Checks a batch of texts: document d < ndocs is texts[offsets[d] ..
  * offsets[d + 1] - 1]; texts may be NULL only if texts_len is 0; offsets

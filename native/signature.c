@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bits.h"
 #include "internal.h"
 #include "oph_hash.h"
 #include "parallel.h"
@@ -30,6 +31,19 @@
 #define POLL_STEPS 1024u
 
 __extension__ typedef unsigned __int128 kh_u128;
+
+#if defined(__SSE2__) && !defined(KH_SIGNATURE_SCALAR)
+#define KH_DENSIFY_SSE2 1
+#include <emmintrin.h>
+#else
+#define KH_DENSIFY_SSE2 0
+#endif
+#if KH_DENSIFY_SSE2 && KH_HAVE_X86_KERNELS
+#define KH_DENSIFY_VBMI 1
+#include <immintrin.h>
+#else
+#define KH_DENSIFY_VBMI 0
+#endif
 
 /* ---- options -------------------------------------------------------------- */
 
@@ -97,7 +111,8 @@ static int resolve_options(const knowhere_signature_options *options, sig_params
     p->value_bytes = options->value_bytes;
     p->k_token = kh_mix64(options->seed + GOLDEN);
     p->k_round = kh_mix64(options->seed + 2 * GOLDEN);
-    p->update = kh_oph_update_kernel(kh_cpu_level_get());
+    p->spec.level = kh_cpu_level_get();
+    p->update = kh_oph_update_kernel(p->spec.level);
     return KNOWHERE_OK;
 }
 
@@ -119,60 +134,65 @@ typedef struct {
     uint64_t *mins;
     uint64_t *occupied; /* bit i: bin i had a token */
     uint64_t *pending;  /* bit i: bin i is empty and not filled yet */
-    uint32_t *full_list, *empty_list;
+    uint16_t *full_list, *empty_list; /* bins < 65536 */
+    uint16_t *targets;                /* a round's pi_t of the listed bins */
+    uint8_t *full;                    /* full[i]: bin i had a token (0 or 1) */
     size_t k_cap;
-    const void *borrowed_k; /* a single-document call's, on its stack: not freed */
+    void *k_heap; /* the K-sized arrays, when they are not on a caller's stack */
 } sig_scratch;
 
-/* The words of a K-sized block: mins[k], occupied and pending (a bit per
- * bin each), two lists of k 32-bit bin numbers. */
-static size_t k_block_words(size_t k) { return k + 2 * ((k + 63) / 64) + k; }
+/* The K-sized arrays in one allocation: mins and the two bit sets (64-bit
+ * words), then the three 16-bit lists (of k + 8), then the flags. */
+static size_t k_words(size_t k) { return (k + 63) / 64; }
+static size_t k_block_bytes(size_t k) { return 8 * (k + 2 * k_words(k)) + 2 * 3 * (k + 8) + k; }
 
 /* A single document's scratch: on the stack up to these sizes (the public
  * one-document calls then allocate nothing; 100 words of text take about
- * 600 bytes and need 3 x 600 + 16 here), on the heap beyond. */
+ * 600 bytes and need 3 x 600 + 64 here), on the heap beyond. Each array
+ * has its own type, as the code reads it. */
 #define STACK_K 256
 #define STACK_NORM 8192
 typedef struct {
-    uint64_t k_block[STACK_K * 2 + 2 * (STACK_K / 64)];
+    uint64_t mins[STACK_K], bits[2 * (STACK_K / 64)];
+    uint16_t lists[3 * (STACK_K + 8)];
+    uint8_t full[STACK_K];
     uint8_t norm[STACK_NORM];
 } stack_scratch;
+
+static void scratch_layout_k(sig_scratch *s, uint64_t *mins, uint64_t *bits, uint16_t *lists,
+                             uint8_t *full, size_t k) {
+    s->mins = mins;
+    s->occupied = bits;
+    s->pending = bits + k_words(k);
+    s->full_list = lists; /* each list has 8 entries of room beyond k (pi_all) */
+    s->empty_list = lists + k + 8;
+    s->targets = lists + 2 * (k + 8);
+    s->full = full;
+    s->k_cap = k;
+}
 
 static void scratch_on_stack(sig_scratch *s, stack_scratch *stack) {
     memset(s, 0, sizeof *s);
     kh_normalised_init(&s->text, stack->norm, sizeof stack->norm);
-    s->borrowed_k = stack->k_block;
-    s->mins = stack->k_block; /* laid out by scratch_reserve_k on first use */
+    scratch_layout_k(s, stack->mins, stack->bits, stack->lists, stack->full, STACK_K);
 }
 
 static void scratch_free(sig_scratch *s) {
     kh_normalised_free(&s->text);
-    if (s->mins != s->borrowed_k) free(s->mins);
+    free(s->k_heap);
     free(s->set);
     memset(s, 0, sizeof *s);
 }
 
-/* Lays out the K-sized block at `block` (k_block_words(k) words). */
-static void scratch_layout_k(sig_scratch *s, uint64_t *block, size_t k) {
-    size_t words = (k + 63) / 64;
-    s->mins = block;
-    s->occupied = block + k;
-    s->pending = s->occupied + words;
-    s->full_list = (uint32_t *)(void *)(s->pending + words);
-    s->empty_list = s->full_list + k;
-    s->k_cap = k;
-}
-
 static bool scratch_reserve_k(sig_scratch *s, size_t k) {
     if (s->k_cap >= k) return true;
-    if (s->borrowed_k != NULL && s->mins == s->borrowed_k && s->k_cap == 0 && k <= STACK_K) {
-        scratch_layout_k(s, s->mins, k);
-        return true;
-    }
-    uint64_t *block = malloc(k_block_words(k) * sizeof *block);
+    uint8_t *block = malloc(k_block_bytes(k));
     if (block == NULL) return false;
-    if (s->mins != s->borrowed_k) free(s->mins);
-    scratch_layout_k(s, block, k);
+    free(s->k_heap);
+    s->k_heap = block;
+    uint64_t *words = (uint64_t *)(void *)block;
+    scratch_layout_k(s, words, words + k, (uint16_t *)(void *)(words + k + 2 * k_words(k)),
+                     block + 8 * (k + 2 * k_words(k)) + 2 * 3 * (k + 8), k);
     return true;
 }
 
@@ -285,51 +305,242 @@ static inline uint64_t select64(uint64_t yes, uint64_t a, uint64_t b) {
 
 static inline bool bit(const uint64_t *bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 
+/* The bins of the set (or, with `clear`, the clear) bits of bits[0 ..
+ * (k + 63) / 64 - 1] below k, in increasing order, into list; their number. */
+static uint32_t list_bits(const uint64_t *bits, uint32_t k, bool clear, uint16_t *list) {
+    uint32_t n = 0;
+    for (uint32_t w = 0; w * 64 < k; ++w) {
+        uint64_t b = clear ? ~bits[w] : bits[w];
+        if (k - w * 64 < 64) b &= (UINT64_C(1) << (k - w * 64)) - 1;
+        for (; b; b &= b - 1) list[n++] = (uint16_t)(w * 64 + kh_ctz64(b));
+    }
+    return n;
+}
+
+/* to[e] = pi_t(from[e]) for e < n. Bins are below 2^16 and sigma works
+ * modulo 2^bits <= 2^16, so only the low 16 bits of each product matter:
+ * SSE2 computes 8 bins at a time with 16-bit multiplies. Cycle walking,
+ * needed only when k is not a power of two, is a second pass over the few
+ * that landed at or beyond k. */
+static void pi_all(const round_perm *rp, const uint16_t *from, uint16_t *to, uint32_t n,
+                   uint32_t k) {
+    const uint32_t mask = rp->mask, shift = rp->shift, a = rp->a, m1 = rp->m1, m2 = rp->m2,
+                   c = rp->c;
+    uint32_t e = 0;
+#if KH_DENSIFY_SSE2
+    const __m128i va = _mm_set1_epi16((short)a), vm1 = _mm_set1_epi16((short)m1),
+                  vm2 = _mm_set1_epi16((short)m2), vc = _mm_set1_epi16((short)c),
+                  vmask = _mm_set1_epi16((short)mask), count = _mm_cvtsi32_si128((int)shift);
+    for (; e < n; e += 8) { /* whole groups: the lists have 8 entries of room beyond n */
+        __m128i j = _mm_loadu_si128((const __m128i *)(const void *)(from + e));
+        j = _mm_and_si128(_mm_mullo_epi16(_mm_add_epi16(j, va), vm1), vmask);
+        j = _mm_xor_si128(j, _mm_srl_epi16(j, count));
+        j = _mm_and_si128(_mm_mullo_epi16(j, vm2), vmask);
+        j = _mm_xor_si128(_mm_xor_si128(j, _mm_srl_epi16(j, count)), vc);
+        _mm_storeu_si128((__m128i *)(void *)(to + e), j);
+    }
+#endif
+    for (; e < n; ++e) { /* without SSE2 */
+        uint32_t j = (((uint32_t)from[e] + a) * m1) & mask;
+        j ^= j >> shift;
+        j = (j * m2) & mask;
+        to[e] = (uint16_t)(j ^ (j >> shift) ^ c);
+    }
+    if (k == mask + 1) return;
+    for (e = 0; e < n; ++e)
+        while (to[e] >= k) to[e] = (uint16_t)sigma(rp, to[e]);
+}
+
+/* One pull round over the n bins of `list` (all empty) whose pi_t is
+ * targets[]: each takes the value of its target if that one is non-empty,
+ * else stays listed. Branch-free (whether a bin is full is a coin flip no
+ * predictor learns); an empty bin holds UINT64_MAX, so a miss writes it
+ * back unchanged. Returns the bins still empty. */
+static uint32_t pull_round(const uint16_t *targets, const uint8_t *full, uint64_t *mins,
+                           uint16_t *list, uint32_t n) {
+    uint32_t kept = 0;
+    for (uint32_t e = 0; e < n; ++e) {
+        uint32_t i = list[e], j = targets[e];
+        uint64_t hit = full[j];
+        mins[i] = mins[j] | (hit - 1);
+        list[kept] = (uint16_t)i;
+        kept += (uint32_t)(hit ^ 1);
+    }
+    return kept;
+}
+
+/* Which bins have a token (mins[i] != UINT64_MAX): as bits of occ and as
+ * bytes of full. SSE2: 16 bins at a time, a 64-bit lane is all ones when
+ * both of its 32-bit halves are. */
+static void occupancy(const uint64_t *mins, uint32_t k, uint64_t *occ, uint8_t *full) {
+    uint32_t i = 0;
+    for (uint32_t w = 0; w * 64 < k; ++w) occ[w] = 0;
+#if KH_DENSIFY_SSE2
+    const __m128i ones = _mm_set1_epi32(-1), one = _mm_set1_epi8(1);
+    for (; i + 16 <= k; i += 16) {
+        __m128i e[8];
+        for (int q = 0; q < 8; ++q) {
+            __m128i v = _mm_cmpeq_epi32(
+                _mm_loadu_si128((const __m128i *)(const void *)(mins + i + 2 * q)), ones);
+            e[q] = _mm_and_si128(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1)));
+        }
+        __m128i empty = _mm_packs_epi16(
+            _mm_packs_epi32(_mm_packs_epi32(e[0], e[1]), _mm_packs_epi32(e[2], e[3])),
+            _mm_packs_epi32(_mm_packs_epi32(e[4], e[5]), _mm_packs_epi32(e[6], e[7])));
+        _mm_storeu_si128((__m128i *)(void *)(full + i), _mm_andnot_si128(empty, one));
+        uint64_t bits = (uint64_t)(~(unsigned)_mm_movemask_epi8(empty) & 0xFFFFu);
+        occ[i / 64] |= bits << (i % 64);
+    }
+#endif
+    for (; i < k; ++i) {
+        uint64_t has = mins[i] != UINT64_MAX;
+        full[i] = (uint8_t)has;
+        occ[i / 64] |= has << (i % 64);
+    }
+}
+
+#if KH_DENSIFY_VBMI
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/* sigma_t of 32 bins in 16-bit lanes (as pi_all). */
+VBMI static inline __m512i sigma_32(__m512i x, __m512i a, __m512i m1, __m512i m2, __m512i c,
+                                    __m512i mask, __m128i shift) {
+    x = _mm512_and_si512(_mm512_mullo_epi16(_mm512_add_epi16(x, a), m1), mask);
+    x = _mm512_xor_si512(x, _mm512_srl_epi16(x, shift));
+    x = _mm512_and_si512(_mm512_mullo_epi16(x, m2), mask);
+    return _mm512_xor_si512(_mm512_xor_si512(x, _mm512_srl_epi16(x, shift)), c);
+}
+
+/* Pull rounds from round t for k <= 128 bins with AVX-512 VBMI, every bin
+ * at once: pi_t of all 128 bins in four vectors of 16-bit lanes, bytes of
+ * them as indices into the 128 bytes of `full` (two registers, one
+ * two-table byte permute per 64 bins) give the hits as bit masks. Each bin
+ * still pending that hits keeps that round's target, in two byte vectors;
+ * the masks carry the only dependence from round to round, so the rounds
+ * overlap (eight of them run before the pending bins are looked at again).
+ * Then each bin found takes its target's value. The same rounds and the
+ * same result as the list-based pull (pull_round), which costs a dozen
+ * instructions per probe. pend (k bits) keeps the bins still empty;
+ * returns the first round not run. */
+VBMI static uint64_t pull_vbmi(const sig_params *p, uint64_t *mins, const uint8_t *full,
+                               uint64_t *pend, uint64_t t, uint64_t max_rounds, uint32_t mask,
+                               uint32_t shift) {
+    static const uint16_t iota[128] = {
+        0,   1,   2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,
+        16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,
+        32,  33,  34,  35,  36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,
+        48,  49,  50,  51,  52,  53,  54,  55,  56,  57,  58,  59,  60,  61,  62,  63,
+        64,  65,  66,  67,  68,  69,  70,  71,  72,  73,  74,  75,  76,  77,  78,  79,
+        80,  81,  82,  83,  84,  85,  86,  87,  88,  89,  90,  91,  92,  93,  94,  95,
+        96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+        112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};
+    const uint32_t k = p->k;
+    uint8_t table[128], targets[128];
+    memset(table, 0, sizeof table);
+    memcpy(table, full, k);
+    const __m512i full_lo = _mm512_loadu_si512((const void *)table),
+                  full_hi = _mm512_loadu_si512((const void *)(table + 64)),
+                  vmask = _mm512_set1_epi16((short)mask), vk = _mm512_set1_epi16((short)k),
+                  one = _mm512_set1_epi8(1);
+    const __m128i count = _mm_cvtsi32_si128((int)shift);
+    __m512i found_lo = _mm512_setzero_si512(), found_hi = _mm512_setzero_si512();
+    uint64_t p0 = pend[0], p1 = k > 64 ? pend[1] : 0, got0 = 0, got1 = 0;
+    while ((p0 | p1) != 0 && t <= max_rounds) {
+        uint64_t last = t + 7 < max_rounds ? t + 7 : max_rounds;
+        for (; t <= last; ++t) {
+            round_perm r;
+            round_setup(&r, p->k_round, t, mask, shift, false);
+            const __m512i a = _mm512_set1_epi16((short)r.a), m1 = _mm512_set1_epi16((short)r.m1),
+                          m2 = _mm512_set1_epi16((short)r.m2), c = _mm512_set1_epi16((short)r.c);
+            __m256i bytes[4];
+            for (int q = 0; q < 4; ++q) {
+                __m512i bins = _mm512_loadu_si512((const void *)(iota + 32 * q));
+                __m512i j = sigma_32(bins, a, m1, m2, c, vmask, count);
+                /* Cycle walking, lane by lane, for the lanes of bins below
+                 * k: the walk of bin i returns below k at the latest at i,
+                 * but a lane of a bin beyond k might never. */
+                __mmask32 real = _mm512_cmplt_epu16_mask(bins, vk);
+                if (k != mask + 1)
+                    for (__mmask32 over = _mm512_mask_cmpge_epu16_mask(real, j, vk); over;
+                         over = _mm512_mask_cmpge_epu16_mask(real, j, vk))
+                        j = _mm512_mask_mov_epi16(j, over,
+                                                  sigma_32(j, a, m1, m2, c, vmask, count));
+                bytes[q] = _mm512_cvtepi16_epi8(j);
+            }
+            __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[0]), bytes[1], 1),
+                    hi = _mm512_inserti64x4(_mm512_castsi256_si512(bytes[2]), bytes[3], 1);
+            uint64_t h0 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, lo, full_hi), one),
+                     h1 = _mm512_test_epi8_mask(_mm512_permutex2var_epi8(full_lo, hi, full_hi), one);
+            uint64_t new0 = p0 & h0, new1 = p1 & h1;
+            found_lo = _mm512_mask_mov_epi8(found_lo, new0, lo);
+            found_hi = _mm512_mask_mov_epi8(found_hi, new1, hi);
+            got0 |= new0;
+            got1 |= new1;
+            p0 &= ~h0;
+            p1 &= ~h1;
+        }
+    }
+    _mm512_storeu_si512((void *)targets, found_lo);
+    _mm512_storeu_si512((void *)(targets + 64), found_hi);
+    for (; got0; got0 &= got0 - 1) {
+        uint32_t i = kh_ctz64(got0);
+        mins[i] = mins[targets[i]];
+    }
+    for (; got1; got1 &= got1 - 1) {
+        uint32_t i = 64 + kh_ctz64(got1);
+        mins[i] = mins[targets[i]];
+    }
+    pend[0] = p0;
+    if (k > 64) pend[1] = p1;
+    return t;
+}
+#endif
+
+/* pend = the bins below k that occ does not have (no bit at or beyond k:
+ * the vector pull takes whole words). */
+static void empty_bits(const uint64_t *occ, uint32_t k, uint64_t *pend) {
+    const size_t words = (k + 63) / 64;
+    for (size_t w = 0; w < words; ++w) pend[w] = ~occ[w];
+    if (k % 64) pend[words - 1] &= (UINT64_C(1) << (k % 64)) - 1;
+}
+
 /* Fills the empty bins of a document with at least one token. Returns
  * KNOWHERE_OK or KNOWHERE_ERR_INTERRUPTED (job polled). */
 static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *job) {
     const uint32_t k = p->k;
     uint64_t *mins = s->mins, *occ = s->occupied, *pend = s->pending;
     const size_t words = (k + 63) / 64;
-    uint32_t m = 0, u = 0;
-    for (uint32_t i = 0; i < k; ++i) { /* branch-free, as in the rounds */
-        uint64_t full = mins[i] != UINT64_MAX;
-        if (i % 64 == 0) occ[i / 64] = 0;
-        occ[i / 64] |= full << (i % 64);
-        s->full_list[m] = i;
-        s->empty_list[u] = i;
-        m += (uint32_t)full;
-        u += (uint32_t)(full ^ 1);
-    }
+    occupancy(mins, k, occ, s->full);
     if (saw_max && mins[k - 1] == UINT64_MAX) { /* bin k - 1 holds a token: h == 2^64 - 1 */
         occ[(k - 1) / 64] |= UINT64_C(1) << ((k - 1) % 64);
-        s->full_list[m++] = k - 1; /* the last of both lists */
-        u--;
+        s->full[k - 1] = 1;
     }
-    if (u == 0) return KNOWHERE_OK;
+    uint32_t m = 0;
+    for (size_t w = 0; w < words; ++w) m += kh_popcount64(occ[w]);
+    uint32_t u = k - m;
+    /* No token at all (never for a document with shingles; but the rounds
+     * and the cyclic rest below would find no source): left all empty,
+     * which writes the empty signature. */
+    if (u == 0 || m == 0) return KNOWHERE_OK;
     if (m == 1) { /* every probe sequence ends at the one non-empty bin */
+        list_bits(occ, k, false, s->full_list);
         uint64_t v = mins[s->full_list[0]];
-        for (uint32_t e = 0; e < u; ++e) mins[s->empty_list[e]] = v;
+        for (uint32_t i = 0; i < k; ++i) mins[i] = v;
         return KNOWHERE_OK;
     }
     uint32_t bits = 0;
     while ((UINT32_C(1) << bits) < k) bits++;
     const uint32_t mask = (UINT32_C(1) << bits) - 1, shift = (bits + 1) / 2;
     const uint64_t max_rounds = 4 * (uint64_t)k;
-    bool pushed = false; /* empty_list may hold filled bins */
-    uint64_t steps = 0;
-    memset(pend, 0, words * 8);
-    for (uint32_t e = 0; e < u; ++e)
-        pend[s->empty_list[e] >> 6] |= UINT64_C(1) << (s->empty_list[e] & 63);
-    uint32_t listed = u; /* entries of empty_list */
-    for (uint64_t t = 1; u > 0 && t <= max_rounds; ++t) {
-        round_perm r;
-        if (u > m) { /* push: the bins pi_t sends each non-empty bin's value to */
+    uint64_t steps = 0, t = 1;
+    if (u > m) { /* push rounds first: the bins pi_t sends each non-empty bin's value to */
+        list_bits(occ, k, false, s->full_list);
+        empty_bits(occ, k, pend);
+        for (; u > m && t <= max_rounds; ++t) {
+            round_perm r;
             round_setup(&r, p->k_round, t, mask, shift, true);
-            /* Branch-free: whether a bin is still pending is a coin flip the
-             * predictor cannot learn, and without branches the permutations
-             * of consecutive bins overlap. pi_t^-1 is one-to-one, so no two
-             * full bins write the same empty bin in a round. */
+            /* Branch-free, as the pull rounds. pi_t^-1 is one-to-one, so no
+             * two full bins write the same empty bin in a round. */
             for (uint32_t f = 0; f < m; ++f) {
                 uint32_t j = s->full_list[f], i = pi_inverse(&r, j, k);
                 uint64_t hit = (pend[i >> 6] >> (i & 63)) & 1;
@@ -337,43 +548,42 @@ static int densify(const sig_params *p, sig_scratch *s, bool saw_max, kh_job *jo
                 mins[i] = select64(hit, mins[j], mins[i]);
                 u -= (uint32_t)hit;
             }
-            pushed = true;
             steps += m;
-        } else { /* pull: where each still empty bin looks */
-            if (pushed) {
-                uint32_t kept = 0;
-                for (uint32_t e = 0; e < listed; ++e)
-                    if (bit(pend, s->empty_list[e])) s->empty_list[kept++] = s->empty_list[e];
-                listed = kept;
-                pushed = false;
+            if (steps >= POLL_STEPS) {
+                steps = 0;
+                if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
             }
-            round_setup(&r, p->k_round, t, mask, shift, false);
-            uint32_t kept = 0;
-            for (uint32_t e = 0; e < listed; ++e) { /* branch-free, as above */
-                uint32_t i = s->empty_list[e], j = pi(&r, i, k);
-                uint64_t hit = (occ[j >> 6] >> (j & 63)) & 1;
-                pend[i >> 6] &= ~(hit << (i & 63));
-                mins[i] = select64(hit, mins[j], mins[i]);
-                s->empty_list[kept] = i;
-                kept += (uint32_t)(hit ^ 1);
-            }
-            listed = kept;
-            u = kept;
-            steps += listed + 1;
         }
-        if (steps >= POLL_STEPS) {
-            steps = 0;
-            if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+    } else {
+        empty_bits(occ, k, pend);
+    }
+    /* Pull rounds: push rounds only come first (u falls and m stays), so
+     * from here on the still empty bins are exactly the pending ones. */
+#if KH_DENSIFY_VBMI
+    if (p->spec.level >= KH_CPU_AVX512_VBMI && k <= 128) {
+        t = pull_vbmi(p, mins, s->full, pend, t, max_rounds, mask, shift);
+        u = list_bits(pend, k, false, s->empty_list);
+    } else
+#endif
+    {
+        u = list_bits(pend, k, false, s->empty_list);
+        for (; u > 0 && t <= max_rounds; ++t) {
+            round_perm r;
+            round_setup(&r, p->k_round, t, mask, shift, false);
+            pi_all(&r, s->empty_list, s->targets, u, k);
+            u = pull_round(s->targets, s->full, mins, s->empty_list, u);
+            steps += u + 1;
+            if (steps >= POLL_STEPS) {
+                steps = 0;
+                if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+            }
         }
     }
-    if (u > 0) { /* the rare rest: the next non-empty bin after i, cyclically */
-        for (uint32_t i = 0; i < k; ++i) {
-            if (!bit(pend, i)) continue;
-            uint32_t j = i;
-            do j = j + 1 == k ? 0 : j + 1;
-            while (!bit(occ, j));
-            mins[i] = mins[j];
-        }
+    for (uint32_t e = 0; e < u; ++e) { /* the rare rest: the next non-empty bin, cyclically */
+        uint32_t i = s->empty_list[e], j = i;
+        do j = j + 1 == k ? 0 : j + 1;
+        while (!bit(occ, j));
+        mins[i] = mins[j];
     }
     return KNOWHERE_OK;
 }
@@ -386,7 +596,17 @@ static void write_values(const sig_params *p, const uint64_t *mins, uint8_t *out
     if (p->value_bytes == 8) {
         memcpy(out, mins, (size_t)p->k * 8);
     } else {
-        for (uint32_t i = 0; i < p->k; ++i) {
+        uint32_t i = 0;
+#if KH_DENSIFY_SSE2
+        for (; i + 4 <= p->k; i += 4) { /* the low halves of 4 values */
+            __m128 a = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(const void *)(mins + i)));
+            __m128 b = _mm_castsi128_ps(
+                _mm_loadu_si128((const __m128i *)(const void *)(mins + i + 2)));
+            _mm_storeu_ps((float *)(void *)(out + 4 * (size_t)i),
+                          _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+        }
+#endif
+        for (; i < p->k; ++i) {
             uint32_t v = (uint32_t)mins[i];
             memcpy(out + 4 * (size_t)i, &v, 4);
         }
@@ -446,6 +666,17 @@ static inline bool set_add(shingle_set *set, uint64_t x) {
     }
 }
 
+/* A cleared set in the scratch for `items` shingles. */
+static bool set_open(sig_scratch *s, size_t items, shingle_set *set) {
+    size_t cap;
+    if (!scratch_reserve_set(s, items, &cap)) return false;
+    set->slots = s->set;
+    set->mask = cap - 1;
+    set->shift = 64;
+    while (((size_t)1 << (64 - set->shift)) < cap) set->shift--;
+    return true;
+}
+
 /* Where the hashes of a text's shingles go: the hash set first, when the
  * caller asked for the count (then only new shingles go on; without it a
  * repeated shingle goes on too, which changes no minimum), then the bins. */
@@ -481,16 +712,27 @@ static int sign_text(const sig_params *p, const uint8_t *text, size_t len, sig_s
     oph_start(&o, s->mins, p);
     if (shingles == 0) return finish(p, s, &o, false, out, job);
     shingle_set set = {0};
-    if (count) {
-        size_t cap;
-        if (!scratch_reserve_set(s, shingles, &cap)) return KNOWHERE_ERR_NO_MEMORY;
-        set.slots = s->set;
-        set.mask = cap - 1;
-        set.shift = 64;
-        while (((size_t)1 << (64 - set.shift)) < cap) set.shift--;
-    }
+    if (count && !set_open(s, shingles, &set)) return KNOWHERE_ERR_NO_MEMORY;
     text_sink sink = {.set = &set, .o = &o};
     status = kh_shingles_hash(&p->spec, &s->text, take_shingles, &sink, job);
+    if (status != KNOWHERE_OK) return status;
+    if (count) *count = set.count;
+    return finish(p, s, &o, true, out, job);
+}
+
+/* The signature of a document given as tokens, as sign_text. */
+static int sign_tokens(const sig_params *p, const kh_token_list *tokens, sig_scratch *s,
+                       uint8_t *out, size_t *count, kh_job *job) {
+    size_t shingles = kh_token_shingle_count(p->spec.n, tokens);
+    if (count) *count = 0;
+    oph o;
+    if (!scratch_reserve_k(s, p->k)) return KNOWHERE_ERR_NO_MEMORY;
+    oph_start(&o, s->mins, p);
+    if (shingles == 0) return finish(p, s, &o, false, out, job);
+    shingle_set set = {0};
+    if (count && !set_open(s, shingles, &set)) return KNOWHERE_ERR_NO_MEMORY;
+    text_sink sink = {.set = &set, .o = &o};
+    int status = kh_token_shingles_hash(&p->spec, tokens, &s->text, take_shingles, &sink, job);
     if (status != KNOWHERE_OK) return status;
     if (count) *count = set.count;
     return finish(p, s, &o, true, out, job);
@@ -564,12 +806,64 @@ int knowhere_signature_from_hashes(const knowhere_signature_options *options,
     return KNOWHERE_OK;
 }
 
+/* Tokens make word shingles: character shingles of tokens would need their
+ * code points, which this call does not decode. */
+static int check_token_options(const sig_params *p, knowhere_error **err) {
+    if (p->spec.kind != KNOWHERE_SHINGLE_WORDS)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "options->shingle_kind is %u; tokens make word shingles only "
+                         "(KNOWHERE_SHINGLE_WORDS)",
+                         (unsigned)p->spec.kind);
+    return KNOWHERE_OK;
+}
+
+static int check_token_list(const char *const *tokens, const size_t *token_lens, size_t count,
+                            knowhere_error **err) {
+    if (count == 0) return KNOWHERE_OK;
+    if (tokens == NULL || token_lens == NULL)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "%s is NULL but count is %zu",
+                         tokens == NULL ? "tokens" : "token_lens", count);
+    for (size_t i = 0; i < count; ++i)
+        if (tokens[i] == NULL && token_lens[i] != 0)
+            return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                             "tokens[%zu] is NULL but token_lens[%zu] is %zu", i, i,
+                             token_lens[i]);
+    return KNOWHERE_OK;
+}
+
+static int tokens_failed(int status, knowhere_error **err) {
+    if (status == KNOWHERE_ERR_INVALID_ARG)
+        return kh_errorf(err, status, "the token lengths add up to more than SIZE_MAX");
+    return no_memory(err, "tokens");
+}
+
+int knowhere_signature_from_tokens(const knowhere_signature_options *options,
+                                   const char *const *tokens, const size_t *token_lens,
+                                   size_t count, uint8_t *out, size_t out_len, size_t *shingles,
+                                   knowhere_error **err) {
+    kh_clear_error(err);
+    sig_params p;
+    int status = resolve_options(options, &p, err);
+    if (status == KNOWHERE_OK) status = check_token_options(&p, err);
+    if (status == KNOWHERE_OK) status = check_token_list(tokens, token_lens, count, err);
+    if (status == KNOWHERE_OK) status = check_out(&p, out, out_len, err);
+    if (status != KNOWHERE_OK) return status;
+    stack_scratch stack;
+    sig_scratch s;
+    scratch_on_stack(&s, &stack);
+    kh_token_list list = {.ptrs = tokens, .lens = token_lens, .count = count};
+    status = sign_tokens(&p, &list, &s, out, shingles, NULL);
+    scratch_free(&s);
+    return status == KNOWHERE_OK ? KNOWHERE_OK : tokens_failed(status, err);
+}
+
 /* ---- public: batch ------------------------------------------------------------------- */
 
 typedef struct {
     sig_params p;
     const uint8_t *texts;
     const uint64_t *offsets;
+    const uint64_t *token_offsets; /* a batch of tokens: texts is their bytes */
     size_t ndocs, docs_per_task, signature_bytes;
     uint8_t *out;
     uint32_t *counts;
@@ -583,13 +877,75 @@ static int batch_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     for (size_t d = begin; d < end; ++d) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t from = (size_t)w->offsets[d], to = (size_t)w->offsets[d + 1], count = 0;
-        int status = sign_text(&w->p, w->texts + from, to - from, &w->scratch[worker],
-                               w->out + d * w->signature_bytes, w->counts ? &count : NULL, job);
+        uint8_t *out = w->out + d * w->signature_bytes;
+        size_t *counted = w->counts ? &count : NULL;
+        int status;
+        if (w->token_offsets != NULL) {
+            kh_token_list list = {
+                .base = w->texts, .offsets = w->token_offsets + from, .count = to - from};
+            status = sign_tokens(&w->p, &list, &w->scratch[worker], out, counted, job);
+        } else {
+            status = sign_text(&w->p, w->texts + from, to - from, &w->scratch[worker], out,
+                               counted, job);
+        }
         if (status != KNOWHERE_OK) return status;
         if (w->counts) w->counts[d] = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
     }
     kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
+}
+
+/* Checks what both batches share (options, out) into w. */
+static int batch_begin(batch_work *w, const knowhere_signature_options *options, size_t ndocs,
+                       uint8_t *out, size_t out_len, knowhere_error **err) {
+    memset(w, 0, sizeof *w);
+    int status = resolve_options(options, &w->p, err);
+    if (status != KNOWHERE_OK) return status;
+    w->signature_bytes = (size_t)w->p.k * w->p.value_bytes;
+    if (ndocs > SIZE_MAX / w->signature_bytes)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "ndocs * num_hashes * value_bytes = %zu * %u * %u overflows size_t",
+                         ndocs, (unsigned)w->p.k, (unsigned)w->p.value_bytes);
+    size_t need = ndocs * w->signature_bytes;
+    if (out == NULL && need != 0) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL");
+    if (out_len < need)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "out_len is %zu, less than ndocs * num_hashes * value_bytes = "
+                         "%zu * %u * %u = %zu",
+                         out_len, ndocs, (unsigned)w->p.k, (unsigned)w->p.value_bytes, need);
+    w->ndocs = ndocs;
+    w->out = out;
+    return KNOWHERE_OK;
+}
+
+/* Signs w's documents on `threads` threads. */
+static int batch_run(batch_work *w, size_t threads, CInterrupt interrupt, knowhere_error **err) {
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK)
+        return kh_stopped_error(err, status, "signature batch", " before it started");
+    if (w->ndocs == 0) return KNOWHERE_OK;
+
+    threads = kh_threads(threads);
+    w->docs_per_task = kh_items_per_task(w->ndocs, threads, 16, 1024);
+    size_t tasks = kh_task_count(w->ndocs, w->docs_per_task);
+    if (threads > tasks) threads = tasks;
+    w->scratch = calloc(threads, sizeof *w->scratch);
+    if (w->scratch == NULL) return no_memory(err, "a batch");
+
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SIGN, w->ndocs);
+    status = kh_run_parallel(threads, tasks, batch_task, w, interrupt, &progress);
+    kh_progress_end(&progress, status);
+    for (size_t t = 0; t < threads; ++t) scratch_free(&w->scratch[t]);
+    free(w->scratch);
+    switch (status) {
+    case KNOWHERE_OK: return KNOWHERE_OK;
+    case KNOWHERE_ERR_INTERRUPTED:
+    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, "signature batch", "");
+    case KNOWHERE_ERR_NO_MEMORY: return no_memory(err, "a batch");
+    case KNOWHERE_ERR_INVALID_ARG: return tokens_failed(status, err);
+    default: return kh_errorf(err, status, "signature batch failed");
+    }
 }
 
 int knowhere_signature_batch_from_text_with_interrupt(
@@ -598,51 +954,34 @@ int knowhere_signature_batch_from_text_with_interrupt(
     uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, knowhere_error **err) {
     kh_clear_error(err);
     batch_work w;
-    memset(&w, 0, sizeof w);
-    int status = resolve_options(options, &w.p, err);
+    int status = batch_begin(&w, options, ndocs, out, out_len, err);
+    if (status == KNOWHERE_OK) status = kh_check_text_batch(texts, texts_len, offsets, ndocs, err);
     if (status != KNOWHERE_OK) return status;
-    w.signature_bytes = (size_t)w.p.k * w.p.value_bytes;
-    if (ndocs > SIZE_MAX / w.signature_bytes)
-        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                         "ndocs * num_hashes * value_bytes = %zu * %u * %u overflows size_t",
-                         ndocs, (unsigned)w.p.k, (unsigned)w.p.value_bytes);
-    size_t need = ndocs * w.signature_bytes;
-    if (out == NULL && need != 0) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "out is NULL");
-    if (out_len < need)
-        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
-                         "out_len is %zu, less than ndocs * num_hashes * value_bytes = "
-                         "%zu * %u * %u = %zu",
-                         out_len, ndocs, (unsigned)w.p.k, (unsigned)w.p.value_bytes, need);
-    status = kh_check_text_batch(texts, texts_len, offsets, ndocs, err);
-    if (status != KNOWHERE_OK) return status;
-    status = knowhere_interrupt_check(interrupt, NULL, NULL);
-    if (status != KNOWHERE_OK)
-        return kh_stopped_error(err, status, "signature batch", " before it started");
-    if (ndocs == 0) return KNOWHERE_OK;
-
-    threads = kh_threads(threads);
-    w.docs_per_task = kh_items_per_task(ndocs, threads, 16, 1024);
-    size_t tasks = kh_task_count(ndocs, w.docs_per_task);
-    if (threads > tasks) threads = tasks;
     w.texts = (const uint8_t *)texts;
     w.offsets = offsets;
-    w.ndocs = ndocs;
-    w.out = out;
     w.counts = shingle_counts;
-    w.scratch = calloc(threads, sizeof *w.scratch);
-    if (w.scratch == NULL) return no_memory(err, "a batch");
+    return batch_run(&w, threads, interrupt, err);
+}
 
-    kh_progress progress;
-    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_SIGN, ndocs);
-    status = kh_run_parallel(threads, tasks, batch_task, &w, interrupt, &progress);
-    kh_progress_end(&progress, status);
-    for (size_t t = 0; t < threads; ++t) scratch_free(&w.scratch[t]);
-    free(w.scratch);
-    switch (status) {
-    case KNOWHERE_OK: return KNOWHERE_OK;
-    case KNOWHERE_ERR_INTERRUPTED:
-    case KNOWHERE_ERR_TIMEOUT: return kh_stopped_error(err, status, "signature batch", "");
-    case KNOWHERE_ERR_NO_MEMORY: return no_memory(err, "a batch");
-    default: return kh_errorf(err, status, "signature batch failed");
-    }
+int knowhere_signature_batch_from_tokens_with_interrupt(
+    const knowhere_signature_options *options, const char *bytes, size_t bytes_len,
+    const uint64_t *token_offsets, size_t ntokens, const uint64_t *doc_offsets, size_t ndocs,
+    uint8_t *out, size_t out_len, uint32_t *shingle_counts, size_t threads,
+    CInterrupt interrupt, knowhere_error **err) {
+    kh_clear_error(err);
+    batch_work w;
+    int status = batch_begin(&w, options, ndocs, out, out_len, err);
+    if (status == KNOWHERE_OK) status = check_token_options(&w.p, err);
+    if (status == KNOWHERE_OK)
+        status = kh_check_ranges("bytes", bytes, "bytes_len", bytes_len, "token_offsets",
+                                 token_offsets, ntokens, "token", err);
+    if (status == KNOWHERE_OK)
+        status = kh_check_ranges(NULL, NULL, "ntokens", ntokens, "doc_offsets", doc_offsets,
+                                 ndocs, "document", err);
+    if (status != KNOWHERE_OK) return status;
+    w.texts = (const uint8_t *)bytes;
+    w.offsets = doc_offsets;
+    w.token_offsets = token_offsets;
+    w.counts = shingle_counts;
+    return batch_run(&w, threads, interrupt, err);
 }

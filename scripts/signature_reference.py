@@ -318,8 +318,12 @@ def main():
                 print("      " + " ".join("%0*x" % (2 * vb, v) for v in vals))
     # Densification corner: few non-empty bins among many (push rounds, and
     # for some seeds the cyclic fallback), from hashes 1..m.
+    # Then documents with many tokens (pull rounds, where the vector kernels
+    # take K <= 128), at K powers of two and not (cycle walking).
     for k, m, seed in [(1024, 2, 3), (1024, 2, 2), (64, 2, 14), (1024, 3, 11), (4096, 40, 5),
-                        (1, 5, 0), (2, 1, 0), (3, 2, 9), (16384, 2000, 1)]:
+                        (1, 5, 0), (2, 1, 0), (3, 2, 9), (16384, 2000, 1),
+                        (128, 100, 0), (128, 300, 9), (96, 60, 4), (100, 150, 8), (127, 80, 6),
+                        (33, 30, 2), (64, 40, 12), (5, 4, 3), (65, 50, 1), (200, 150, 3)]:
         stats = {}
         values = signature_from_hashes(list(range(1, m + 1)), k, seed, stats)
         sig = signature_bytes(values, k, 8)

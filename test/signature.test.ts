@@ -14,8 +14,8 @@ import { expect } from 'chai';
 
 import {
   Interrupt, InterruptedError, KnowhereError, MinHashLSHIndex, SignatureBatch, Status, TimeoutError,
-  estimateSimilarity, signatureFromHashes, signatureFromText, signaturesFromTexts, signaturesFromTextsAsync,
-  type Progress, type SignatureOptions,
+  estimateSimilarity, signatureFromHashes, signatureFromText, signatureFromTokens, signaturesFromTexts,
+  signaturesFromTextsAsync, type Progress, type SignatureOptions,
 } from '../ts/index.ts';
 import { jaccard, plantedCorpus, vocabulary, wordShingles } from './fixtures/corpus.ts';
 import { expectKnowhereError, generator, rejection, thrown } from './fixtures/helpers.ts';
@@ -130,6 +130,29 @@ describe('signatures: single documents and batches', () => {
     expect([...a]).to.deep.equal([...b]);
     expect([...signatureFromHashes([1n, 2n, 4n])]).to.not.deep.equal([...a]);
     expect(signatureFromHashes([5n], { valueBytes: 8 })).to.be.instanceOf(BigUint64Array);
+  });
+
+  it('pre-split words give the signature of their text; shingle strings with shingleSize 1 too', () => {
+    for (const text of [...corpus.texts.slice(0, 30), 'Été  DÉJÀ\tvu, ΣΟΦΙΑ and the\nend', 'one', '']) {
+      const words = text.split(/\s+/u).filter((w) => w !== '').map((w) => w.toLowerCase());
+      expect([...signatureFromTokens(words)], text).to.deep.equal([...signatureFromText(text)]);
+      const shingles = words.length < 3 ? [words.join(' ')].filter((s) => s !== '')
+        : words.slice(0, words.length - 2).map((_, i) => words.slice(i, i + 3).join(' '));
+      expect([...signatureFromTokens(shingles, { shingleSize: 1 })], text).to.deep.equal([...signatureFromText(text)]);
+      const eight = signatureFromTokens(words.map((w) => Buffer.from(w)), { valueBytes: 8, numHashes: 64, seed: 3n });
+      expect(eight).to.be.instanceOf(BigUint64Array);
+      expect([...eight]).to.deep.equal([...signatureFromText(text, { valueBytes: 8, numHashes: 64, seed: 3n })]);
+    }
+    // Tokens are taken as they are: case counts, a space inside is a byte.
+    expect([...signatureFromTokens(['New', 'York'])]).to.not.deep.equal([...signatureFromTokens(['new', 'york'])]);
+    expect([...signatureFromTokens(['new york'], { shingleSize: 1 })])
+      .to.deep.equal([...signatureFromText('New York', { shingleSize: 2 })]);
+    expectKnowhereError(thrown(() => signatureFromTokens(['a'], { shingle: 'chars' })), Status.INVALID_ARG,
+      /tokens make word shingles only/);
+    expectKnowhereError(thrown(() => signatureFromTokens(['a', 3 as unknown as string])), Status.INVALID_ARG,
+      /tokens\[1\] must be a string or a Uint8Array/);
+    expectKnowhereError(thrown(() => signatureFromTokens('a b' as unknown as string[])), Status.INVALID_ARG,
+      /tokens must be an array/);
   });
 
   it('the estimate from token-hash signatures tracks the exact Jaccard similarity of the sets', () => {

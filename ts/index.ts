@@ -17,8 +17,8 @@ export type {
   ProgressCallback, ProgressOptions, ProgressPhase, RangeSearchOptions, SearchResult, SignatureData,
 } from './minhash-lsh.ts';
 export {
-  SignatureBatch, estimateSimilarity, signatureFromHashes, signatureFromText, signaturesFromTexts,
-  signaturesFromTextsAsync,
+  SignatureBatch, estimateSimilarity, signatureFromHashes, signatureFromText, signatureFromTokens,
+  signaturesFromTexts, signaturesFromTextsAsync,
 } from './signature.ts';
 export type {
   BatchSignatureOptions, Document, ShingleKind, SignatureOptions, SignatureScheme, SignatureValues, TokenHashes,

@@ -276,6 +276,10 @@ export interface NativeLibrary {
     options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
     out: Bytes, outLen: number, shingleCounts: Uint32Array | null, threads: number, interrupt: InterruptPtr | null,
     err: ErrorOut): number;
+  signatureBatchFromTokensWithInterrupt(
+    options: NativeSignatureOptions, bytes: Bytes, bytesLen: number, tokenOffsets: BigUint64Array, ntokens: number,
+    docOffsets: BigUint64Array, ndocs: number, out: Bytes, outLen: number, shingleCounts: Uint32Array | null,
+    threads: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
   shingleJaccard(
     options: NativeSignatureOptions, a: Bytes, aLen: number, b: Bytes, bLen: number, similarity: SimilarityOut,
     err: ErrorOut): number;
@@ -648,6 +652,11 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     'int knowhere_signature_batch_from_text_with_interrupt(const knowhere_signature_options *options, ' +
     'const uint8_t *texts, size_t texts_len, const uint64_t *offsets, size_t ndocs, uint8_t *out, ' +
     'size_t out_len, uint32_t *shingle_counts, size_t threads, CInterrupt interrupt, void *err)');
+  const signatureBatchTokens = f(
+    'int knowhere_signature_batch_from_tokens_with_interrupt(const knowhere_signature_options *options, ' +
+    'const uint8_t *bytes, size_t bytes_len, const uint64_t *token_offsets, size_t ntokens, ' +
+    'const uint64_t *doc_offsets, size_t ndocs, uint8_t *out, size_t out_len, uint32_t *shingle_counts, ' +
+    'size_t threads, CInterrupt interrupt, void *err)');
   const shingleJaccard = f(
     'int knowhere_shingle_jaccard(const knowhere_signature_options *options, const uint8_t *a, size_t a_len, ' +
     'const uint8_t *b, size_t b_len, _Out_ double *similarity, void *err)');
@@ -809,6 +818,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     signatureFromText: (...args) => signatureFromText(...args) as number,
     signatureFromHashes: (...args) => signatureFromHashes(...args) as number,
     signatureBatchFromTextWithInterrupt: (...args) => signatureBatch(...args) as number,
+    signatureBatchFromTokensWithInterrupt: (...args) => signatureBatchTokens(...args) as number,
     shingleJaccard: (...args) => shingleJaccard(...args) as number,
     shingleJaccardPairsWithInterrupt: (...args) => shingleJaccardPairs(...args) as number,
     shingleSet: (...args) => shingleSet(...args) as number,

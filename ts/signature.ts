@@ -229,6 +229,30 @@ export function signatureFromHashes(hashes: TokenHashes, options?: SignatureOpti
   return valuesOf(out, nativeOptions.value_bytes);
 }
 
+/**
+ * The signature of a document its caller has already split into tokens
+ * (normalised as the caller likes): the shingles are `shingleSize`
+ * consecutive tokens joined by one space, each hashed as signatureFromText
+ * hashes its shingles, so the words of a normalised text give that text's
+ * signature; with `shingleSize: 1` each token is one shingle (for callers
+ * with their own shingle strings). Tokens are taken as they are: no
+ * lower-casing or splitting. Only word shingles ('words', the default).
+ */
+export function signatureFromTokens(tokens: readonly Document[], options: WithValueBytes8<SignatureOptions>): BigUint64Array;
+export function signatureFromTokens(tokens: readonly Document[], options?: WithValueBytes4<SignatureOptions>): Uint32Array;
+export function signatureFromTokens(tokens: readonly Document[], options?: SignatureOptions): SignatureValues;
+export function signatureFromTokens(tokens: readonly Document[], options?: SignatureOptions): SignatureValues {
+  const nativeOptions = nativeOptionsOf(options);
+  const packed = packDocuments(tokens, 'tokens'); // one buffer, an offset per token: one FFI call
+  const docOffsets = new BigUint64Array([0n, BigInt(packed.ndocs)]);
+  const out = new Uint8Array(signatureBytesOf(nativeOptions));
+  const err = newErrorOut();
+  throwIfFailed(native.signatureBatchFromTokensWithInterrupt(
+    nativeOptions, packed.texts, packed.texts.byteLength, packed.offsets, packed.ndocs, docOffsets, 1, out,
+    out.byteLength, null, 1, null, err), err);
+  return valuesOf(out, nativeOptions.value_bytes);
+}
+
 function hashesOf(value: unknown): BigUint64Array {
   if (value instanceof BigUint64Array) return value;
   if (!Array.isArray(value)) {
@@ -255,9 +279,9 @@ export interface PackedDocuments {
   readonly ndocs: number;
 }
 
-export function packDocuments(documents: unknown): PackedDocuments {
+export function packDocuments(documents: unknown, name = 'texts'): PackedDocuments {
   if (!Array.isArray(documents)) {
-    throw invalidArgument(`texts must be an array of strings or Uint8Arrays, got ${describe(documents)}`);
+    throw invalidArgument(`${name} must be an array of strings or Uint8Arrays, got ${describe(documents)}`);
   }
   const ndocs = documents.length;
   let total = 0;
@@ -265,7 +289,7 @@ export function packDocuments(documents: unknown): PackedDocuments {
     const doc: unknown = documents[i];
     if (typeof doc === 'string') total += Buffer.byteLength(doc, 'utf8');
     else if (doc instanceof Uint8Array) total += doc.byteLength;
-    else throw invalidArgument(`texts[${i}] must be a string or a Uint8Array, got ${describe(doc)}`);
+    else throw invalidArgument(`${name}[${i}] must be a string or a Uint8Array, got ${describe(doc)}`);
   }
   const texts = allocate(`${total} bytes of text`, () => Buffer.allocUnsafeSlow(total));
   const offsets = new BigUint64Array(ndocs + 1);

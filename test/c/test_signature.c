@@ -158,8 +158,8 @@ static const text_vector text_vectors[] = {
 };
 
 /* from_hashes of the tokens 1..m (value_bytes 8): FNV-1a 64 of the signature;
- * few non-empty bins among many, so densification pushes, and with seeds
- * 2 (K = 1024) and 14 (K = 64) a bin reaches the cyclic fallback. */
+ * first few non-empty bins among many, so densification pushes, and with
+ * seeds 2 (K = 1024) and 14 (K = 64) a bin reaches the cyclic fallback. */
 static const hash_vector hash_vectors[] = {
     {1024, 2, 3, 0xA17AAB5EEF5AEAC1u}, /* fallback bins 0 */
     {1024, 2, 2, 0x88A1D3D0A5A4010Du}, /* fallback bins 1 */
@@ -170,6 +170,18 @@ static const hash_vector hash_vectors[] = {
     {2, 1, 0, 0x0F2B0C0DCC5C7495u}, /* fallback bins 0 */
     {3, 2, 9, 0xDFDAE3860D106588u}, /* fallback bins 0 */
     {16384, 2000, 1, 0x138F8052663B163Bu}, /* fallback bins 0 */
+    /* many tokens: pull rounds (the vector kernels take K <= 128), K a
+     * power of two and not (cycle walking) */
+    {128, 100, 0, 0xE850E830CD1CE254u},
+    {128, 300, 9, 0x0E0D8D401E3A6E82u},
+    {96, 60, 4, 0x708AC11C6E22435Fu},
+    {100, 150, 8, 0x5A6C4B8F6D4C270Eu},
+    {127, 80, 6, 0x97FB240ACF11397Du},
+    {33, 30, 2, 0xAE7B2B13932B11E4u},
+    {64, 40, 12, 0x87CD73F81EEE5F16u},
+    {5, 4, 3, 0x2103F5B586D91738u},
+    {65, 50, 1, 0x649AC6CBBFED9487u},
+    {200, 150, 3, 0xBF7BF3B0981E2052u},
 };
 
 /* The token x whose h is 2^64 - 1 (the value that also marks an empty bin)
@@ -672,6 +684,36 @@ static void test_batch_equals_single(void) {
     corpus_free(&c);
 }
 
+/* Documents of a few tokens at K that is not a multiple of 64: the
+ * densification pushes first (more empty bins than full ones), then
+ * pulls. The batch's scratch is on the heap, sized for K: the pending bins
+ * beyond K once leaked into the vector pull rounds, which then wrote past
+ * the K minima (found by ASan through the TypeScript tests). Checked
+ * against the single calls (their scratch is on the stack), under ASan and
+ * valgrind by ctest. */
+static void test_batch_few_tokens_small_k(void) {
+    const char *texts = "a b c d e f g h i j k l m n o p q r s t u v w x y z";
+    uint64_t offsets[14];
+    for (size_t d = 0; d < 13; ++d) offsets[d] = 4 * d; /* "a b " ... : 2 words each */
+    offsets[13] = strlen(texts);
+    const uint32_t ks[] = {1, 3, 20, 65, 96, 100, 127, 200};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ++ki)
+        for (uint32_t n = 1; n <= 2; ++n) {
+            knowhere_signature_options o = opts(ks[ki], KNOWHERE_SHINGLE_WORDS, n, 8, 0, ki);
+            size_t sig = (size_t)ks[ki] * 8;
+            uint8_t *single = malloc(13 * sig), *batch = malloc(13 * sig);
+            REQUIRE(single && batch);
+            for (size_t d = 0; d < 13; ++d)
+                sign(&o, texts + offsets[d], (size_t)(offsets[d + 1] - offsets[d]), single + d * sig);
+            CHECK_EQ(knowhere_signature_batch_from_text_with_interrupt(
+                         &o, texts, strlen(texts), offsets, 13, batch, 13 * sig, NULL, 1, NULL, NULL),
+                     KNOWHERE_OK);
+            CHECK(memcmp(single, batch, 13 * sig) == 0);
+            free(single);
+            free(batch);
+        }
+}
+
 /* ---- invalid arguments ------------------------------------------------------------------ */
 
 static void expect_invalid(int status, knowhere_error *err, const char *fragment, int line) {
@@ -999,6 +1041,7 @@ int main(void) {
     RUN(test_estimates_are_unbiased);
     RUN(test_sequential_tokens);
     RUN(test_batch_equals_single);
+    RUN(test_batch_few_tokens_small_k);
     RUN(test_invalid_arguments);
     big = make_corpus(10000, 800, 3);
     RUN(test_interrupts_and_deadlines);

@@ -61,6 +61,40 @@ static void test_vectors(void) {
     }
 }
 
+/* kh_xxh3_64_many (which sorts each block of 64 by length class) against
+ * the reference values: inputs of every vector length in a scrambled order,
+ * at different offsets, in calls of 0, 1, 5, 64, 65, 130 and all inputs. */
+static void test_many(void) {
+    size_t n = COUNT(xxh3_seq_vectors);
+    const unsigned char **inputs = malloc(n * sizeof *inputs);
+    size_t *lens = malloc(n * sizeof *lens), *which = malloc(n * sizeof *which);
+    uint64_t *out = malloc((n + 1) * sizeof *out);
+    unsigned char *copies = malloc(n * (seq_len + 8));
+    REQUIRE(inputs && lens && which && out && copies);
+    for (size_t i = 0; i < n; i++) {
+        which[i] = (i * 7919u) % n; /* a permutation: 7919 is a prime above n */
+        size_t len = xxh3_seq_vectors[which[i]].len, offset = i % MAX_MISALIGN;
+        unsigned char *copy = copies + i * (seq_len + 8);
+        memcpy(copy + offset, seq, len);
+        inputs[i] = copy + offset;
+        lens[i] = len;
+    }
+    const size_t sizes[] = {0, 1, 5, 64, 65, 130, n};
+    for (size_t s = 0; s < COUNT(sizes); s++) {
+        size_t m = sizes[s] < n ? sizes[s] : n;
+        out[m] = 0xABCDEF; /* nothing written beyond */
+        kh_xxh3_64_many(inputs, lens, m, out);
+        for (size_t i = 0; i < m; i++)
+            check_hash("many", lens[i], i % MAX_MISALIGN, out[i], xxh3_seq_vectors[which[i]].hash);
+        CHECK(out[m] == 0xABCDEF);
+    }
+    free(inputs);
+    free(lens);
+    free(which);
+    free(out);
+    free(copies);
+}
+
 static void test_empty_input_may_be_null(void) {
     check_hash("NULL", 0, 0, kh_xxh3_64(NULL, 0), UINT64_C(0x2d06800538d394c2));
 }
@@ -217,6 +251,7 @@ int main(void) {
     setup();
     RUN(test_sequence_covers_all_bytes);
     RUN(test_vectors);
+    RUN(test_many);
     RUN(test_empty_input_may_be_null);
     RUN(test_misaligned);
     RUN(test_all_zero_and_all_ff);
