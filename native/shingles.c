@@ -207,6 +207,7 @@ static inline size_t normalise_one(const uint8_t *text, size_t i, size_t len, bo
  * returns where it stopped: at a block with a non-ASCII byte, or with
  * fewer than a block's bytes before `stop`. */
 
+#if KH_SIG_SSE2
 /* The bits of a block's mask that the kept bytes, words and state need;
  * `text` has a bit per byte that is not whitespace. Returns the keep mask. */
 static inline uint64_t block_masks(uint64_t text, unsigned bits, norm_out *n) {
@@ -216,6 +217,7 @@ static inline uint64_t block_masks(uint64_t text, unsigned bits, norm_out *n) {
     n->in_word = (text >> (bits - 1)) & 1;
     return text | (~text & after_text & all);
 }
+#endif
 
 #if KH_SIG_SSE2
 /* A 16-byte ASCII block (the caller checked): whitespace to U+0020 and

@@ -283,13 +283,6 @@ static inline uint32_t sigma_inverse(const round_perm *r, uint32_t y) {
     return (y - r->a) & r->mask;
 }
 
-/* pi_t on [0, k): sigma_t walked until it lands below k (cycle walking). */
-static inline uint32_t pi(const round_perm *r, uint32_t x, uint32_t k) {
-    do x = sigma(r, x);
-    while (x >= k);
-    return x;
-}
-
 static inline uint32_t pi_inverse(const round_perm *r, uint32_t y, uint32_t k) {
     do y = sigma_inverse(r, y);
     while (y >= k);
