@@ -1,8 +1,13 @@
 // Compiled for C++11, 14, 17 and 20 with -Wall -Wextra -Werror -pedantic:
 // the public headers must be clean in each, and the program must link and
 // run against the shared library.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "knowhere_rs.h"
 #include "knowhere_rs.hpp"
@@ -19,6 +24,102 @@ static int failures = 0;
 static int cancellable(const knowhere_rs::Interrupt &stop) {
     KNOWHERE_CHECK_INTERRUPT(stop.get());
     return KNOWHERE_OK;
+}
+
+template <typename F> static int status_of(F f) {
+    try {
+        f();
+    } catch (const knowhere_rs::Error &e) {
+        return e.status();
+    }
+    return KNOWHERE_OK;
+}
+
+// The wrapper over documents: signatures, an index with near-duplicates,
+// range search, self-join, clusters, persistence, scheme and app data.
+static void check_documents() {
+    std::vector<std::string> texts;
+    for (int i = 0; i < 40; ++i) {
+        std::string text;
+        for (int w = 0; w < 60; ++w) text += "word" + std::to_string(i * 1000 + w) + " ";
+        texts.push_back(text);
+    }
+    texts[30] = texts[3];                    // an exact duplicate of 3
+    texts[31] = texts[4] + "and one more";   // a near-duplicate of 4
+    knowhere_rs::Signer signer;
+    size_t bytes = signer.signature_bytes();
+    EXPECT(bytes == 128 * 4);
+    std::vector<uint8_t> all = signer.sign_all(texts, 3);
+    EXPECT(all.size() == texts.size() * bytes);
+    bool same = true;
+    for (size_t i = 0; i < texts.size(); ++i)
+        same = same && signer.sign(texts[i]) == std::vector<uint8_t>(all.begin() + i * bytes,
+                                                                    all.begin() + (i + 1) * bytes);
+    EXPECT(same);
+    EXPECT(signer.jaccard(texts[3], texts[30]) == 1.0);
+    double near = signer.jaccard(texts[4], texts[31]);
+    EXPECT(near > 0.9 && near < 1.0);
+    EXPECT(signer.jaccard(texts[1], texts[2]) == 0.0);
+
+    knowhere_rs::BandChoice choice = knowhere_rs::choose_bands(128, 0.8);
+    EXPECT(choice.bands * choice.rows <= 128 && choice.probability >= 0.95);
+    EXPECT(std::fabs(choice.probability -
+                     knowhere_lsh_candidate_probability(0.8, choice.bands, choice.rows)) < 1e-12);
+    EXPECT(status_of([] { knowhere_rs::choose_bands(128, 1.5); }) == KNOWHERE_ERR_INVALID_ARG);
+
+    knowhere_rs::MinHashLSH index;
+    index.set_num_threads(3);
+    EXPECT(index.num_threads() == 3);
+    index.build(all.data(), all.size(), 128, 4, choice.bands, true);
+    index.set_signature_scheme(signer.options());
+    EXPECT(index.mh_vec_length() == 128 && index.element_size() == 4 && index.has_raw_data());
+    EXPECT(index.rows_per_band() == 128 / choice.bands);
+    knowhere_signature_options other = knowhere_rs::signature_options();
+    other.seed = 7;
+    EXPECT(status_of([&] { index.check_signature_scheme(other); }) == KNOWHERE_ERR_INVALID_ARG);
+    index.check_signature_scheme(signer.options());
+
+    knowhere_rs::RangeResult range = index.range_search(&all[3 * bytes], 2 * bytes, 2, 0.8f);
+    EXPECT(range.lims.size() == 3 && range.lims[0] == 0);
+    EXPECT(range.lims[1] == 2 && range.ids[0] == 3 && range.ids[1] == 30);
+    EXPECT(range.lims[2] - range.lims[1] == 2 && range.ids[2] == 4 && range.ids[3] == 31);
+
+    knowhere_rs::Pairs pairs = index.self_join(0.8f);
+    EXPECT(pairs.left.size() == 2 && pairs.right.size() == 2 && pairs.similarity.size() == 2);
+    EXPECT(pairs.left[0] == 3 && pairs.right[0] == 30 && pairs.similarity[0] == 1.0f);
+    EXPECT(pairs.left[1] == 4 && pairs.right[1] == 31 && pairs.similarity[1] < 1.0f);
+
+    knowhere_rs::Clusters clusters = index.cluster(0.8f);
+    EXPECT(clusters.representatives.size() == texts.size());
+    EXPECT(clusters.representatives[30] == 3 && clusters.representatives[31] == 4);
+    EXPECT(clusters.representatives[5] == 5 && clusters.similarities[30] == 1.0);
+
+    const int64_t ids[2] = {30, 1};
+    std::vector<uint8_t> rows = index.vectors(ids, 2);
+    EXPECT(std::equal(rows.begin(), rows.begin() + bytes, all.begin() + 30 * bytes));
+    EXPECT(std::equal(rows.begin() + bytes, rows.end(), all.begin() + bytes));
+
+    const char app[] = "keys";
+    index.set_app_data(app, 4);
+    EXPECT(index.app_data() == std::vector<uint8_t>(app, app + 4));
+    std::vector<uint8_t> saved = index.serialize();
+    knowhere_rs::MinHashLSH copy;
+    copy.deserialize(saved.data(), saved.size());
+    EXPECT(copy.serialize() == saved && copy.app_data() == index.app_data());
+    copy.check_signature_scheme(signer.options());
+    const char *tmp = std::getenv("TMPDIR");
+    std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/knowhere_rs_hpp_" +
+                       std::to_string(static_cast<long>(saved.size())) + ".khrs";
+    index.save(path);
+    knowhere_rs::MinHashLSH loaded;
+    loaded.load(path);
+    std::remove(path.c_str());
+    EXPECT(loaded.serialize() == saved);
+    EXPECT(status_of([&] { loaded.load(path); }) == KNOWHERE_ERR_FILE);
+    EXPECT(status_of([&] { copy.deserialize(saved.data(), 10); }) != KNOWHERE_OK);
+    EXPECT(copy.serialize() == saved); // a failed deserialize left it as it was
+    knowhere_rs::Interrupt cancelled(true);
+    EXPECT(status_of([&] { index.self_join(0.8f, &cancelled); }) == KNOWHERE_ERR_INTERRUPTED);
 }
 
 int main() {
@@ -98,5 +199,6 @@ int main() {
         status = e.status();
     }
     EXPECT(status == KNOWHERE_ERR_INVALID_ARG);
+    check_documents();
     return failures == 0 ? 0 : 1;
 }
