@@ -175,6 +175,83 @@ export function globOption(pattern: string, name: string): Glob {
   }
 }
 
+/** The options `dedup` and `signatures` share: which documents to read,
+ * and how their signatures are made (parseArgs specs). */
+export const INPUT_AND_SIGNATURE_OPTIONS = {
+  'help': { type: 'boolean', short: 'h' },
+  'jsonl': { type: 'boolean' },
+  'text-field': { type: 'string' },
+  'id-field': { type: 'string' },
+  'strict': { type: 'boolean' },
+  'include': { type: 'string', multiple: true },
+  'exclude': { type: 'string', multiple: true },
+  'max-document-bytes': { type: 'string' },
+  'batch-bytes': { type: 'string' },
+  'output': { type: 'string', short: 'o' },
+  'quiet': { type: 'boolean', short: 'q' },
+  'threshold': { type: 'string', short: 't' },
+  'num-hashes': { type: 'string' },
+  'shingle': { type: 'string' },
+  'bands': { type: 'string' },
+  'rows': { type: 'string' },
+  'seed': { type: 'string' },
+  'threads': { type: 'string' },
+  'timeout': { type: 'string' },
+} as const;
+
+/** What the shared options say, checked (the threshold is each command's:
+ * dedup accepts T = 1). */
+export type InputAndSignatureOptions = Pick<DedupOptions,
+  'inputs' | 'jsonl' | 'textField' | 'idField' | 'include' | 'exclude' | 'numHashes' | 'shingle' | 'bands' |
+  'rows' | 'threads' | 'timeoutSeconds' | 'seed' | 'strict' | 'quiet' | 'maxDocumentBytes' | 'batchBytes'>;
+
+type SharedValues = { [K in keyof typeof INPUT_AND_SIGNATURE_OPTIONS]?: (typeof INPUT_AND_SIGNATURE_OPTIONS)[K] extends
+  { multiple: true } ? string[] : (typeof INPUT_AND_SIGNATURE_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+
+/** Checks the shared options (parsed by parseArgs with
+ * INPUT_AND_SIGNATURE_OPTIONS among its specs). */
+export function parseInputAndSignatureOptions(v: SharedValues, positionals: readonly string[]): InputAndSignatureOptions {
+  if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) given twice');
+  for (const name of ['text-field', 'id-field'] as const) {
+    if (v[name] !== undefined && !v.jsonl) throw new UsageError(`--${name} needs --jsonl`);
+    if (v[name] === '') throw new UsageError(`--${name}: empty field name`);
+  }
+  const numHashes = v['num-hashes'] === undefined ? 128 : integerOption(v['num-hashes'], 'num-hashes', 1, 65536);
+  const bands = v.bands === undefined ? null : integerOption(v.bands, 'bands', 1, numHashes);
+  const rows = v.rows === undefined ? null : integerOption(v.rows, 'rows', 1, numHashes);
+  if (bands !== null && rows !== null && Math.floor(numHashes / bands) !== rows) {
+    throw new UsageError(`--bands ${bands} --rows ${rows}: the index uses rows = floor(num-hashes / bands) = ` +
+      `${Math.floor(numHashes / bands)} with ${numHashes} hashes; give one of them`);
+  }
+  let timeoutSeconds: number | null = null;
+  if (v.timeout !== undefined) {
+    timeoutSeconds = numberOption(v.timeout, 'timeout');
+    if (!(timeoutSeconds > 0)) {
+      throw new UsageError(`--timeout: expected a positive number of seconds, got ${v.timeout}`);
+    }
+  }
+  return {
+    inputs: positionals,
+    jsonl: v.jsonl === true,
+    textField: v['text-field'] ?? 'text',
+    idField: v['id-field'] ?? null,
+    include: (v.include ?? []).map((p) => globOption(p, 'include')),
+    exclude: (v.exclude ?? []).map((p) => globOption(p, 'exclude')),
+    numHashes,
+    shingle: v.shingle === undefined ? { kind: 'words', size: 3 } : shingleOption(v.shingle),
+    bands,
+    rows,
+    threads: v.threads === undefined ? 0 : integerOption(v.threads, 'threads', 0, 1024),
+    timeoutSeconds,
+    seed: v.seed === undefined ? 0n : seedOption(v.seed),
+    strict: v.strict === true,
+    quiet: v.quiet === true,
+    maxDocumentBytes: v['max-document-bytes'] === undefined ? DEFAULT_MAX_DOCUMENT_BYTES
+      : bytesOption(v['max-document-bytes'], 'max-document-bytes', 1),
+    batchBytes: v['batch-bytes'] === undefined ? DEFAULT_BATCH_BYTES : bytesOption(v['batch-bytes'], 'batch-bytes', 1),
+  };
+}
+
 /** The options of `dedup` (argv without the command word). */
 export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help' {
   let parsed;
@@ -184,32 +261,14 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
       allowPositionals: true,
       strict: true,
       options: {
-        'help': { type: 'boolean', short: 'h' },
+        ...INPUT_AND_SIGNATURE_OPTIONS,
         'demo': { type: 'boolean' },
-        'jsonl': { type: 'boolean' },
-        'text-field': { type: 'string' },
-        'id-field': { type: 'string' },
-        'strict': { type: 'boolean' },
-        'output': { type: 'string', short: 'o' },
         'format': { type: 'string' },
         'max-pairs': { type: 'string' },
         'keep-first': { type: 'string' },
         'null': { type: 'boolean', short: '0' },
         'clusters': { type: 'string' },
-        'include': { type: 'string', multiple: true },
-        'exclude': { type: 'string', multiple: true },
-        'quiet': { type: 'boolean', short: 'q' },
-        'threshold': { type: 'string', short: 't' },
-        'num-hashes': { type: 'string' },
-        'shingle': { type: 'string' },
-        'bands': { type: 'string' },
-        'rows': { type: 'string' },
         'verify': { type: 'string' },
-        'seed': { type: 'string' },
-        'threads': { type: 'string' },
-        'timeout': { type: 'string' },
-        'max-document-bytes': { type: 'string' },
-        'batch-bytes': { type: 'string' },
         'stats': { type: 'boolean' },
       },
     });
@@ -224,18 +283,10 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
     throw new UsageError('no input: give files, directories or - (standard input), or --demo');
   }
   if (demo && parsed.positionals.length > 0) throw new UsageError('--demo reads no input files');
-  if (parsed.positionals.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) given twice');
-
   const threshold = v.threshold === undefined ? 0.8 : numberOption(v.threshold, 'threshold');
   if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold: expected 0 < T <= 1, got ${threshold}`);
-  const numHashes = v['num-hashes'] === undefined ? 128 : integerOption(v['num-hashes'], 'num-hashes', 1, 65536);
-  const bands = v.bands === undefined ? null : integerOption(v.bands, 'bands', 1, numHashes);
-  const rows = v.rows === undefined ? null : integerOption(v.rows, 'rows', 1, numHashes);
-  if (bands !== null && rows !== null && Math.floor(numHashes / bands) !== rows) {
-    throw new UsageError(`--bands ${bands} --rows ${rows}: the index uses rows = floor(num-hashes / bands) = ` +
-      `${Math.floor(numHashes / bands)} with ${numHashes} hashes; give one of them`);
-  }
-  if (bands === null && rows === null && threshold === 1) {
+  const shared = parseInputAndSignatureOptions(v, parsed.positionals);
+  if (shared.bands === null && shared.rows === null && threshold === 1) {
     throw new UsageError('--threshold 1 needs --bands or --rows (bands are chosen for 0 < T < 1)');
   }
 
@@ -247,17 +298,6 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
   const maxPairs = v['max-pairs'] === undefined ? DEFAULT_MAX_PAIRS : integerOption(v['max-pairs'], 'max-pairs', 0);
   const verify = v.verify ?? 'none';
   if (verify !== 'none' && verify !== 'exact') throw new UsageError(`--verify: expected exact or none, got ${verify}`);
-  let timeoutSeconds: number | null = null;
-  if (v.timeout !== undefined) {
-    timeoutSeconds = numberOption(v.timeout, 'timeout');
-    if (!(timeoutSeconds > 0)) {
-      throw new UsageError(`--timeout: expected a positive number of seconds, got ${v.timeout}`);
-    }
-  }
-  for (const name of ['text-field', 'id-field'] as const) {
-    if (v[name] !== undefined && !v.jsonl) throw new UsageError(`--${name} needs --jsonl`);
-    if (v[name] === '') throw new UsageError(`--${name}: empty field name`);
-  }
   const clusters = v.clusters ?? 'cover';
   if (clusters !== 'cover' && clusters !== 'components') {
     throw new UsageError(`--clusters: expected cover or components, got ${clusters}`);
@@ -268,33 +308,16 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
   }
 
   return {
-    inputs: parsed.positionals,
+    ...shared,
     demo,
-    jsonl: v.jsonl === true,
-    textField: v['text-field'] ?? 'text',
-    idField: v['id-field'] ?? null,
     output: v.output ?? null,
     format,
     maxPairs,
     keepFirst: v['keep-first'] ?? null,
     nul: v.null === true,
     clusters,
-    include: (v.include ?? []).map((p) => globOption(p, 'include')),
-    exclude: (v.exclude ?? []).map((p) => globOption(p, 'exclude')),
     threshold,
-    numHashes,
-    shingle: v.shingle === undefined ? { kind: 'words', size: 3 } : shingleOption(v.shingle),
-    bands,
-    rows,
-    threads: v.threads === undefined ? 0 : integerOption(v.threads, 'threads', 0, 1024),
-    timeoutSeconds,
-    seed: v.seed === undefined ? 0n : seedOption(v.seed),
     verify,
-    strict: v.strict === true,
-    quiet: v.quiet === true,
-    maxDocumentBytes: v['max-document-bytes'] === undefined ? DEFAULT_MAX_DOCUMENT_BYTES
-      : bytesOption(v['max-document-bytes'], 'max-document-bytes', 1),
-    batchBytes: v['batch-bytes'] === undefined ? DEFAULT_BATCH_BYTES : bytesOption(v['batch-bytes'], 'batch-bytes', 1),
     stats: v.stats === true,
   };
 }

@@ -32,23 +32,21 @@ import { listInputs, standardInputIdentity, type ListedFile } from './files.ts';
 import { readingUnit } from './input.ts';
 import type { RunContext } from './main.ts';
 import {
-  UsageError, bytesOption, globOption, integerOption, numberOption, seedOption, shingleOption, type DedupOptions,
+  INPUT_AND_SIGNATURE_OPTIONS, UsageError, integerOption, numberOption, parseInputAndSignatureOptions,
+  type InputAndSignatureOptions,
 } from './options.ts';
 import { OutputFile, checkOutputs, resolveOutput, type InputIdentities, type OutputTarget } from './output.ts';
 import { formatBytes, plural } from './progress.ts';
 import { SkipCounter, badInputHandler } from './skips.ts';
 import {
-  DEFAULT_BATCH_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DocumentStream, placeSource, readAhead, type DocumentBatch,
+  DocumentStream, placeSource, readAhead, type DocumentBatch,
 } from './stream.ts';
 
-export interface SignaturesOptions extends Pick<DedupOptions,
-  'inputs' | 'jsonl' | 'textField' | 'idField' | 'include' | 'exclude' | 'threshold' | 'numHashes' | 'shingle' |
-  'bands' | 'rows' | 'threads' | 'timeoutSeconds' | 'seed' | 'strict' | 'quiet'> {
+export interface SignaturesOptions extends InputAndSignatureOptions {
+  readonly threshold: number;
   readonly output: string;
   /** Rows per output file (files NAME.00000.json, ...), or null: one file. */
   readonly rowsPerFile: number | null;
-  readonly maxDocumentBytes: number;
-  readonly batchBytes: number;
 }
 
 export const SIGNATURES_HELP = `Usage: knowhere-rs signatures [options] <file|directory|->...
@@ -97,28 +95,7 @@ export function parseSignaturesOptions(argv: readonly string[]): SignaturesOptio
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        'help': { type: 'boolean', short: 'h' },
-        'jsonl': { type: 'boolean' },
-        'text-field': { type: 'string' },
-        'id-field': { type: 'string' },
-        'strict': { type: 'boolean' },
-        'include': { type: 'string', multiple: true },
-        'exclude': { type: 'string', multiple: true },
-        'max-document-bytes': { type: 'string' },
-        'batch-bytes': { type: 'string' },
-        'output': { type: 'string', short: 'o' },
-        'rows-per-file': { type: 'string' },
-        'quiet': { type: 'boolean', short: 'q' },
-        'threshold': { type: 'string', short: 't' },
-        'num-hashes': { type: 'string' },
-        'shingle': { type: 'string' },
-        'bands': { type: 'string' },
-        'rows': { type: 'string' },
-        'seed': { type: 'string' },
-        'threads': { type: 'string' },
-        'timeout': { type: 'string' },
-      },
+      options: { ...INPUT_AND_SIGNATURE_OPTIONS, 'rows-per-file': { type: 'string' } },
     });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
@@ -126,51 +103,13 @@ export function parseSignaturesOptions(argv: readonly string[]): SignaturesOptio
   const v = parsed.values;
   if (v.help === true) return 'help';
   if (parsed.positionals.length === 0) throw new UsageError('no input: give files, directories or - (standard input)');
-  if (parsed.positionals.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) given twice');
-  for (const name of ['text-field', 'id-field'] as const) {
-    if (v[name] !== undefined && !v.jsonl) throw new UsageError(`--${name} needs --jsonl`);
-    if (v[name] === '') throw new UsageError(`--${name}: empty field name`);
-  }
+  const shared = parseInputAndSignatureOptions(v, parsed.positionals);
   const threshold = v.threshold === undefined ? 0.8 : numberOption(v.threshold, 'threshold');
   if (!(threshold > 0 && threshold < 1)) throw new UsageError(`--threshold: expected 0 < T < 1, got ${threshold}`);
-  const numHashes = v['num-hashes'] === undefined ? 128 : integerOption(v['num-hashes'], 'num-hashes', 1, 65536);
-  const bands = v.bands === undefined ? null : integerOption(v.bands, 'bands', 1, numHashes);
-  const rows = v.rows === undefined ? null : integerOption(v.rows, 'rows', 1, numHashes);
-  if (bands !== null && rows !== null && Math.floor(numHashes / bands) !== rows) {
-    throw new UsageError(`--bands ${bands} --rows ${rows}: rows = floor(num-hashes / bands) = ` +
-      `${Math.floor(numHashes / bands)} with ${numHashes} hashes; give one of them`);
-  }
   const output = v.output ?? '-';
   const rowsPerFile = v['rows-per-file'] === undefined ? null : integerOption(v['rows-per-file'], 'rows-per-file', 1);
   if (rowsPerFile !== null && output === '-') throw new UsageError('--rows-per-file needs --output FILE');
-  let timeoutSeconds: number | null = null;
-  if (v.timeout !== undefined) {
-    timeoutSeconds = numberOption(v.timeout, 'timeout');
-    if (!(timeoutSeconds > 0)) throw new UsageError(`--timeout: expected a positive number of seconds, got ${v.timeout}`);
-  }
-  return {
-    inputs: parsed.positionals,
-    jsonl: v.jsonl === true,
-    textField: v['text-field'] ?? 'text',
-    idField: v['id-field'] ?? null,
-    include: (v.include ?? []).map((p) => globOption(p, 'include')),
-    exclude: (v.exclude ?? []).map((p) => globOption(p, 'exclude')),
-    threshold,
-    numHashes,
-    shingle: v.shingle === undefined ? { kind: 'words', size: 3 } : shingleOption(v.shingle),
-    bands,
-    rows,
-    threads: v.threads === undefined ? 0 : integerOption(v.threads, 'threads', 0, 1024),
-    timeoutSeconds,
-    seed: v.seed === undefined ? 0n : seedOption(v.seed),
-    strict: v.strict === true,
-    quiet: v.quiet === true,
-    output,
-    rowsPerFile,
-    maxDocumentBytes: v['max-document-bytes'] === undefined ? DEFAULT_MAX_DOCUMENT_BYTES
-      : bytesOption(v['max-document-bytes'], 'max-document-bytes', 1),
-    batchBytes: v['batch-bytes'] === undefined ? DEFAULT_BATCH_BYTES : bytesOption(v['batch-bytes'], 'batch-bytes', 1),
-  };
+  return { ...shared, threshold, output, rowsPerFile };
 }
 
 // ---------------------------------------------------------------------------
