@@ -78,10 +78,12 @@ describe('knowhere-rs dedup: streamed input', function () {
 
   it('Ctrl-C in the middle of the streamed pass of a mid-size run: exit 130 at once, nothing written or left',
     async () => {
-      // 40 000 documents (about 30 MB) read in 64 KiB batches: seconds of reading and hashing.
+      // 120 000 documents (72 MiB) read in 64 KiB batches on one thread: about a
+      // second of reading and hashing on an idle machine; the signal comes 100 ms
+      // into it (the run must not finish first).
       const big = path.join(dir, 'mid.jsonl');
       const chunk = corpus(2000, 5);
-      fs.writeFileSync(big, chunk.repeat(20));
+      fs.writeFileSync(big, chunk.repeat(60));
       const out = path.join(dir, 'out');
       fs.mkdirSync(out);
       const child = spawn(process.execPath, [launcher, 'dedup', '--jsonl', big, '-o', path.join(out, 'c.jsonl'),
@@ -95,7 +97,7 @@ describe('knowhere-rs dedup: streamed input', function () {
           setTimeout(() => {
             signalled = performance.now();
             child.kill('SIGINT');
-          }, 400);
+          }, 100);
         }
       });
       const code = await new Promise<number | null>((resolve) => { child.on('exit', (status) => { resolve(status); }); });

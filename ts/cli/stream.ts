@@ -399,24 +399,31 @@ export class DocumentStream {
   }
 
   /** Adds a document; a full batch is returned (to be yielded) first. */
-  *#add(text: string | Buffer, bound: number, place: Place): Generator<DocumentBatch> {
+  /** Adds a document to the batch being made; returns the batches it
+   * completed (the one it did not fit in, or its own when it is larger
+   * than a batch), or null: most documents complete none, and a plain call
+   * per line costs far less than a generator per line. */
+  #add(text: string | Buffer, bound: number, place: Place): DocumentBatch[] | null {
     const builder = this.#builder;
+    let done: DocumentBatch[] | null = null;
     if (!builder.fits(bound)) {
       // The bound is 3 bytes per UTF-16 unit: the exact size may fit.
       const exact = typeof text === 'string' ? Buffer.byteLength(text, 'utf8') : bound;
       if (!builder.fits(exact)) {
-        if (builder.count > 0) yield this.#counted(builder.take());
+        if (builder.count > 0) done = [this.#counted(builder.take())];
         if (!builder.fits(exact)) {
           // Larger than a batch: a batch of its own.
-          yield this.#counted(singleBatch(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, place,
-            this.#options.idField !== null));
-          return;
+          (done ??= []).push(this.#counted(singleBatch(typeof text === 'string' ? Buffer.from(text, 'utf8') : text,
+            place, this.#options.idField !== null)));
+          return done;
         }
       }
     }
     if (typeof text === 'string') builder.addString(text, place);
     else builder.addBytes(text, place);
+    return done;
   }
+
 
   #tooLarge(file: ListedFile, line: number | undefined, bytes: number, atLeast: boolean): void {
     const max = this.#options.maxDocumentBytes;
@@ -488,7 +495,8 @@ export class DocumentStream {
       } else if (isBlankBytes(bytes)) {
         this.#options.onBadInput({ file: file.display, reason: 'empty document' });
       } else {
-        yield* this.#add(bytes, bytes.byteLength, { file: index, start: 0, length: bytes.byteLength, line: 0, id: null });
+        const done = this.#add(bytes, bytes.byteLength, { file: index, start: 0, length: bytes.byteLength, line: 0, id: null });
+        if (done !== null) yield* done;
       }
       await this.#pacer.tick();
     }
@@ -615,13 +623,15 @@ export class DocumentStream {
         if (oversized) {
           carried += end - at;
         } else if (newline >= 0 && carried === 0) {
-          yield* this.#line(file, index, chunk.subarray(at, end), lineStart, line);
+          const done = this.#line(file, index, chunk.subarray(at, end), lineStart, line);
+          if (done !== null) yield* done;
         } else {
           // A piece of a line that goes on in the next chunk (copied: the
           // chunk itself is not kept), or its last piece.
           carry.push(newline < 0 ? Buffer.from(chunk.subarray(at, end)) : chunk.subarray(at, end));
           carried += end - at;
-          if (newline >= 0) yield* this.#line(file, index, Buffer.concat(carry, carried), lineStart, line);
+          const done = newline >= 0 ? this.#line(file, index, Buffer.concat(carry, carried), lineStart, line) : null;
+          if (done !== null) yield* done;
         }
         if (newline < 0) break;
         if (oversized) this.#tooLarge(file, line, carried, false);
@@ -639,15 +649,19 @@ export class DocumentStream {
     }
     // The last line, without a newline.
     if (oversized) this.#tooLarge(file, line, carried, false);
-    else if (carried > 0) yield* this.#line(file, index, Buffer.concat(carry, carried), lineStart, line);
+    else if (carried > 0) {
+      const done = this.#line(file, index, Buffer.concat(carry, carried), lineStart, line);
+      if (done !== null) yield* done;
+    }
     if (carried > 0) this.linesRead = line;
   }
 
-  /** One JSON line's document, if it is one (see parseJsonLine). */
-  *#line(file: ListedFile, index: number, bytes: Buffer, start: number, line: number): Generator<DocumentBatch> {
+  /** One JSON line's document, if it is one (see parseJsonLine), added as
+   * #add adds it. */
+  #line(file: ListedFile, index: number, bytes: Buffer, start: number, line: number): DocumentBatch[] | null {
     const parsed = parseJsonLine(bytes, { file: file.display, line }, this.#options);
-    if (parsed === null) return;
-    yield* this.#add(parsed.text, 3 * parsed.text.length,
+    if (parsed === null) return null;
+    return this.#add(parsed.text, 3 * parsed.text.length,
       { file: index, start, length: bytes.length, line, id: parsed.id });
   }
 }
