@@ -39,7 +39,7 @@ import { clustersOfRepresentatives, type Cluster, type Pairs } from './clusters.
 import { FileCorpus, MemoryCorpus, views, type Corpus } from './corpus.ts';
 import { DEMO_PACKAGE, loadDemoCorpus } from './demo.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
-import { listInputs, standardInputIdentity, type Listing } from './files.ts';
+import { listInputs, inputIdentities, type Listing } from './files.ts';
 import { ingest, type Ingested } from './ingest.ts';
 import { readingUnit, type BadInput, type DocumentSource } from './input.ts';
 import type { DedupOptions } from './options.ts';
@@ -152,13 +152,7 @@ async function listPhase(ctx: DedupContext, targets: readonly OutputTarget[],
     inputs: options.inputs, include: options.include, exclude: options.exclude, signal: ctx.signal, onBadInput,
     onProgress: (count) => { reporter.update(count, 0); },
   });
-  const inputs = new Map<string, { display: string; named: boolean }>();
-  for (const file of listing.all) {
-    if (file.identity !== null && !inputs.has(file.identity)) inputs.set(file.identity, file);
-  }
-  const stdin = options.inputs.includes('-') ? await standardInputIdentity() : null;
-  if (stdin !== null) inputs.set(stdin, { display: '- (standard input)', named: true });
-  checkOutputs(targets, inputs);
+  checkOutputs(targets, await inputIdentities(listing.all, options.inputs));
   const aliases = listing.aliases;
   reporter.end(plural(listing.files.length, 'file') +
     (aliases > 0 ? `, ${aliases} more ${aliases === 1 ? 'path' : 'paths'} to the same files` : ''));

@@ -237,3 +237,15 @@ export async function standardInputIdentity(): Promise<string | null> {
     return null;
   }
 }
+
+/** The inputs by identity (`dev:ino`), for checking that no output is one
+ * of them (checkOutputs): every listed file, and standard input when it
+ * was named. */
+export async function inputIdentities(files: readonly ListedFile[], named: readonly string[]):
+  Promise<Map<string, { display: string; named: boolean }>> {
+  const inputs = new Map<string, { display: string; named: boolean }>();
+  for (const file of files) if (file.identity !== null && !inputs.has(file.identity)) inputs.set(file.identity, file);
+  const stdin = named.includes('-') ? await standardInputIdentity() : null;
+  if (stdin !== null) inputs.set(stdin, { display: '- (standard input)', named: true });
+  return inputs;
+}

@@ -3,6 +3,7 @@
  *
  *   knowhere-rs dedup [options] <file|directory|->...
  *   knowhere-rs dedup --demo
+ *   knowhere-rs filter [options] <file|directory|->...
  *   knowhere-rs signatures [options] <file|directory|->...
  *
  * main() returns the exit status; it never calls process.exit itself, so
@@ -17,6 +18,7 @@ import { version } from '../index.ts';
 import { BadInputError, runDedup, summaryText, type DedupContext } from './dedup.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
 import { placeOf } from './input.ts';
+import { FILTER_HELP, parseFilterOptions, runFilter } from './filter.ts';
 import { DEDUP_HELP, UsageError, parseDedupOptions } from './options.ts';
 import { removeTemporaryFiles } from './output.ts';
 import { PhaseReporter, formatSeconds } from './progress.ts';
@@ -27,6 +29,8 @@ const USAGE = `Usage: knowhere-rs <command> [options]
 
 Commands:
   dedup       find near-duplicate documents (knowhere-rs dedup --help)
+  filter      write the names of the documents to keep as they are read: the
+              keep list of dedup, online (knowhere-rs filter --help)
   signatures  write each document's MinHash signature for Milvus's bulk
               import (knowhere-rs signatures --help; docs/milvus.md)
 
@@ -190,12 +194,23 @@ async function signaturesCommand(argv: readonly string[], io: Io): Promise<numbe
   });
 }
 
+async function filterCommand(argv: readonly string[], io: Io): Promise<number> {
+  const options = parsed('filter', argv, io, parseFilterOptions, FILTER_HELP);
+  if (typeof options === 'number') return options;
+  return withCancellation('filter', io, options, async (run) => {
+    await runFilter(options, run);
+    return ExitCode.OK;
+  });
+}
+
 /** Runs the command line `argv` (without node and the script). */
 export async function main(argv: readonly string[], io: Io = process): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'dedup':
       return dedupCommand(rest, io);
+    case 'filter':
+      return filterCommand(rest, io);
     case 'signatures':
       return signaturesCommand(rest, io);
     case '-h':

@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { signaturesOfPackedAsync } from '../signature.ts';
 import { candidateProbability, chooseBands } from '../threshold.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
-import { listInputs, standardInputIdentity, type ListedFile } from './files.ts';
+import { inputIdentities, listInputs } from './files.ts';
 import { readingUnit } from './input.ts';
 import type { RunContext } from './main.ts';
 import {
@@ -256,15 +256,6 @@ class RowWriter {
 // ---------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------
-
-/** The inputs by identity, for checking that no output is one of them. */
-async function inputIdentities(files: readonly ListedFile[], named: readonly string[]): Promise<InputIdentities> {
-  const inputs = new Map<string, { display: string; named: boolean }>();
-  for (const file of files) if (file.identity !== null && !inputs.has(file.identity)) inputs.set(file.identity, file);
-  const stdin = named.includes('-') ? await standardInputIdentity() : null;
-  if (stdin !== null) inputs.set(stdin, { display: '- (standard input)', named: true });
-  return inputs;
-}
 
 function bandsOf(options: SignaturesOptions): { bands: number; rows: number; probability: number } {
   if (options.bands === null && options.rows === null) return chooseBands(options.numHashes, options.threshold, 0.95);
