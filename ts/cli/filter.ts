@@ -28,6 +28,7 @@ import {
   INPUT_AND_SIGNATURE_OPTIONS, UsageError, numberOption, parseInputAndSignatureOptions, type InputAndSignatureOptions,
 } from './options.ts';
 import { OutputFile, checkOutputs, resolveOutput, type InputIdentities } from './output.ts';
+import { Pacer } from './pacer.ts';
 import { plural } from './progress.ts';
 import { SkipCounter, badInputHandler } from './skips.ts';
 import { DocumentStream, placeSource, type DocumentBatch } from './stream.ts';
@@ -175,10 +176,11 @@ export async function runFilter(options: FilterOptions, ctx: RunContext): Promis
       maxDocumentBytes: options.maxDocumentBytes, batchBytes: options.batchBytes, signal, stdin: ctx.io.stdin,
       onBadInput, onProgress: (done, total) => { reporter.update(done, total); },
     });
+    const pacer = new Pacer(signal);
     reporter.start('filtering', readingUnit(options.jsonl));
     for await (const batch of stream.batches()) {
       signal.throwIfAborted();
-      const names = judge(index, batch, read, listing.files, options.nul);
+      const names = await judge(index, batch, read, listing.files, options.nul, pacer);
       read += batch.count;
       kept += names.count;
       stream.release(batch);
@@ -209,15 +211,19 @@ export async function runFilter(options: FilterOptions, ctx: RunContext): Promis
 }
 
 /** Judges a batch's documents in order (document i is row first + i of
- * the run) and returns the keep-list entries of those kept. */
-function judge(index: NearDuplicateIndex, batch: DocumentBatch, first: number, files: readonly ListedFile[],
-               nul: boolean): { bytes: Buffer; count: number } {
-  const parts: (string | Buffer)[] = [];
+ * the run) and returns the keep-list entries of those kept. A batch may
+ * hold tens of thousands of documents: the pacer gives the event loop a
+ * turn every few milliseconds, so that Ctrl-C and --timeout are seen. */
+async function judge(index: NearDuplicateIndex, batch: DocumentBatch, first: number, files: readonly ListedFile[],
+                     nul: boolean, pacer: Pacer): Promise<{ bytes: Buffer; count: number }> {
+  const parts: Buffer[] = [];
   for (let i = 0; i < batch.count; i++) {
+    if ((i & 63) === 63) await pacer.tick();
     const text = batch.texts.subarray(Number(batch.offsets[i]), Number(batch.offsets[i + 1]));
     if (!index.addIfNew(first + i, text).added) continue;
     const place = placeSource(files[batch.file[i]!]!, batch.line[i]!, batch.ids?.[i] ?? null);
-    parts.push(place.nameBytes === undefined ? keepEntryOfText(place.name, nul) : keepEntry(place.nameBytes, nul));
+    const entry = place.nameBytes === undefined ? keepEntryOfText(place.name, nul) : keepEntry(place.nameBytes, nul);
+    parts.push(typeof entry === 'string' ? Buffer.from(entry) : entry);
   }
-  return { bytes: Buffer.concat(parts.map((p) => typeof p === 'string' ? Buffer.from(p) : p)), count: parts.length };
+  return { bytes: Buffer.concat(parts), count: parts.length };
 }
