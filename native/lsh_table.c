@@ -274,13 +274,33 @@ void kh_lsh_table_bucket(const kh_lsh_table *t, kh_lsh_layout layout, uint64_t k
     *lo = t->dir[p];
     *hi = t->dir[p + 1];
 #if defined(__GNUC__) || defined(__clang__)
-    if (*lo < *hi) __builtin_prefetch(&t->entries[*lo + (*hi - *lo) / 2]);
+    /* A bucket of about eight 8-byte entries spans one or two cache lines. */
+    if (*lo < *hi) {
+        __builtin_prefetch(&t->entries[*lo]);
+        __builtin_prefetch(&t->entries[*hi - 1]);
+    }
 #endif
 }
+
+/* Buckets up to this size are scanned, not searched: counting the entries
+ * below and up to the fingerprint has no branch to mispredict (a binary
+ * search over eight entries mispredicts about half of its six branches,
+ * which perf showed as most of a search's time at 100k rows). */
+enum { SCANNED_BUCKET = 32 };
 
 void kh_lsh_table_find_in(const kh_lsh_table *t, uint64_t key, size_t lo, size_t hi,
                           size_t *begin, size_t *end) {
     uint32_t fp = (uint32_t)key;
+    if (hi - lo <= SCANNED_BUCKET) {
+        size_t below = 0, up_to = 0;
+        for (size_t i = lo; i < hi; ++i) {
+            below += t->entries[i].fingerprint < fp;
+            up_to += t->entries[i].fingerprint <= fp;
+        }
+        *begin = lo + below;
+        *end = lo + up_to;
+        return;
+    }
     size_t stop = hi;
     while (lo < hi) { /* first entry with fingerprint >= fp */
         size_t mid = lo + (hi - lo) / 2;
