@@ -8,6 +8,7 @@
 
 #include "candidates.h"
 #include "internal.h"
+#include "xxh3.h"
 
 bool kh_reserve(void **buffer, size_t *capacity, size_t needed, size_t element) {
     if (*capacity >= needed) return true;
@@ -105,8 +106,8 @@ static int find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_s
         size_t count = s->bands - first < LOOKUP_GROUP ? s->bands - first : LOOKUP_GROUP;
         uint64_t keys[LOOKUP_GROUP];
         size_t lo[LOOKUP_GROUP], hi[LOOKUP_GROUP];
+        kh_xxh3_64_strided(query + first * s->band_bytes, s->band_bytes, s->band_bytes, count, keys);
         for (size_t i = 0; i < count; ++i) {
-            keys[i] = kh_band_key(s, query, first + i);
             kh_lsh_table_prefetch_dir(&s->tables[first + i], s->layout, keys[i]);
             if (deltas) kh_lsh_delta_prefetch(&s->deltas[first + i], keys[i]);
         }

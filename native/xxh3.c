@@ -401,3 +401,15 @@ void kh_xxh3_64_many(const unsigned char *const *inputs, const size_t *lens, siz
                      uint64_t *out) {
     for (size_t i = 0; i < n; ++i) out[i] = kh_xxh3_any(inputs[i], lens[i]);
 }
+
+void kh_xxh3_64_strided(const unsigned char *base, size_t stride, size_t len, size_t n,
+                        uint64_t *out) {
+    /* One length for all: the length dispatch leaves the loop, and the
+     * hashes, independent of one another, overlap in the pipeline. Band
+     * keys (16 to 64 bytes) take the first loop. */
+    if (len > 16 && len <= 128) {
+        for (size_t i = 0; i < n; ++i) out[i] = kh_len_17to128(base + i * stride, len);
+        return;
+    }
+    for (size_t i = 0; i < n; ++i) out[i] = kh_xxh3_any(base + i * stride, len);
+}

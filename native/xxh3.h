@@ -20,4 +20,10 @@ uint64_t kh_xxh3_64(const void *input, size_t len);
 void kh_xxh3_64_many(const unsigned char *const *inputs, const size_t *lens, size_t n,
                      uint64_t *out);
 
+/* out[i] = kh_xxh3_64(base + i * stride, len) for i < n: the band keys of
+ * one signature (stride = len), or one band of many rows (stride = a
+ * signature's bytes). */
+void kh_xxh3_64_strided(const unsigned char *base, size_t stride, size_t len, size_t n,
+                        uint64_t *out);
+
 #endif

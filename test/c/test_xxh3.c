@@ -95,6 +95,33 @@ static void test_many(void) {
     free(copies);
 }
 
+/* kh_xxh3_64_strided against the reference values: n rows holding the
+ * vector's bytes at a stride of len (packed, as a signature's bands) and
+ * of len + 3 (misaligned rows), then rows of different bytes against one
+ * kh_xxh3_64 call each, for every length of the vectors. */
+static void test_strided(void) {
+    enum { ROWS = 9 };
+    for (size_t v = 0; v < COUNT(xxh3_seq_vectors); v++) {
+        size_t len = xxh3_seq_vectors[v].len;
+        for (size_t pad = 0; pad <= 3; pad += 3) {
+            size_t stride = len + pad;
+            unsigned char *rows = malloc(ROWS * stride + 1);
+            uint64_t out[ROWS + 1];
+            REQUIRE(rows);
+            for (size_t r = 0; r < ROWS; r++) memcpy(rows + 1 + r * stride, seq, len);
+            out[ROWS] = 0xABCDEF;
+            kh_xxh3_64_strided(rows + 1, stride, len, ROWS, out);
+            for (size_t r = 0; r < ROWS; r++) check_hash("strided", len, 1, out[r], xxh3_seq_vectors[v].hash);
+            CHECK(out[ROWS] == 0xABCDEF);
+            for (size_t i = 0; i < ROWS * stride + 1; i++) rows[i] = (unsigned char)(i * 131 + v);
+            kh_xxh3_64_strided(rows + 1, stride, len, ROWS, out);
+            for (size_t r = 0; r < ROWS; r++)
+                check_hash("strided, different rows", len, 1, out[r], kh_xxh3_64(rows + 1 + r * stride, len));
+            free(rows);
+        }
+    }
+}
+
 static void test_empty_input_may_be_null(void) {
     check_hash("NULL", 0, 0, kh_xxh3_64(NULL, 0), UINT64_C(0x2d06800538d394c2));
 }
@@ -252,6 +279,7 @@ int main(void) {
     RUN(test_sequence_covers_all_bytes);
     RUN(test_vectors);
     RUN(test_many);
+    RUN(test_strided);
     RUN(test_empty_input_may_be_null);
     RUN(test_misaligned);
     RUN(test_all_zero_and_all_ff);
