@@ -393,6 +393,22 @@ KNOWHERE_API int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index,
                                           const uint8_t *data, size_t data_len,
                                           knowhere_error **err);
 
+/* Merges the rows added since the band tables were made into the tables,
+ * one band at a time: each band's new table replaces its old table and
+ * hash as soon as it is made, so the memory needed on top of the index is
+ * one band's table per thread (an add that merges does the same). Answers
+ * do not change. Worth calling after the last of many adds and before a
+ * self-join, clustering, join estimate or save, which otherwise make a
+ * merged copy of every table for their own use. Interrupted or failed
+ * (KNOWHERE_ERR_INTERRUPTED, KNOWHERE_ERR_TIMEOUT, KNOWHERE_ERR_NO_MEMORY),
+ * the bands done stay merged and the index answers as before. Progress:
+ * phase KNOWHERE_PHASE_ADD. Like add, it overlaps no other call on the
+ * index (KNOWHERE_ERR_BUSY); on an index never built
+ * KNOWHERE_ERR_EMPTY_INDEX. A compact index returns KNOWHERE_OK at once. */
+KNOWHERE_API int knowhere_minhash_lsh_compact_with_interrupt(knowhere_minhash_lsh *index,
+                                                             CInterrupt interrupt,
+                                                             knowhere_error **err);
+
 /* Removes signatures: ids[0..n-1] no longer appear in any search, batch,
  * range search or self-join result, and get_vector_by_ids refuses them.
  * The other ids do not change (ids are row numbers, as in knowhere), count

@@ -410,7 +410,7 @@ static int walk_band(run_context *c) {
     const kh_lsh_state *s = c->w->s;
     const kh_lsh_table *t = &s->tables[c->band];
     kh_run_walk walk;
-    kh_run_walk_init(&walk, t, s->layout.prefix_bits);
+    kh_run_walk_init(&walk, t);
     size_t begin, end;
     while (kh_run_walk_next(&walk, &begin, &end)) {
         if (should_stop(c->w, c->job)) return KNOWHERE_ERR_INTERRUPTED;

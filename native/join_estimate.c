@@ -48,7 +48,7 @@ static int count_band(kh_job *job, size_t band, size_t worker, void *ctx) {
     (void)worker;
     estimate_work *w = ctx;
     kh_run_walk walk;
-    kh_run_walk_init(&walk, &w->s->tables[band], w->s->layout.prefix_bits);
+    kh_run_walk_init(&walk, &w->s->tables[band]);
     size_t begin, end, polled = 0;
     uint64_t sum = 0;
     while (kh_run_walk_next(&walk, &begin, &end)) {
@@ -89,7 +89,7 @@ static int count_all(estimate_work *w, kh_job *job, uint64_t *pairs) {
     for (size_t band = 0; band < s->bands; ++band) {
         const kh_lsh_entry *e = s->tables[band].entries;
         kh_run_walk walk;
-        kh_run_walk_init(&walk, &s->tables[band], s->layout.prefix_bits);
+        kh_run_walk_init(&walk, &s->tables[band]);
         size_t begin, end;
         while (kh_run_walk_next(&walk, &begin, &end))
             for (size_t i = begin; i < end; ++i) {
@@ -126,7 +126,7 @@ static int count_sample(estimate_work *w, uint64_t total, kh_job *job, uint64_t 
     for (size_t band = 0; band < s->bands && next < SAMPLES; ++band) {
         const kh_lsh_entry *e = s->tables[band].entries;
         kh_run_walk walk;
-        kh_run_walk_init(&walk, &s->tables[band], s->layout.prefix_bits);
+        kh_run_walk_init(&walk, &s->tables[band]);
         size_t begin, end;
         while (next < SAMPLES && kh_run_walk_next(&walk, &begin, &end)) {
             if (should_stop(w, end - begin, job)) {

@@ -53,7 +53,7 @@ static int map_band(kh_job *job, size_t band, size_t worker, void *ctx) {
     const kh_lsh_state *s = w->s;
     const kh_lsh_entry *entries = s->tables[band].entries;
     kh_run_walk walk;
-    kh_run_walk_init(&walk, &s->tables[band], s->layout.prefix_bits);
+    kh_run_walk_init(&walk, &s->tables[band]);
     size_t begin, end, polled = 0;
     while (kh_run_walk_next(&walk, &begin, &end)) {
         uint32_t run = end - begin > 1 ? (uint32_t)begin : KH_NO_RUN;

@@ -30,10 +30,10 @@ typedef struct {
     size_t at, end; /* the next entry, and the end of its bucket */
 } kh_run_walk;
 
-static inline void kh_run_walk_init(kh_run_walk *w, const kh_lsh_table *t, unsigned prefix_bits) {
+static inline void kh_run_walk_init(kh_run_walk *w, const kh_lsh_table *t) {
     w->t = t;
     w->bucket = 0;
-    w->buckets = (size_t)1 << prefix_bits;
+    w->buckets = (size_t)1 << t->layout.prefix_bits;
     w->at = 0;
     w->end = t->dir ? t->dir[1] : 0;
 }

@@ -92,6 +92,7 @@ int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
                        uint32_t first_id, kh_lsh_layout layout,
                        kh_lsh_scratch *scratch, kh_job *job) {
     memset(out, 0, sizeof *out);
+    out->layout = layout;
     unsigned prefix_bits = layout.prefix_bits;
     size_t buckets = (size_t)1 << prefix_bits;
     int status = alloc_table(out, m, prefix_bits);
@@ -141,14 +142,16 @@ static bool placed_before(uint32_t bucket_a, kh_lsh_entry a, uint32_t bucket_b, 
     return bucket_a < bucket_b || (bucket_a == bucket_b && entry_less(a, b));
 }
 
-int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout from,
+int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
                        const kh_lsh_delta *delta, kh_lsh_layout to,
                        kh_lsh_scratch *scratch, kh_job *job) {
     memset(out, 0, sizeof *out);
+    out->layout = to;
+    kh_lsh_layout from = old->layout;
     kh_lsh_table added = {0};
     int status = kh_lsh_table_build(&added, delta->keys, delta->count, delta->first_id, to,
                                     scratch, job);
-    size_t old_rows = kh_lsh_table_count(old, from.prefix_bits);
+    size_t old_rows = kh_lsh_table_rows(old);
     if (status == KNOWHERE_OK) status = alloc_table(out, old_rows + delta->count, to.prefix_bits);
     if (status != KNOWHERE_OK) {
         kh_lsh_table_free(&added);
@@ -268,9 +271,8 @@ void kh_lsh_delta_free(kh_lsh_delta *d) {
     memset(d, 0, sizeof *d);
 }
 
-void kh_lsh_table_bucket(const kh_lsh_table *t, kh_lsh_layout layout, uint64_t key,
-                         size_t *lo, size_t *hi) {
-    uint32_t p = kh_lsh_bucket(key, layout);
+void kh_lsh_table_bucket(const kh_lsh_table *t, uint64_t key, size_t *lo, size_t *hi) {
+    uint32_t p = kh_lsh_bucket(key, t->layout);
     *lo = t->dir[p];
     *hi = t->dir[p + 1];
 #if defined(__GNUC__) || defined(__clang__)

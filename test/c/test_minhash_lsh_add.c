@@ -83,8 +83,11 @@ static void check_same_answers(const knowhere_minhash_lsh *a, const knowhere_min
  * thousand) in deltas. */
 static void check_structure(const knowhere_minhash_lsh *index) {
     const kh_lsh_state *s = index->state;
-    CHECK(s->layout.prefix_bits == 28 || ((size_t)16 << s->layout.prefix_bits) > s->table_count);
-    size_t in_deltas = s->count - s->table_count;
+    for (size_t b = 0; b < s->bands; ++b) {
+        unsigned bits = s->tables[b].layout.prefix_bits;
+        CHECK(bits == 28 || ((size_t)16 << bits) > kh_lsh_table_rows(&s->tables[b]));
+    }
+    size_t in_deltas = s->count - kh_lsh_state_min_table_rows(s);
     CHECK(in_deltas <= 4096 || in_deltas <= s->count / 4);
 }
 
@@ -107,10 +110,10 @@ static knowhere_minhash_lsh *grow(const uint8_t *data, size_t first, size_t n, b
     while (at < n) {
         size_t rows = sizes[step++ % n_sizes];
         if (rows > n - at) rows = n - at;
-        size_t tables_before = grown->state->table_count;
+        size_t tables_before = kh_lsh_state_min_table_rows(grown->state);
         REQUIRE(add_rows(grown, data + at * SIG, rows) == KNOWHERE_OK);
         at += rows;
-        *merges += grown->state->table_count != tables_before;
+        *merges += kh_lsh_state_min_table_rows(grown->state) != tables_before;
         CHECK_EQ(knowhere_minhash_lsh_count(grown), at);
         check_structure(grown);
     }
@@ -135,7 +138,7 @@ static void test_grown_equals_built(void) {
             CHECK(knowhere_minhash_lsh_count(grown) == n);
             check_same_answers(grown, built, queries, QUERIES, true);
             printf("  raw %d, from %zu rows: %zu merges, %zu rows in deltas at the end\n", raw,
-                   first, merges, grown->state->count - grown->state->table_count);
+                   first, merges, grown->state->count - kh_lsh_state_min_table_rows(grown->state));
             knowhere_minhash_lsh_free(grown);
             knowhere_minhash_lsh_free(built);
         }
@@ -203,7 +206,7 @@ static void test_interrupted_add_changes_nothing(void) {
             }
             CHECK_EQ(status, KNOWHERE_ERR_INTERRUPTED);
             CHECK_EQ(knowhere_minhash_lsh_count(index), built + 5000);
-            CHECK_EQ(index->state->count - index->state->table_count, 5000);
+            CHECK_EQ(index->state->count - kh_lsh_state_min_table_rows(index->state), 5000);
             check_same_answers(index, reference, queries, QUERIES, false);
         }
         /* And the same rows then go in. */
@@ -235,7 +238,7 @@ static void test_removals_and_saves_of_a_grown_index(void) {
                 KNOWHERE_OK);
         for (int tail = 0; tail < 3; ++tail) /* rows in deltas at the save */
             REQUIRE(knowhere_minhash_lsh_add(grown, data + tail * SIG, SIG, NULL) == KNOWHERE_OK);
-        CHECK(grown->state->count > grown->state->table_count);
+        CHECK(grown->state->count > kh_lsh_state_min_table_rows(grown->state));
 
         knowhere_minhash_lsh *built = knowhere_minhash_lsh_create();
         REQUIRE(built != NULL);
@@ -258,8 +261,8 @@ static void test_removals_and_saves_of_a_grown_index(void) {
         CHECK_EQ(knowhere_minhash_lsh_removed_count(loaded), n_removed);
         check_same_answers(loaded, built, queries, QUERIES, true);
         /* The loaded index has no deltas and the grown one's layout. */
-        CHECK(loaded->state->table_count == loaded->state->count);
-        CHECK_EQ(loaded->state->layout.key_bits, grown->state->layout.key_bits);
+        CHECK(kh_lsh_state_is_flat(loaded->state));
+        CHECK_EQ(loaded->state->tables[0].layout.key_bits, grown->state->tables[0].layout.key_bits);
         knowhere_buffer_free(bytes);
         knowhere_minhash_lsh_free(loaded);
         knowhere_minhash_lsh_free(built);
