@@ -149,6 +149,7 @@ typedef struct {
     uint32_t mode;
     uint32_t min_score;
     uint32_t *map;      /* the run map; NULL for components with raw data */
+    size_t *runs;       /* [bands]: each band's shared runs (lsh_runs.h) */
     uint32_t *leader;   /* [n]: the first row of the row's collapse group */
     uint64_t *keys;     /* [n]: collapse keys (step 1 only) */
     exact_check *exact; /* NULL: the signatures decide */
@@ -465,7 +466,8 @@ typedef struct {
 } kept_node;
 
 typedef struct {
-    uint32_t *heads;  /* [bands * n]: by (band, run), the last kept node + 1 */
+    uint32_t *heads;  /* by (band, run), the last kept node + 1 */
+    size_t *first;    /* [bands]: band b's runs start at heads[first[b]] */
     kept_node *nodes;
     size_t nodes_count, nodes_capacity;
     uint32_t *stamp;  /* [n]: v + 1 once row v has compared it */
@@ -480,7 +482,7 @@ static int best_kept(cluster_work *w, kept_lists *k, uint32_t v, uint32_t *best,
     *best_similarity = -1;
     for (size_t b = 0; b < w->bands; ++b) {
         if (runs[b] == KH_NO_RUN) continue;
-        for (uint32_t node = k->heads[b * w->n + runs[b]]; node != 0;
+        for (uint32_t node = k->heads[k->first[b] + runs[b]]; node != 0;
              node = k->nodes[node - 1].next) {
             if (should_stop(w, job)) return KNOWHERE_ERR_INTERRUPTED;
             uint32_t u = k->nodes[node - 1].id;
@@ -506,7 +508,7 @@ static bool keep_row(cluster_work *w, kept_lists *k, uint32_t v) {
     for (size_t b = 0; b < w->bands; ++b) {
         if (runs[b] == KH_NO_RUN) continue; /* nobody else is in that run */
         if (!KH_RESERVE(k, nodes, nodes_capacity, k->nodes_count + 1)) return false;
-        uint32_t *head = &k->heads[b * w->n + runs[b]];
+        uint32_t *head = &k->heads[k->first[b] + runs[b]];
         k->nodes[k->nodes_count++] = (kept_node){v, *head};
         *head = (uint32_t)k->nodes_count;
     }
@@ -542,11 +544,17 @@ static int cover_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     (void)task, (void)worker;
     cluster_work *w = ctx;
     kept_lists k = {0};
-    /* calloc: the pages of runs that never get a kept row stay untouched. */
-    k.heads = calloc(w->bands * w->n, sizeof *k.heads);
+    size_t heads = 0;
+    k.first = malloc(w->bands * sizeof *k.first);
+    for (size_t b = 0; k.first && b < w->bands; ++b) {
+        k.first[b] = heads;
+        heads += w->runs[b];
+    }
+    k.heads = calloc(heads ? heads : 1, sizeof *k.heads);
     k.stamp = calloc(w->n, sizeof *k.stamp);
-    int status = k.heads && k.stamp ? cover_rows(w, &k, job) : KNOWHERE_ERR_NO_MEMORY;
-    kh_free_deferred(k.heads, w->bands * w->n * sizeof *k.heads);
+    int status = k.first && k.heads && k.stamp ? cover_rows(w, &k, job) : KNOWHERE_ERR_NO_MEMORY;
+    free(k.first);
+    kh_free_deferred(k.heads, heads * sizeof *k.heads);
     kh_free_deferred(k.stamp, w->n * sizeof *k.stamp);
     kh_free_deferred(k.nodes, k.nodes_capacity * sizeof *k.nodes);
     return status;
@@ -667,7 +675,10 @@ static int run_cluster(cluster_work *w, CInterrupt interrupt) {
     uint64_t total = (uint64_t)w->n * (cover ? 3 : 3 + w->bands);
     kh_progress_begin(&w->progress, interrupt, KNOWHERE_PHASE_CLUSTER, total);
     int status = KNOWHERE_OK;
-    if (cover || !w->s->raw) status = kh_run_map_make(w->s, w->threads, interrupt, &w->map);
+    w->runs = calloc(w->bands, sizeof *w->runs);
+    if (w->runs == NULL) status = KNOWHERE_ERR_NO_MEMORY;
+    if (status == KNOWHERE_OK && (cover || !w->s->raw))
+        status = kh_run_map_make(w->s, w->threads, interrupt, &w->map, w->runs);
     w->leader = malloc(w->n * sizeof *w->leader);
     w->keys = malloc(w->n * sizeof *w->keys);
     if (status == KNOWHERE_OK && (w->leader == NULL || w->keys == NULL))
@@ -687,6 +698,7 @@ static int run_cluster(cluster_work *w, CInterrupt interrupt) {
     kh_progress_end(&w->progress, status);
     kh_free_deferred(w->leader, w->n * sizeof *w->leader);
     kh_free_deferred(w->map, w->n * w->bands * sizeof *w->map);
+    free(w->runs);
     return status;
 }
 

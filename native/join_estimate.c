@@ -173,7 +173,7 @@ static int estimate(const kh_lsh_state *s, float threshold, size_t threads, CInt
     for (size_t b = 0; b < s->bands; ++b)
         c.candidates = saturating_add(c.candidates, w.band_pairs[b]);
     if (status == KNOWHERE_OK && c.candidates > 0 && s->raw == NULL)
-        status = kh_run_map_make(s, threads, interrupt, (uint32_t **)&w.map);
+        status = kh_run_map_make(s, threads, interrupt, (uint32_t **)&w.map, NULL);
     if (status == KNOWHERE_OK && c.candidates > 0)
         status = kh_run_parallel(1, 1, estimate_task, &c, interrupt, NULL);
     free(w.band_pairs);

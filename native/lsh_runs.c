@@ -45,6 +45,7 @@ void kh_leave_table_reader(const knowhere_minhash_lsh *index, const kh_lsh_state
 typedef struct {
     const kh_lsh_state *s;
     uint32_t *map;
+    size_t *runs; /* [bands] or NULL */
 } map_work;
 
 static int map_band(kh_job *job, size_t band, size_t worker, void *ctx) {
@@ -55,8 +56,9 @@ static int map_band(kh_job *job, size_t band, size_t worker, void *ctx) {
     kh_run_walk walk;
     kh_run_walk_init(&walk, &s->tables[band]);
     size_t begin, end, polled = 0;
+    uint32_t shared = 0;
     while (kh_run_walk_next(&walk, &begin, &end)) {
-        uint32_t run = end - begin > 1 ? (uint32_t)begin : KH_NO_RUN;
+        uint32_t run = end - begin > 1 ? shared++ : KH_NO_RUN;
         for (size_t e = begin; e < end; ++e)
             w->map[(size_t)entries[e].id * s->bands + band] = run;
         polled += end - begin;
@@ -65,13 +67,15 @@ static int map_band(kh_job *job, size_t band, size_t worker, void *ctx) {
             if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         }
     }
+    if (w->runs) w->runs[band] = shared;
     return KNOWHERE_OK;
 }
 
-int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt, uint32_t **map) {
+int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt, uint32_t **map,
+                    size_t *runs) {
     *map = NULL;
     if (s->count > SIZE_MAX / sizeof(uint32_t) / s->bands) return KNOWHERE_ERR_NO_MEMORY;
-    map_work w = {s, malloc(s->count * s->bands * sizeof(uint32_t))};
+    map_work w = {s, malloc(s->count * s->bands * sizeof(uint32_t)), runs};
     if (w.map == NULL) return KNOWHERE_ERR_NO_MEMORY;
     int status = kh_run_parallel(threads, s->bands, map_band, &w, interrupt, NULL);
     if (status != KNOWHERE_OK) {

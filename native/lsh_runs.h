@@ -7,10 +7,13 @@
  * are in one run; with raw data the band's bytes decide (a run may, with
  * probability about 2^-(32 + prefix bits), hold two different keys).
  *
- * The run map gives every (row, band) its run as a number: the index of
- * the run's first entry in the band's table, or KH_NO_RUN when the row is
- * alone in its run (it shares that band with no row). It is row-major, so
- * a row's runs are one cache line or two. Both work on a state whose
+ * The run map gives every (row, band) its run as a number: the runs of
+ * two rows or more of each band are numbered 0, 1, ... in table order, and
+ * a row alone in its run (it shares that band with no row) has KH_NO_RUN.
+ * Numbering only the shared runs lets a reader keep something per run in
+ * an array as small as the runs are few (the cover's kept lists: at 10^7
+ * rows, tens of megabytes instead of 4 bytes per row and band). It is
+ * row-major, so a row's runs are one cache line or two. Both work on a state whose
  * tables hold every row (kh_lsh_flat_state). */
 #ifndef KNOWHERE_LSH_RUNS_H
 #define KNOWHERE_LSH_RUNS_H
@@ -68,9 +71,11 @@ void kh_leave_table_reader(const knowhere_minhash_lsh *index, const kh_lsh_state
  * memory, other); returns status. */
 int kh_table_reader_error(int status, const char *what, knowhere_error **err);
 
-/* Makes the run map of `s` (count * bands entries) on `threads` threads.
+/* Makes the run map of `s` (count * bands entries) on `threads` threads,
+ * and (when runs is not NULL) runs[b] = the number of band b's shared runs.
  * KNOWHERE_OK, KNOWHERE_ERR_NO_MEMORY, or the interrupt's status. */
-int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt, uint32_t **map);
+int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt, uint32_t **map,
+                    size_t *runs);
 
 /* Whether rows a and b share band `band` (raw data: byte for byte; else
  * their runs). */
