@@ -57,10 +57,11 @@ typedef struct {
 typedef struct {
     uint64_t *keys;          /* [count]: the band key of row first_id + i */
     size_t keys_capacity;
+    uint32_t *same;          /* [count]: row i's previous id with its key, or
+                                KH_DELTA_EMPTY */
+    size_t same_capacity;
     uint32_t *slots;         /* [capacity]: a key's latest id, or KH_DELTA_EMPTY */
-    uint32_t *same;          /* [capacity / 2], in the slots' block: row i's previous
-                                id with its key, or KH_DELTA_EMPTY */
-    size_t capacity;         /* a power of two (or 0), at least 2 * count */
+    size_t capacity;         /* even (or 0), at least 2 * count */
     size_t count;
     uint32_t first_id;
 } kh_lsh_delta;
@@ -123,8 +124,15 @@ bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more);
 bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more);
 void kh_lsh_delta_insert(kh_lsh_delta *d, uint64_t key);
 void kh_lsh_delta_undo_last(kh_lsh_delta *d);
+/* A key's first slot: its hash scaled to the capacity, which need not be
+ * a power of two (so the arrays grow by half, not double: at 10^7 rows
+ * the deltas are the largest transient memory). */
 static inline size_t kh_lsh_delta_home(const kh_lsh_delta *d, uint64_t key) {
-    return (size_t)(key ^ (key >> 32)) & (d->capacity - 1);
+    uint64_t hash = (uint32_t)(key ^ (key >> 32));
+    return (size_t)((hash * (d->capacity >> 1)) >> 31);
+}
+static inline size_t kh_lsh_delta_step(const kh_lsh_delta *d, size_t slot) {
+    return slot + 1 == d->capacity ? 0 : slot + 1;
 }
 static inline void kh_lsh_delta_prefetch(const kh_lsh_delta *d, uint64_t key) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -146,7 +154,7 @@ static inline bool kh_lsh_delta_next(const kh_lsh_delta *d, uint64_t key, size_t
         *slot = d->capacity + (previous - d->first_id);
         return true;
     }
-    for (size_t i = *slot;; i = (i + 1) & (d->capacity - 1)) {
+    for (size_t i = *slot;; i = kh_lsh_delta_step(d, i)) {
         uint32_t found = d->slots[i];
         if (found == KH_DELTA_EMPTY) return false;
         if (d->keys[found - d->first_id] == key) {

@@ -100,6 +100,7 @@ static void discard_deltas(kh_garbage *bag, kh_lsh_delta *deltas, size_t bands) 
     if (deltas == NULL) return;
     for (size_t b = 0; b < bands; ++b) {
         kh_garbage_add(bag, deltas[b].keys, deltas[b].keys_capacity * sizeof *deltas[b].keys);
+        kh_garbage_add(bag, deltas[b].same, deltas[b].same_capacity * sizeof *deltas[b].same);
         kh_garbage_add(bag, deltas[b].slots, deltas[b].capacity * sizeof *deltas[b].slots);
     }
     kh_garbage_add(bag, deltas, 0);
