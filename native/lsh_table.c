@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deferred_free.h"
 #include "internal.h"
 #include "lsh_table.h"
 
@@ -85,6 +86,7 @@ static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s
 static int alloc_table(kh_lsh_table *t, size_t rows, unsigned prefix_bits) {
     t->dir = calloc(((size_t)1 << prefix_bits) + 1, sizeof *t->dir);
     t->entries = malloc((rows ? rows : 1) * sizeof *t->entries);
+    kh_advise_huge_pages(t->entries, rows * sizeof *t->entries);
     return t->dir && t->entries ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
 }
 

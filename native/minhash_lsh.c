@@ -529,6 +529,7 @@ int knowhere_minhash_lsh_build_with_interrupt(
     if (status == KNOWHERE_OK && with_raw_data) {
         next->raw = calloc(1, sizeof *next->raw);
         uint8_t *copy = malloc(rows * signature_bytes);
+        kh_advise_huge_pages(copy, rows * signature_bytes);
         if (next->raw && copy) {
             next->raw[0] = (kh_raw_segment){copy, 0, 0, rows};
             next->raw_segments = next->raw_segments_capacity = 1;
@@ -556,15 +557,31 @@ int knowhere_minhash_lsh_build(knowhere_minhash_lsh *index, const uint8_t *data,
 /* ---- add ----------------------------------------------------------------------- */
 
 /* Adds go to the deltas until these hold more than a quarter of the rows
- * (and more than a few thousand); then one add merges them into the
- * tables (a compaction, band by band). A merge costs about as much as
- * building the tables of the rows merged since the last one, so an add
- * costs O(bands) amortized, and searches probe a delta of at most a
- * quarter of the rows. */
-enum { DELTA_MERGE_MIN = 4096 };
+ * (and more than a few thousand), or an eighth once they take more than
+ * DELTA_LARGE_BYTES; then one add merges them into the tables (a
+ * compaction, band by band). A merge costs about as much as building the
+ * tables of the rows merged since the last one, so an add costs O(bands)
+ * amortized, and searches probe a delta of at most a quarter of the rows.
+ * The eighth bounds the memory of large indexes: a delta row costs 20 to
+ * 30 bytes per band, a table row 8.5, and at 10^7 rows a quarter of them
+ * in deltas was a gigabyte, most of the peak of a run. */
+#define DELTA_MERGE_MIN 4096
+#define DELTA_LARGE_BYTES ((size_t)256 << 20)
 
-static bool should_merge(size_t table_rows, size_t delta_rows) {
-    return delta_rows > DELTA_MERGE_MIN && delta_rows > (table_rows + delta_rows) / 4;
+static bool should_merge(size_t table_rows, size_t delta_rows, size_t delta_bytes) {
+    size_t rows = table_rows + delta_rows;
+    return delta_rows > DELTA_MERGE_MIN &&
+           (delta_rows > rows / 4 || (delta_bytes > DELTA_LARGE_BYTES && delta_rows > rows / 8));
+}
+
+/* The bytes of the deltas with `more` rows added to them (as they grow). */
+static size_t delta_bytes_after(const kh_lsh_state *s, size_t more) {
+    size_t bytes = 0;
+    for (size_t b = 0; s->deltas != NULL && b < s->bands; ++b) {
+        const kh_lsh_delta *d = &s->deltas[b];
+        bytes += kh_lsh_delta_bytes(d) + more * (sizeof *d->keys + sizeof *d->same + 2 * sizeof *d->slots);
+    }
+    return bytes;
 }
 
 
@@ -587,6 +604,7 @@ static bool reserve_raw(kh_lsh_state *s, size_t rows, bool *added_segment) {
     if (capacity < 64) capacity = 64;
     uint8_t *data = malloc(capacity * s->signature_bytes);
     if (data == NULL) return false;
+    kh_advise_huge_pages(data, capacity * s->signature_bytes);
     s->raw[s->raw_segments++] = (kh_raw_segment){data, last->first_id + last->capacity, 0, capacity};
     /* The last segment is full from now on: its spare rows are the first
      * of this add (first_id of the new one counts them). */
@@ -726,9 +744,9 @@ static int add_rows(knowhere_minhash_lsh *index, kh_lsh_state *s, table_work *w,
                     CInterrupt interrupt) {
     size_t table_rows = kh_lsh_state_min_table_rows(s);
     int status = KNOWHERE_OK;
-    if (should_merge(table_rows, s->count - table_rows + w->rows)) {
+    if (should_merge(table_rows, s->count - table_rows + w->rows, delta_bytes_after(s, w->rows))) {
         status = compact_state(index, s, interrupt);
-        if (status == KNOWHERE_OK && should_merge(s->count, w->rows))
+        if (status == KNOWHERE_OK && should_merge(s->count, w->rows, delta_bytes_after(s, w->rows)))
             return merge_new_rows(index, s, w, interrupt);
     }
     return status == KNOWHERE_OK ? add_to_deltas(index, s, w, interrupt) : status;
