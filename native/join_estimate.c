@@ -25,7 +25,7 @@
 
 typedef struct {
     const kh_lsh_state *s;
-    const uint32_t *map; /* without raw data */
+    kh_run_map map; /* without raw data */
     uint32_t min_score;
     uint64_t *band_pairs; /* [bands]: sum of size * (size - 1) / 2 */
     uint64_t state;       /* the sampler's generator */
@@ -69,10 +69,10 @@ static int count_band(kh_job *job, size_t band, size_t worker, void *ctx) {
 static bool counted(const estimate_work *w, uint32_t a, uint32_t b, size_t band) {
     const kh_lsh_state *s = w->s;
     if (kh_is_removed(s, a) || kh_is_removed(s, b)) return false;
-    if (!kh_rows_share_band(s, w->map, a, b, band)) return false;
+    if (!kh_rows_share_band(s, &w->map, a, b, band)) return false;
     for (size_t earlier = 0; earlier < band; ++earlier)
-        if (kh_rows_share_band(s, w->map, a, b, earlier)) return false;
-    return kh_rows_score(s, w->map, a, b) >= w->min_score;
+        if (kh_rows_share_band(s, &w->map, a, b, earlier)) return false;
+    return kh_rows_score(s, &w->map, a, b) >= w->min_score;
 }
 
 static bool should_stop(estimate_work *w, size_t steps, kh_job *job) {
@@ -173,11 +173,11 @@ static int estimate(const kh_lsh_state *s, float threshold, size_t threads, CInt
     for (size_t b = 0; b < s->bands; ++b)
         c.candidates = saturating_add(c.candidates, w.band_pairs[b]);
     if (status == KNOWHERE_OK && c.candidates > 0 && s->raw == NULL)
-        status = kh_run_map_make(s, threads, interrupt, (uint32_t **)&w.map, NULL);
+        status = kh_run_map_make(s, threads, interrupt, &w.map, NULL);
     if (status == KNOWHERE_OK && c.candidates > 0)
         status = kh_run_parallel(1, 1, estimate_task, &c, interrupt, NULL);
     free(w.band_pairs);
-    free((uint32_t *)w.map);
+    kh_run_map_free(&w.map);
     *pairs = c.pairs;
     *candidates = c.candidates;
     return status;
