@@ -552,6 +552,13 @@ static int cover_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     }
     k.heads = calloc(heads ? heads : 1, sizeof *k.heads);
     k.stamp = calloc(w->n, sizeof *k.stamp);
+    /* Room for every node there can be (a kept row in each of its shared
+     * runs) at once: a large block's pages are only taken as nodes are
+     * written, while growing by doubling would hold up to twice them and
+     * copy. (Failing that, the nodes grow as they come.) */
+    size_t most = (w->map.rows - 1) * w->bands;
+    k.nodes = most ? malloc(most * sizeof *k.nodes) : NULL;
+    k.nodes_capacity = k.nodes ? most : 0;
     int status = k.first && k.heads && k.stamp ? cover_rows(w, &k, job) : KNOWHERE_ERR_NO_MEMORY;
     free(k.first);
     kh_free_deferred(k.heads, heads * sizeof *k.heads);
@@ -674,6 +681,7 @@ static int run_cluster(cluster_work *w, CInterrupt interrupt) {
      * each band walked plus similarities. */
     uint64_t total = (uint64_t)w->n * (cover ? 3 : 3 + w->bands);
     kh_progress_begin(&w->progress, interrupt, KNOWHERE_PHASE_CLUSTER, total);
+    kh_return_free_memory(); /* the clustering is the peak of a large dedup */
     int status = KNOWHERE_OK;
     w->runs = calloc(w->bands, sizeof *w->runs);
     if (w->runs == NULL) status = KNOWHERE_ERR_NO_MEMORY;

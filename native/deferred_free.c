@@ -10,6 +10,9 @@
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
 #endif
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "deferred_free.h"
 
@@ -92,5 +95,13 @@ void kh_advise_huge_pages(void *block, size_t bytes) {
     if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
 #else
     (void)block, (void)bytes;
+#endif
+}
+
+void kh_return_free_memory(void) {
+#if defined(__GLIBC__)
+    /* glibc keeps freed blocks of a few megabytes in its heaps, between
+     * blocks still in use, rather than returning them to the system. */
+    malloc_trim(0);
 #endif
 }

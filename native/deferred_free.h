@@ -25,4 +25,9 @@ void kh_free_deferred(void *block, size_t bytes);
  * for). A no-op where the system has no such thing. */
 void kh_advise_huge_pages(void *block, size_t bytes);
 
+/* Returns the memory the allocator holds free to the system, where it can
+ * (glibc: malloc_trim); before and after the largest allocations of a
+ * large job, so that they do not add to what was freed but kept. */
+void kh_return_free_memory(void);
+
 #endif
