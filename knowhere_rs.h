@@ -329,7 +329,9 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * least every few hundred microseconds of work on one core, in every phase,
  * and returns KNOWHERE_ERR_INTERRUPTED once it is set (KNOWHERE_ERR_TIMEOUT
  * once its deadline has passed). An interrupted or
- * failed build or add leaves the index exactly as it was (still searchable).
+ * failed build leaves the index exactly as it was (still searchable); an
+ * interrupted or failed add or compact leaves it answering exactly as
+ * before (it may have merged some of its hashes into its tables).
  * An interrupted batch search leaves every result row either complete (as a
  * single search would give it) or untouched: no row is half written.
  *
@@ -338,8 +340,8 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * number of threads. Build, load and deserialize replace its contents:
  * they may run while readers do (a reader reads the contents it started
  * with to its end, and the replaced contents are freed by the last reader),
- * but not while another writer does. Add and remove change the contents
- * readers read, so they overlap nothing. When calls would overlap in a way
+ * but not while another writer does. Add, compact and remove change the
+ * contents readers read, so they overlap nothing. When calls would overlap in a way
  * not allowed, the later one returns KNOWHERE_ERR_BUSY and changes nothing
  * (a guard, not a lock: nothing waits). The accessors (count, bands,
  * memory_usage, ...) are safe at any time, during a writer too (they report
@@ -376,14 +378,20 @@ KNOWHERE_API int knowhere_minhash_lsh_build(
 /* Appends signatures (same layout as the build) to a built index; their ids
  * continue after the existing ones. On an index never built:
  * KNOWHERE_ERR_EMPTY_INDEX. Other statuses as for build; on any error the
- * index is unchanged.
+ * index answers as before (none of the rows is in it).
  *
  * Cost: O(bands) per signature, amortized. Added rows go to a small hash
- * per band; when those hold more than a quarter of the rows, one add merges
- * them into the band tables in a linear pass (that add takes about as long
- * as building the tables of the rows merged, on the index's threads). An
- * index grown by adds answers every search exactly as one built at once
- * from the same rows, with tables as wide. Without raw data, band keys are
+ * per band; when those hold more than a quarter of the rows (an eighth
+ * once they take more than 256 MiB), one add merges them into the band
+ * tables in a linear pass, band by band (that add takes about as long as
+ * building the tables of the rows merged, on the index's threads, and
+ * holds one new band table per thread on top of the index: see
+ * knowhere_minhash_lsh_compact_with_interrupt). The add's own rows then go
+ * to the emptied hashes (or, more than a quarter of the rows at once, into
+ * new tables made on the side). An add that fails or is interrupted may
+ * leave that merge done, which changes no answer. An index grown by adds
+ * answers every search exactly as one built at once from the same rows,
+ * with tables as wide. Without raw data, band keys are
  * compared on 32 + p bits, p being the directory width of the first build
  * (about log2(rows / 8)): build with the rows you have before adding. */
 KNOWHERE_API int knowhere_minhash_lsh_add_with_interrupt(
@@ -392,6 +400,22 @@ KNOWHERE_API int knowhere_minhash_lsh_add_with_interrupt(
 KNOWHERE_API int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index,
                                           const uint8_t *data, size_t data_len,
                                           knowhere_error **err);
+
+/* Merges the rows added since the band tables were made into the tables,
+ * one band at a time: each band's new table replaces its old table and
+ * hash as soon as it is made, so the memory needed on top of the index is
+ * one band's table per thread (an add that merges does the same). Answers
+ * do not change. Worth calling after the last of many adds and before a
+ * self-join, clustering, join estimate or save, which otherwise make a
+ * merged copy of every table for their own use. Interrupted or failed
+ * (KNOWHERE_ERR_INTERRUPTED, KNOWHERE_ERR_TIMEOUT, KNOWHERE_ERR_NO_MEMORY),
+ * the bands done stay merged and the index answers as before. Progress:
+ * phase KNOWHERE_PHASE_ADD. Like add, it overlaps no other call on the
+ * index (KNOWHERE_ERR_BUSY); on an index never built
+ * KNOWHERE_ERR_EMPTY_INDEX. A compact index returns KNOWHERE_OK at once. */
+KNOWHERE_API int knowhere_minhash_lsh_compact_with_interrupt(knowhere_minhash_lsh *index,
+                                                             CInterrupt interrupt,
+                                                             knowhere_error **err);
 
 /* Removes signatures: ids[0..n-1] no longer appear in any search, batch,
  * range search or self-join result, and get_vector_by_ids refuses them.

@@ -158,6 +158,14 @@ class MinHashLSH {
             interrupt ? interrupt->get() : nullptr, &err);
         check(status, err);
     }
+    /* Merges the added rows into the band tables
+     * (knowhere_minhash_lsh_compact_with_interrupt). */
+    void compact(const Interrupt *interrupt = nullptr) {
+        knowhere_error *err = nullptr;
+        int status = knowhere_minhash_lsh_compact_with_interrupt(
+            index_, interrupt ? interrupt->get() : nullptr, &err);
+        check(status, err);
+    }
     /* Removes rows (knowhere_minhash_lsh_remove); returns how many were
      * newly removed. */
     size_t remove(const int64_t *ids, size_t n) {

@@ -108,11 +108,11 @@ static int find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_s
         size_t lo[LOOKUP_GROUP], hi[LOOKUP_GROUP];
         kh_xxh3_64_strided(query + first * s->band_bytes, s->band_bytes, s->band_bytes, count, keys);
         for (size_t i = 0; i < count; ++i) {
-            kh_lsh_table_prefetch_dir(&s->tables[first + i], s->layout, keys[i]);
+            kh_lsh_table_prefetch_dir(&s->tables[first + i], keys[i]);
             if (deltas) kh_lsh_delta_prefetch(&s->deltas[first + i], keys[i]);
         }
         for (size_t i = 0; i < count; ++i)
-            kh_lsh_table_bucket(&s->tables[first + i], s->layout, keys[i], &lo[i], &hi[i]);
+            kh_lsh_table_bucket(&s->tables[first + i], keys[i], &lo[i], &hi[i]);
         for (size_t i = 0; i < count; ++i) {
             size_t b = first + i;
             kh_lsh_table_find_in(&s->tables[b], keys[i], lo[i], hi[i], &runs[2 * b],
@@ -263,7 +263,7 @@ uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t 
                                                s->element_size);
     uint32_t bands = 0;
     for (size_t b = 0; b < s->bands; ++b) {
-        if (id >= s->table_count) { /* an added row, in the band's delta */
+        if (id >= kh_lsh_table_rows(&s->tables[b])) { /* an added row, in the band's delta */
             const kh_lsh_delta *d = &s->deltas[b];
             bands += id - d->first_id < d->count &&
                      d->keys[id - d->first_id] == kh_band_key(s, query, b);

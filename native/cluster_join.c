@@ -148,7 +148,8 @@ typedef struct {
     size_t n, bands, threads;
     uint32_t mode;
     uint32_t min_score;
-    uint32_t *map;      /* the run map; NULL for components with raw data */
+    kh_run_map map;     /* the run map; empty for components with raw data */
+    size_t *runs;       /* [bands]: each band's shared runs (lsh_runs.h) */
     uint32_t *leader;   /* [n]: the first row of the row's collapse group */
     uint64_t *keys;     /* [n]: collapse keys (step 1 only) */
     exact_check *exact; /* NULL: the signatures decide */
@@ -175,7 +176,7 @@ static bool should_stop(cluster_work *w, kh_job *job) { return should_stop_after
 static int is_pair(cluster_work *w, uint32_t a, uint32_t b, bool *pair, double *similarity,
                    kh_job *job) {
     *pair = false;
-    uint32_t score = kh_rows_score(w->s, w->map, a, b);
+    uint32_t score = kh_rows_score(w->s, &w->map, a, b);
     if (score < w->min_score) return KNOWHERE_OK;
     if (w->exact == NULL) {
         *pair = true;
@@ -193,7 +194,7 @@ static bool collapsible(const cluster_work *w, uint32_t id) {
     if (skipped(w, id)) return false;
     if (w->s->raw) return true;
     /* Without raw data a row alone in some band's run has no twin. */
-    const uint32_t *runs = w->map + (size_t)id * w->bands;
+    const uint32_t *runs = kh_run_map_row(&w->map, id);
     for (size_t b = 0; b < w->bands; ++b)
         if (runs[b] == KH_NO_RUN) return false;
     return true;
@@ -210,7 +211,7 @@ static int key_task(kh_job *job, size_t task, size_t worker, void *ctx) {
         w->leader[i] = collapsible(w, id) ? NONE : id;
         if (w->leader[i] != NONE) continue;
         w->keys[i] = w->s->raw ? kh_xxh3_64(kh_raw_row(w->s, i), w->s->signature_bytes)
-                               : kh_xxh3_64(w->map + i * w->bands, w->bands * sizeof(uint32_t));
+                               : kh_xxh3_64(kh_run_map_row(&w->map, i), w->bands * sizeof(uint32_t));
     }
     kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
@@ -219,7 +220,7 @@ static int key_task(kh_job *job, size_t task, size_t worker, void *ctx) {
 static bool same_signature(const cluster_work *w, uint32_t a, uint32_t b) {
     if (w->s->raw)
         return memcmp(kh_raw_row(w->s, a), kh_raw_row(w->s, b), w->s->signature_bytes) == 0;
-    return memcmp(w->map + (size_t)a * w->bands, w->map + (size_t)b * w->bands,
+    return memcmp(kh_run_map_row(&w->map, a), kh_run_map_row(&w->map, b),
                   w->bands * sizeof(uint32_t)) == 0;
 }
 
@@ -410,7 +411,7 @@ static int walk_band(run_context *c) {
     const kh_lsh_state *s = c->w->s;
     const kh_lsh_table *t = &s->tables[c->band];
     kh_run_walk walk;
-    kh_run_walk_init(&walk, t, s->layout.prefix_bits);
+    kh_run_walk_init(&walk, t);
     size_t begin, end;
     while (kh_run_walk_next(&walk, &begin, &end)) {
         if (should_stop(c->w, c->job)) return KNOWHERE_ERR_INTERRUPTED;
@@ -465,7 +466,8 @@ typedef struct {
 } kept_node;
 
 typedef struct {
-    uint32_t *heads;  /* [bands * n]: by (band, run), the last kept node + 1 */
+    uint32_t *heads;  /* by (band, run), the last kept node + 1 */
+    size_t *first;    /* [bands]: band b's runs start at heads[first[b]] */
     kept_node *nodes;
     size_t nodes_count, nodes_capacity;
     uint32_t *stamp;  /* [n]: v + 1 once row v has compared it */
@@ -475,12 +477,12 @@ typedef struct {
  * v's runs, each compared once. */
 static int best_kept(cluster_work *w, kept_lists *k, uint32_t v, uint32_t *best,
                      double *best_similarity, kh_job *job) {
-    const uint32_t *runs = w->map + (size_t)v * w->bands;
+    const uint32_t *runs = kh_run_map_row(&w->map, v);
     *best = NONE;
     *best_similarity = -1;
     for (size_t b = 0; b < w->bands; ++b) {
         if (runs[b] == KH_NO_RUN) continue;
-        for (uint32_t node = k->heads[b * w->n + runs[b]]; node != 0;
+        for (uint32_t node = k->heads[k->first[b] + runs[b]]; node != 0;
              node = k->nodes[node - 1].next) {
             if (should_stop(w, job)) return KNOWHERE_ERR_INTERRUPTED;
             uint32_t u = k->nodes[node - 1].id;
@@ -502,11 +504,11 @@ static int best_kept(cluster_work *w, kept_lists *k, uint32_t v, uint32_t *best,
 }
 
 static bool keep_row(cluster_work *w, kept_lists *k, uint32_t v) {
-    const uint32_t *runs = w->map + (size_t)v * w->bands;
+    const uint32_t *runs = kh_run_map_row(&w->map, v);
     for (size_t b = 0; b < w->bands; ++b) {
         if (runs[b] == KH_NO_RUN) continue; /* nobody else is in that run */
         if (!KH_RESERVE(k, nodes, nodes_capacity, k->nodes_count + 1)) return false;
-        uint32_t *head = &k->heads[b * w->n + runs[b]];
+        uint32_t *head = &k->heads[k->first[b] + runs[b]];
         k->nodes[k->nodes_count++] = (kept_node){v, *head};
         *head = (uint32_t)k->nodes_count;
     }
@@ -542,11 +544,24 @@ static int cover_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     (void)task, (void)worker;
     cluster_work *w = ctx;
     kept_lists k = {0};
-    /* calloc: the pages of runs that never get a kept row stay untouched. */
-    k.heads = calloc(w->bands * w->n, sizeof *k.heads);
+    size_t heads = 0;
+    k.first = malloc(w->bands * sizeof *k.first);
+    for (size_t b = 0; k.first && b < w->bands; ++b) {
+        k.first[b] = heads;
+        heads += w->runs[b];
+    }
+    k.heads = calloc(heads ? heads : 1, sizeof *k.heads);
     k.stamp = calloc(w->n, sizeof *k.stamp);
-    int status = k.heads && k.stamp ? cover_rows(w, &k, job) : KNOWHERE_ERR_NO_MEMORY;
-    kh_free_deferred(k.heads, w->bands * w->n * sizeof *k.heads);
+    /* Room for every node there can be (a kept row in each of its shared
+     * runs) at once: a large block's pages are only taken as nodes are
+     * written, while growing by doubling would hold up to twice them and
+     * copy. (Failing that, the nodes grow as they come.) */
+    size_t most = (w->map.rows - 1) * w->bands;
+    k.nodes = most ? malloc(most * sizeof *k.nodes) : NULL;
+    k.nodes_capacity = k.nodes ? most : 0;
+    int status = k.first && k.heads && k.stamp ? cover_rows(w, &k, job) : KNOWHERE_ERR_NO_MEMORY;
+    free(k.first);
+    kh_free_deferred(k.heads, heads * sizeof *k.heads);
     kh_free_deferred(k.stamp, w->n * sizeof *k.stamp);
     kh_free_deferred(k.nodes, k.nodes_capacity * sizeof *k.nodes);
     return status;
@@ -613,7 +628,7 @@ static int similarity_task(kh_job *job, size_t task, size_t worker, void *ctx) {
             uint32_t v = sw->order[i];
             w->sim[v] = w->leader[v] == w->leader[w->rep[v]]
                             ? 1.0
-                            : kh_similarity(w->s, kh_rows_score(w->s, w->map, v,
+                            : kh_similarity(w->s, kh_rows_score(w->s, &w->map, v,
                                                                 (uint32_t)w->rep[v]));
         }
     }
@@ -666,8 +681,15 @@ static int run_cluster(cluster_work *w, CInterrupt interrupt) {
      * each band walked plus similarities. */
     uint64_t total = (uint64_t)w->n * (cover ? 3 : 3 + w->bands);
     kh_progress_begin(&w->progress, interrupt, KNOWHERE_PHASE_CLUSTER, total);
+    kh_return_free_memory(); /* the clustering is the peak of a large dedup */
     int status = KNOWHERE_OK;
-    if (cover || !w->s->raw) status = kh_run_map_make(w->s, w->threads, interrupt, &w->map);
+    w->runs = calloc(w->bands, sizeof *w->runs);
+    if (w->runs == NULL) status = KNOWHERE_ERR_NO_MEMORY;
+    /* Without raw data the collapse compares runs: the map first. With raw
+     * data only the cover needs it: after the collapse, whose hash table
+     * and keys are freed by then (the larger of the two peaks is lower). */
+    if (status == KNOWHERE_OK && !w->s->raw)
+        status = kh_run_map_make(w->s, w->threads, interrupt, &w->map, w->runs);
     w->leader = malloc(w->n * sizeof *w->leader);
     w->keys = malloc(w->n * sizeof *w->keys);
     if (status == KNOWHERE_OK && (w->leader == NULL || w->keys == NULL))
@@ -680,13 +702,16 @@ static int run_cluster(cluster_work *w, CInterrupt interrupt) {
         status = kh_run_parallel(1, 1, collapse_task, w, interrupt, &w->progress);
     kh_free_deferred(w->keys, w->n * sizeof *w->keys);
     w->keys = NULL;
+    if (status == KNOWHERE_OK && cover && w->s->raw)
+        status = kh_run_map_make(w->s, w->threads, interrupt, &w->map, w->runs);
     if (status == KNOWHERE_OK)
         status = kh_run_parallel(1, 1, cover ? cover_task : components_task, w, interrupt,
                                  &w->progress);
     if (status == KNOWHERE_OK && !cover && w->sim) status = component_similarities(w, interrupt);
     kh_progress_end(&w->progress, status);
     kh_free_deferred(w->leader, w->n * sizeof *w->leader);
-    kh_free_deferred(w->map, w->n * w->bands * sizeof *w->map);
+    kh_run_map_free(&w->map);
+    free(w->runs);
     return status;
 }
 

@@ -1,9 +1,18 @@
 /* Returning a few hundred megabytes of touched memory to the system takes
  * milliseconds (munmap walks every page); the interrupt contract allows far
  * less than that between interrupt() and the return, so big releases happen
- * on a short-lived detached thread. */
+ * on a short-lived detached thread. Large blocks that live long are
+ * backed by huge pages where the system allows it (kh_advise_huge_pages). */
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE in glibc's <sys/mman.h> */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#endif
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "deferred_free.h"
 
@@ -73,4 +82,26 @@ void kh_garbage_release(kh_garbage *bag) {
         }
     }
     free_all(bag);
+}
+
+void kh_advise_huge_pages(void *block, size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+    /* Only whole 2 MiB pages inside the block; a refusal (no THP, or not a
+     * mapping madvise accepts) changes nothing. */
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (block == NULL || bytes < 2 * huge) return;
+    uintptr_t start = ((uintptr_t)block + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)block + bytes) & ~(huge - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)block, (void)bytes;
+#endif
+}
+
+void kh_return_free_memory(void) {
+#if defined(__GLIBC__)
+    /* glibc keeps freed blocks of a few megabytes in its heaps, between
+     * blocks still in use, rather than returning them to the system. */
+    malloc_trim(0);
+#endif
 }

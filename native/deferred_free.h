@@ -18,4 +18,16 @@ void kh_garbage_release(kh_garbage *bag);
 /* Frees one block of about `bytes` bytes the same way. NULL is a no-op. */
 void kh_free_deferred(void *block, size_t bytes);
 
+/* Asks for transparent huge pages for a large block not yet touched (raw
+ * signatures, band tables): fewer TLB misses, and a process holding
+ * gigabytes of them exits in milliseconds instead of a second or more
+ * spent freeing 4 KiB pages (what a Ctrl-C late in a large run waits
+ * for). A no-op where the system has no such thing. */
+void kh_advise_huge_pages(void *block, size_t bytes);
+
+/* Returns the memory the allocator holds free to the system, where it can
+ * (glibc: malloc_trim); before and after the largest allocations of a
+ * large job, so that they do not add to what was freed but kept. */
+void kh_return_free_memory(void);
+
 #endif

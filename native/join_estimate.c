@@ -25,7 +25,7 @@
 
 typedef struct {
     const kh_lsh_state *s;
-    const uint32_t *map; /* without raw data */
+    kh_run_map map; /* without raw data */
     uint32_t min_score;
     uint64_t *band_pairs; /* [bands]: sum of size * (size - 1) / 2 */
     uint64_t state;       /* the sampler's generator */
@@ -48,7 +48,7 @@ static int count_band(kh_job *job, size_t band, size_t worker, void *ctx) {
     (void)worker;
     estimate_work *w = ctx;
     kh_run_walk walk;
-    kh_run_walk_init(&walk, &w->s->tables[band], w->s->layout.prefix_bits);
+    kh_run_walk_init(&walk, &w->s->tables[band]);
     size_t begin, end, polled = 0;
     uint64_t sum = 0;
     while (kh_run_walk_next(&walk, &begin, &end)) {
@@ -69,10 +69,10 @@ static int count_band(kh_job *job, size_t band, size_t worker, void *ctx) {
 static bool counted(const estimate_work *w, uint32_t a, uint32_t b, size_t band) {
     const kh_lsh_state *s = w->s;
     if (kh_is_removed(s, a) || kh_is_removed(s, b)) return false;
-    if (!kh_rows_share_band(s, w->map, a, b, band)) return false;
+    if (!kh_rows_share_band(s, &w->map, a, b, band)) return false;
     for (size_t earlier = 0; earlier < band; ++earlier)
-        if (kh_rows_share_band(s, w->map, a, b, earlier)) return false;
-    return kh_rows_score(s, w->map, a, b) >= w->min_score;
+        if (kh_rows_share_band(s, &w->map, a, b, earlier)) return false;
+    return kh_rows_score(s, &w->map, a, b) >= w->min_score;
 }
 
 static bool should_stop(estimate_work *w, size_t steps, kh_job *job) {
@@ -89,7 +89,7 @@ static int count_all(estimate_work *w, kh_job *job, uint64_t *pairs) {
     for (size_t band = 0; band < s->bands; ++band) {
         const kh_lsh_entry *e = s->tables[band].entries;
         kh_run_walk walk;
-        kh_run_walk_init(&walk, &s->tables[band], s->layout.prefix_bits);
+        kh_run_walk_init(&walk, &s->tables[band]);
         size_t begin, end;
         while (kh_run_walk_next(&walk, &begin, &end))
             for (size_t i = begin; i < end; ++i) {
@@ -126,7 +126,7 @@ static int count_sample(estimate_work *w, uint64_t total, kh_job *job, uint64_t 
     for (size_t band = 0; band < s->bands && next < SAMPLES; ++band) {
         const kh_lsh_entry *e = s->tables[band].entries;
         kh_run_walk walk;
-        kh_run_walk_init(&walk, &s->tables[band], s->layout.prefix_bits);
+        kh_run_walk_init(&walk, &s->tables[band]);
         size_t begin, end;
         while (next < SAMPLES && kh_run_walk_next(&walk, &begin, &end)) {
             if (should_stop(w, end - begin, job)) {
@@ -173,11 +173,11 @@ static int estimate(const kh_lsh_state *s, float threshold, size_t threads, CInt
     for (size_t b = 0; b < s->bands; ++b)
         c.candidates = saturating_add(c.candidates, w.band_pairs[b]);
     if (status == KNOWHERE_OK && c.candidates > 0 && s->raw == NULL)
-        status = kh_run_map_make(s, threads, interrupt, (uint32_t **)&w.map);
+        status = kh_run_map_make(s, threads, interrupt, &w.map, NULL);
     if (status == KNOWHERE_OK && c.candidates > 0)
         status = kh_run_parallel(1, 1, estimate_task, &c, interrupt, NULL);
     free(w.band_pairs);
-    free((uint32_t *)w.map);
+    kh_run_map_free(&w.map);
     *pairs = c.pairs;
     *candidates = c.candidates;
     return status;

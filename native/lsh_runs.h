@@ -7,10 +7,17 @@
  * are in one run; with raw data the band's bytes decide (a run may, with
  * probability about 2^-(32 + prefix bits), hold two different keys).
  *
- * The run map gives every (row, band) its run as a number: the index of
- * the run's first entry in the band's table, or KH_NO_RUN when the row is
- * alone in its run (it shares that band with no row). It is row-major, so
- * a row's runs are one cache line or two. Both work on a state whose
+ * The run map gives every (row, band) its run as a number: the runs of
+ * two rows or more of each band are numbered 0, 1, ... in table order, and
+ * a row alone in its run (it shares that band with no row) has KH_NO_RUN.
+ * Numbering only the shared runs lets a reader keep something per run in
+ * an array as small as the runs are few (the cover's kept lists: at 10^7
+ * rows, tens of megabytes instead of 4 bytes per row and band). It is
+ * row-major, so a row's runs are one cache line or two, and only the rows
+ * in some shared run have their own: the others (most rows of a corpus:
+ * those with no near-duplicate) share one row of KH_NO_RUN, so the map
+ * takes 4 bytes per row plus 4 per band and row with a near-duplicate
+ * (at 10^7 rows, 0.2 GiB instead of 0.7). Both work on a state whose
  * tables hold every row (kh_lsh_flat_state). */
 #ifndef KNOWHERE_LSH_RUNS_H
 #define KNOWHERE_LSH_RUNS_H
@@ -30,10 +37,10 @@ typedef struct {
     size_t at, end; /* the next entry, and the end of its bucket */
 } kh_run_walk;
 
-static inline void kh_run_walk_init(kh_run_walk *w, const kh_lsh_table *t, unsigned prefix_bits) {
+static inline void kh_run_walk_init(kh_run_walk *w, const kh_lsh_table *t) {
     w->t = t;
     w->bucket = 0;
-    w->buckets = (size_t)1 << prefix_bits;
+    w->buckets = (size_t)1 << t->layout.prefix_bits;
     w->at = 0;
     w->end = t->dir ? t->dir[1] : 0;
 }
@@ -68,24 +75,39 @@ void kh_leave_table_reader(const knowhere_minhash_lsh *index, const kh_lsh_state
  * memory, other); returns status. */
 int kh_table_reader_error(int status, const char *what, knowhere_error **err);
 
-/* Makes the run map of `s` (count * bands entries) on `threads` threads.
- * KNOWHERE_OK, KNOWHERE_ERR_NO_MEMORY, or the interrupt's status. */
-int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt, uint32_t **map);
+typedef struct {
+    uint32_t *index; /* [count]: row v's runs are runs[index[v] * bands ...] */
+    uint32_t *runs;  /* [rows * bands]; row 0 all KH_NO_RUN */
+    size_t count, rows, bands;
+} kh_run_map;
+
+/* Row v's runs, one per band. */
+static inline const uint32_t *kh_run_map_row(const kh_run_map *map, size_t v) {
+    return map->runs + (size_t)map->index[v] * map->bands;
+}
+
+/* Makes the run map of `s` on `threads` threads, and (when runs is not
+ * NULL) runs[b] = the number of band b's shared runs. KNOWHERE_OK,
+ * KNOWHERE_ERR_NO_MEMORY, or the interrupt's status (then *map is empty). */
+int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt, kh_run_map *map,
+                    size_t *runs);
+/* Frees the map's arrays (an empty map is a no-op). */
+void kh_run_map_free(kh_run_map *map);
 
 /* Whether rows a and b share band `band` (raw data: byte for byte; else
  * their runs). */
-static inline bool kh_rows_share_band(const kh_lsh_state *s, const uint32_t *map, uint32_t a,
+static inline bool kh_rows_share_band(const kh_lsh_state *s, const kh_run_map *map, uint32_t a,
                                       uint32_t b, size_t band) {
     if (s->raw)
         return memcmp(kh_raw_row(s, a) + band * s->band_bytes,
                       kh_raw_row(s, b) + band * s->band_bytes, s->band_bytes) == 0;
-    uint32_t run = map[(size_t)a * s->bands + band];
-    return run != KH_NO_RUN && run == map[(size_t)b * s->bands + band];
+    uint32_t run = kh_run_map_row(map, a)[band];
+    return run != KH_NO_RUN && run == kh_run_map_row(map, b)[band];
 }
 
 /* The score of rows a and b as a search reports it (equal values with raw
  * data, else bands in which they share a run), whether or not they share a
  * band. */
-uint32_t kh_rows_score(const kh_lsh_state *s, const uint32_t *map, uint32_t a, uint32_t b);
+uint32_t kh_rows_score(const kh_lsh_state *s, const kh_run_map *map, uint32_t a, uint32_t b);
 
 #endif

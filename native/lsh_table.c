@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deferred_free.h"
 #include "internal.h"
 #include "lsh_table.h"
 
@@ -85,6 +86,7 @@ static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s
 static int alloc_table(kh_lsh_table *t, size_t rows, unsigned prefix_bits) {
     t->dir = calloc(((size_t)1 << prefix_bits) + 1, sizeof *t->dir);
     t->entries = malloc((rows ? rows : 1) * sizeof *t->entries);
+    kh_advise_huge_pages(t->entries, rows * sizeof *t->entries);
     return t->dir && t->entries ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
 }
 
@@ -92,6 +94,7 @@ int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
                        uint32_t first_id, kh_lsh_layout layout,
                        kh_lsh_scratch *scratch, kh_job *job) {
     memset(out, 0, sizeof *out);
+    out->layout = layout;
     unsigned prefix_bits = layout.prefix_bits;
     size_t buckets = (size_t)1 << prefix_bits;
     int status = alloc_table(out, m, prefix_bits);
@@ -141,14 +144,16 @@ static bool placed_before(uint32_t bucket_a, kh_lsh_entry a, uint32_t bucket_b, 
     return bucket_a < bucket_b || (bucket_a == bucket_b && entry_less(a, b));
 }
 
-int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout from,
+int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
                        const kh_lsh_delta *delta, kh_lsh_layout to,
                        kh_lsh_scratch *scratch, kh_job *job) {
     memset(out, 0, sizeof *out);
+    out->layout = to;
+    kh_lsh_layout from = old->layout;
     kh_lsh_table added = {0};
     int status = kh_lsh_table_build(&added, delta->keys, delta->count, delta->first_id, to,
                                     scratch, job);
-    size_t old_rows = kh_lsh_table_count(old, from.prefix_bits);
+    size_t old_rows = kh_lsh_table_rows(old);
     if (status == KNOWHERE_OK) status = alloc_table(out, old_rows + delta->count, to.prefix_bits);
     if (status != KNOWHERE_OK) {
         kh_lsh_table_free(&added);
@@ -192,10 +197,24 @@ int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout
 
 /* ---- the delta ------------------------------------------------------------------- */
 
-static void place(uint32_t *slots, size_t capacity, uint64_t key, uint32_t id) {
-    size_t i = (size_t)(key ^ (key >> 32)) & (capacity - 1);
-    while (slots[i] != KH_DELTA_EMPTY) i = (i + 1) & (capacity - 1);
-    slots[i] = id;
+static void place(const kh_lsh_delta *d, uint64_t key, uint32_t id) {
+    size_t i = kh_lsh_delta_home(d, key);
+    while (d->slots[i] != KH_DELTA_EMPTY) i = kh_lsh_delta_step(d, i);
+    d->slots[i] = id;
+}
+
+/* Grows an array of rows to hold `needed`: by half at least, so that
+ * adds of one row cost O(1) amortized, and no more (glibc moves large
+ * blocks with mremap, copying nothing). */
+static bool grow_rows(void **array, size_t *capacity, size_t needed, size_t size) {
+    if (needed <= *capacity) return true;
+    size_t grown = *capacity + *capacity / 2 > needed ? *capacity + *capacity / 2 : needed;
+    if (grown < 64) grown = 64;
+    void *p = realloc(*array, grown * size);
+    if (p == NULL) return false;
+    *array = p;
+    *capacity = grown;
+    return true;
 }
 
 /* The slot of `key` (holding its latest row), or the empty slot where it
@@ -203,41 +222,52 @@ static void place(uint32_t *slots, size_t capacity, uint64_t key, uint32_t id) {
 static size_t find_slot(const kh_lsh_delta *d, uint64_t key) {
     size_t i = kh_lsh_delta_home(d, key);
     while (d->slots[i] != KH_DELTA_EMPTY && d->keys[d->slots[i] - d->first_id] != key)
-        i = (i + 1) & (d->capacity - 1);
+        i = kh_lsh_delta_step(d, i);
     return i;
 }
 
 bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more) {
     if (more > SIZE_MAX / 16 - d->count) return false;
-    size_t needed = d->count + more;
-    if (needed <= d->keys_capacity) return true;
-    size_t grown = d->keys_capacity * 2 > needed ? d->keys_capacity * 2 : needed;
-    uint64_t *keys = realloc(d->keys, grown * sizeof *keys);
-    if (keys == NULL) return false;
+    void *keys = d->keys;
+    bool grown = grow_rows(&keys, &d->keys_capacity, d->count + more, sizeof *d->keys);
     d->keys = keys;
-    d->keys_capacity = grown;
-    return true;
+    return grown;
 }
 
 bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more) {
     if (!kh_lsh_delta_reserve_keys(d, more)) return false;
     size_t needed = d->count + more;
-    if (2 * needed <= d->capacity) return true;
-    size_t capacity = d->capacity ? d->capacity : 64;
-    while (capacity < 2 * needed) capacity *= 2;
-    /* One block: the slots, then the links (capacity / 2 >= needed rows). */
-    uint32_t *slots = malloc((capacity + capacity / 2) * sizeof *slots);
-    if (slots == NULL) return false;
-    memset(slots, 0xff, capacity * sizeof *slots); /* KH_DELTA_EMPTY */
-    uint32_t *same = slots + capacity;
-    if (d->count) memcpy(same, d->same, d->count * sizeof *same);
-    /* Each key's slot moves; the links between its rows stay. */
-    for (size_t i = 0; i < d->capacity; ++i)
-        if (d->slots[i] != KH_DELTA_EMPTY)
-            place(slots, capacity, d->keys[d->slots[i] - d->first_id], d->slots[i]);
-    free(d->slots);
-    d->slots = slots;
+    void *same = d->same;
+    bool grown = grow_rows(&same, &d->same_capacity, needed, sizeof *d->same);
     d->same = same;
+    if (!grown) return false;
+    if (2 * needed <= d->capacity) return true; /* at most half full */
+    size_t capacity = d->capacity + d->capacity / 2 > 2 * needed ? d->capacity + d->capacity / 2
+                                                                 : 2 * needed;
+    capacity = capacity < 64 ? 64 : (capacity + 1) & ~(size_t)1;
+    kh_lsh_delta next = *d;
+    next.slots = malloc(capacity * sizeof *next.slots);
+    /* Row i is its key's latest unless a later row links to it. */
+    uint8_t *linked = calloc(d->count / 8 + 1, 1);
+    if (next.slots == NULL || linked == NULL) {
+        free(next.slots);
+        free(linked);
+        return false;
+    }
+    next.capacity = capacity;
+    memset(next.slots, 0xff, capacity * sizeof *next.slots); /* KH_DELTA_EMPTY */
+    for (size_t i = 0; i < d->count; ++i)
+        if (d->same[i] != KH_DELTA_EMPTY) {
+            size_t row = d->same[i] - d->first_id;
+            linked[row >> 3] |= (uint8_t)(1u << (row & 7));
+        }
+    /* Each key's slot moves (the links between its rows stay), placed in
+     * row order: the keys are read in sequence, not through the slots. */
+    for (size_t i = 0; i < d->count; ++i)
+        if (!((linked[i >> 3] >> (i & 7)) & 1)) place(&next, d->keys[i], d->first_id + (uint32_t)i);
+    free(linked);
+    free(d->slots);
+    d->slots = next.slots;
     d->capacity = capacity;
     return true;
 }
@@ -259,18 +289,19 @@ void kh_lsh_delta_undo_last(kh_lsh_delta *d) {
 }
 
 size_t kh_lsh_delta_bytes(const kh_lsh_delta *d) {
-    return d->keys_capacity * sizeof *d->keys + (d->capacity + d->capacity / 2) * sizeof *d->slots;
+    return d->keys_capacity * sizeof *d->keys + d->same_capacity * sizeof *d->same +
+           d->capacity * sizeof *d->slots;
 }
 
 void kh_lsh_delta_free(kh_lsh_delta *d) {
     free(d->keys);
+    free(d->same);
     free(d->slots);
     memset(d, 0, sizeof *d);
 }
 
-void kh_lsh_table_bucket(const kh_lsh_table *t, kh_lsh_layout layout, uint64_t key,
-                         size_t *lo, size_t *hi) {
-    uint32_t p = kh_lsh_bucket(key, layout);
+void kh_lsh_table_bucket(const kh_lsh_table *t, uint64_t key, size_t *lo, size_t *hi) {
+    uint32_t p = kh_lsh_bucket(key, t->layout);
     *lo = t->dir[p];
     *hi = t->dir[p + 1];
 #if defined(__GNUC__) || defined(__clang__)

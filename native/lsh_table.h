@@ -39,24 +39,29 @@ typedef struct {
 } kh_lsh_entry;
 
 typedef struct {
-    uint32_t *dir;           /* (1 << prefix_bits) + 1 offsets */
-    kh_lsh_entry *entries;   /* dir[1 << prefix_bits] entries */
-} kh_lsh_table;
-
-typedef struct {
     unsigned prefix_bits; /* directory width: 2^prefix_bits buckets */
     unsigned key_bits;    /* of which the key's top bits (<= prefix_bits) */
 } kh_lsh_layout;
+
+/* Each band's table has its own layout and row count, so that the bands
+ * can be merged with their deltas one at a time (a merge interrupted
+ * half-way leaves some bands merged and the others not, both valid). */
+typedef struct {
+    uint32_t *dir;           /* (1 << layout.prefix_bits) + 1 offsets */
+    kh_lsh_entry *entries;   /* dir[1 << layout.prefix_bits] entries */
+    kh_lsh_layout layout;
+} kh_lsh_table;
 
 /* Rows added since the table was made: ids first_id .. first_id + count - 1
  * (consecutive: every add appends, every merge takes the whole delta). */
 typedef struct {
     uint64_t *keys;          /* [count]: the band key of row first_id + i */
     size_t keys_capacity;
+    uint32_t *same;          /* [count]: row i's previous id with its key, or
+                                KH_DELTA_EMPTY */
+    size_t same_capacity;
     uint32_t *slots;         /* [capacity]: a key's latest id, or KH_DELTA_EMPTY */
-    uint32_t *same;          /* [capacity / 2], in the slots' block: row i's previous
-                                id with its key, or KH_DELTA_EMPTY */
-    size_t capacity;         /* a power of two (or 0), at least 2 * count */
+    size_t capacity;         /* even (or 0), at least 2 * count */
     size_t count;
     uint32_t first_id;
 } kh_lsh_delta;
@@ -90,8 +95,8 @@ static inline uint32_t kh_lsh_bucket(uint64_t key, kh_lsh_layout l) {
     return (top << from_fingerprint) | low;
 }
 
-static inline size_t kh_lsh_table_count(const kh_lsh_table *t, unsigned prefix_bits) {
-    return t->dir ? t->dir[(size_t)1 << prefix_bits] : 0;
+static inline size_t kh_lsh_table_rows(const kh_lsh_table *t) {
+    return t->dir ? t->dir[(size_t)1 << t->layout.prefix_bits] : 0;
 }
 
 /* Fills `out` with the table of m rows whose keys are keys[0..m-1] (row i
@@ -103,10 +108,10 @@ int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
                        uint32_t first_id, kh_lsh_layout layout,
                        kh_lsh_scratch *scratch, kh_job *job);
 
-/* Fills `out` (layout `to`) with the rows of `old` (layout `from`; `to`
- * has the same key_bits and at least as many prefix bits) and those of
+/* Fills `out` (layout `to`) with the rows of `old` (`to` has the same
+ * key_bits as old's layout and at least as many prefix bits) and those of
  * `delta`, whose ids are all larger. Same statuses as kh_lsh_table_build. */
-int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old, kh_lsh_layout from,
+int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
                        const kh_lsh_delta *delta, kh_lsh_layout to,
                        kh_lsh_scratch *scratch, kh_job *job);
 
@@ -119,8 +124,15 @@ bool kh_lsh_delta_reserve(kh_lsh_delta *d, size_t more);
 bool kh_lsh_delta_reserve_keys(kh_lsh_delta *d, size_t more);
 void kh_lsh_delta_insert(kh_lsh_delta *d, uint64_t key);
 void kh_lsh_delta_undo_last(kh_lsh_delta *d);
+/* A key's first slot: its hash scaled to the capacity, which need not be
+ * a power of two (so the arrays grow by half, not double: at 10^7 rows
+ * the deltas are the largest transient memory). */
 static inline size_t kh_lsh_delta_home(const kh_lsh_delta *d, uint64_t key) {
-    return (size_t)(key ^ (key >> 32)) & (d->capacity - 1);
+    uint64_t hash = (uint32_t)(key ^ (key >> 32));
+    return (size_t)((hash * (d->capacity >> 1)) >> 31);
+}
+static inline size_t kh_lsh_delta_step(const kh_lsh_delta *d, size_t slot) {
+    return slot + 1 == d->capacity ? 0 : slot + 1;
 }
 static inline void kh_lsh_delta_prefetch(const kh_lsh_delta *d, uint64_t key) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -142,7 +154,7 @@ static inline bool kh_lsh_delta_next(const kh_lsh_delta *d, uint64_t key, size_t
         *slot = d->capacity + (previous - d->first_id);
         return true;
     }
-    for (size_t i = *slot;; i = (i + 1) & (d->capacity - 1)) {
+    for (size_t i = *slot;; i = kh_lsh_delta_step(d, i)) {
         uint32_t found = d->slots[i];
         if (found == KH_DELTA_EMPTY) return false;
         if (d->keys[found - d->first_id] == key) {
@@ -160,16 +172,14 @@ void kh_lsh_delta_free(kh_lsh_delta *d);
  * misses: kh_lsh_table_prefetch_dir as soon as the key is known;
  * kh_lsh_table_bucket reads the directory (and prefetches the bucket);
  * kh_lsh_table_find_in searches the bucket: entries[*begin .. *end - 1]. */
-static inline void kh_lsh_table_prefetch_dir(const kh_lsh_table *t, kh_lsh_layout layout,
-                                             uint64_t key) {
+static inline void kh_lsh_table_prefetch_dir(const kh_lsh_table *t, uint64_t key) {
 #if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(&t->dir[kh_lsh_bucket(key, layout)]);
+    __builtin_prefetch(&t->dir[kh_lsh_bucket(key, t->layout)]);
 #else
-    (void)t, (void)layout, (void)key;
+    (void)t, (void)key;
 #endif
 }
-void kh_lsh_table_bucket(const kh_lsh_table *t, kh_lsh_layout layout, uint64_t key,
-                         size_t *lo, size_t *hi);
+void kh_lsh_table_bucket(const kh_lsh_table *t, uint64_t key, size_t *lo, size_t *hi);
 void kh_lsh_table_find_in(const kh_lsh_table *t, uint64_t key, size_t lo, size_t hi,
                           size_t *begin, size_t *end);
 

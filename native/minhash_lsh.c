@@ -84,12 +84,11 @@ uint64_t kh_band_key(const kh_lsh_state *s, const uint8_t *signature, size_t ban
     return kh_xxh3_64(signature + band * s->band_bytes, s->band_bytes);
 }
 
-static void discard_tables(kh_garbage *bag, kh_lsh_table *tables, size_t bands, size_t rows,
-                           unsigned prefix_bits) {
+static void discard_tables(kh_garbage *bag, kh_lsh_table *tables, size_t bands) {
     if (tables == NULL) return;
     for (size_t b = 0; b < bands; ++b) {
-        kh_garbage_add(bag, tables[b].entries, rows * sizeof(kh_lsh_entry));
-        kh_garbage_add(bag, tables[b].dir, ((size_t)4 << prefix_bits));
+        kh_garbage_add(bag, tables[b].entries, kh_lsh_table_rows(&tables[b]) * sizeof(kh_lsh_entry));
+        kh_garbage_add(bag, tables[b].dir, ((size_t)4 << tables[b].layout.prefix_bits));
     }
     kh_garbage_add(bag, tables, 0);
 }
@@ -98,6 +97,7 @@ static void discard_deltas(kh_garbage *bag, kh_lsh_delta *deltas, size_t bands) 
     if (deltas == NULL) return;
     for (size_t b = 0; b < bands; ++b) {
         kh_garbage_add(bag, deltas[b].keys, deltas[b].keys_capacity * sizeof *deltas[b].keys);
+        kh_garbage_add(bag, deltas[b].same, deltas[b].same_capacity * sizeof *deltas[b].same);
         kh_garbage_add(bag, deltas[b].slots, deltas[b].capacity * sizeof *deltas[b].slots);
     }
     kh_garbage_add(bag, deltas, 0);
@@ -106,7 +106,7 @@ static void discard_deltas(kh_garbage *bag, kh_lsh_delta *deltas, size_t bands) 
 /* Puts a state's memory in the bag. */
 static void discard_state(kh_garbage *bag, kh_lsh_state *s) {
     if (s == NULL) return;
-    discard_tables(bag, s->tables, s->bands, s->table_count, s->layout.prefix_bits);
+    discard_tables(bag, s->tables, s->bands);
     discard_deltas(bag, s->deltas, s->bands);
     for (size_t i = 0; i < s->raw_segments; ++i)
         kh_garbage_add(bag, s->raw[i].data, s->raw[i].capacity * s->signature_bytes);
@@ -122,9 +122,22 @@ void kh_lsh_state_release(kh_lsh_state *s) {
     kh_garbage_release(bag);
 }
 
+/* The layout every band's table takes when its delta is merged for
+ * `count` rows: as wide as a build of them, and never narrower than a
+ * band's table is already (the key bits stay the first build's). */
+static kh_lsh_layout merged_layout(const kh_lsh_state *s, size_t count) {
+    kh_lsh_layout to = {kh_lsh_prefix_bits(count), s->tables[0].layout.key_bits};
+    for (size_t b = 0; b < s->bands; ++b)
+        if (s->tables[b].layout.prefix_bits > to.prefix_bits)
+            to.prefix_bits = s->tables[b].layout.prefix_bits;
+    return to;
+}
+
 size_t kh_lsh_state_memory(const kh_lsh_state *s) {
-    size_t bytes = sizeof *s + s->bands * (sizeof *s->tables +
-                                           kh_lsh_table_bytes(s->table_count, s->layout.prefix_bits));
+    size_t bytes = sizeof *s;
+    for (size_t b = 0; b < s->bands; ++b)
+        bytes += sizeof *s->tables + kh_lsh_table_bytes(kh_lsh_table_rows(&s->tables[b]),
+                                                        s->tables[b].layout.prefix_bits);
     if (s->deltas)
         for (size_t b = 0; b < s->bands; ++b)
             bytes += sizeof *s->deltas + kh_lsh_delta_bytes(&s->deltas[b]);
@@ -140,12 +153,15 @@ size_t kh_lsh_state_memory(const kh_lsh_state *s) {
  *  - BUILD: each band's table from the keys of the new rows;
  *  - MERGE: each band's delta (after appending the new rows' keys) merged
  *    with its table into a new table of layout `to`;
+ *  - COMPACT: each band's delta merged with its table into a table of
+ *    layout `to` that replaces the band's table at once (no new rows);
  *  - DELTA: the new rows' keys inserted into each band's delta. */
-typedef enum { WORK_BUILD, WORK_MERGE, WORK_DELTA } work_kind;
+typedef enum { WORK_BUILD, WORK_MERGE, WORK_COMPACT, WORK_DELTA } work_kind;
 
 typedef struct {
     work_kind kind;
     const kh_lsh_state *s;       /* the state made or changed */
+    kh_lsh_state *compacted;     /* COMPACT: the same state, changed in place */
     kh_lsh_table *tables;        /* [bands]: the tables made (BUILD, MERGE) */
     kh_lsh_layout to;            /* their layout */
     const uint8_t *data;         /* the new signatures (NULL: none) */
@@ -178,9 +194,23 @@ static int compute_band_keys(const table_work *w, size_t band, uint64_t *keys, k
     return KNOWHERE_OK;
 }
 
+/* Whether band `band` is merged already: no delta, and layout `to`. */
+static bool band_is_compact(const kh_lsh_state *s, size_t band, kh_lsh_layout to) {
+    return kh_lsh_band_delta(s, band) == NULL &&
+           s->tables[band].layout.prefix_bits == to.prefix_bits;
+}
+
 /* Progress units: each band counts its new rows twice (hashing, then the
- * table or delta), and the raw copy counts them once. */
+ * table or delta), and the raw copy counts them once; a compaction counts
+ * the rows of the deltas it merges, plus one per band it rewrites. */
 static uint64_t total_units(const table_work *w) {
+    if (w->kind == WORK_COMPACT) {
+        uint64_t units = 0;
+        for (size_t b = 0; b < w->s->bands; ++b)
+            if (!band_is_compact(w->s, b, w->to))
+                units += 1 + (w->s->deltas ? w->s->deltas[b].count : 0);
+        return units;
+    }
     return (uint64_t)w->rows * (2 * w->s->bands + (w->raw_dest[0] ? 1 : 0));
 }
 
@@ -190,6 +220,30 @@ static bool reserve_keys(kh_lsh_scratch *scratch, size_t rows) {
     scratch->keys = malloc((rows ? rows : 1) * sizeof *scratch->keys);
     scratch->keys_capacity = scratch->keys ? rows : 0;
     return scratch->keys != NULL;
+}
+
+/* Merges band `band`'s delta into its table (layout `to`) and puts the
+ * result in the band's place at once, freeing the old table and delta:
+ * a compaction holds at most one new table per thread on top of the index.
+ * The band answers as before; on failure it is unchanged. */
+static int compact_band(kh_lsh_state *s, size_t band, kh_lsh_layout to, kh_lsh_scratch *scratch,
+                        kh_job *job) {
+    if (band_is_compact(s, band, to)) return KNOWHERE_OK;
+    kh_lsh_delta none = {0};
+    kh_lsh_delta *d = s->deltas ? &s->deltas[band] : &none;
+    size_t merged_rows = d->count;
+    kh_lsh_table merged;
+    int status = kh_lsh_table_merge(&merged, &s->tables[band], d, to, scratch, job);
+    if (status != KNOWHERE_OK) {
+        kh_lsh_table_free(&merged);
+        return status;
+    }
+    kh_lsh_table_free(&s->tables[band]);
+    s->tables[band] = merged;
+    kh_lsh_delta_free(d);
+    d->first_id = (uint32_t)kh_lsh_table_rows(&merged);
+    kh_job_advance(job, 1 + merged_rows);
+    return KNOWHERE_OK;
 }
 
 static int band_task(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job *job) {
@@ -206,15 +260,16 @@ static int band_task(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job
     case WORK_MERGE: {
         /* The delta's keys array has room (reserved up front); its count
          * only grows here, for this merge, and is put back by the caller. */
-        kh_lsh_delta *d = &s->deltas[band];
+        kh_lsh_delta none = {0};
+        kh_lsh_delta *d = s->deltas ? &s->deltas[band] : &none;
         if (w->rows) status = compute_band_keys(w, band, d->keys + d->count, job);
         if (status != KNOWHERE_OK) break;
         kh_lsh_delta all = *d;
         all.count += w->rows;
-        status = kh_lsh_table_merge(&w->tables[band], &s->tables[band], s->layout, &all, w->to,
-                                    scratch, job);
+        status = kh_lsh_table_merge(&w->tables[band], &s->tables[band], &all, w->to, scratch, job);
         break;
     }
+    case WORK_COMPACT: return compact_band(w->compacted, band, w->to, scratch, job);
     case WORK_DELTA: {
         if (!reserve_keys(scratch, w->rows)) return KNOWHERE_ERR_NO_MEMORY;
         status = compute_band_keys(w, band, scratch->keys, job);
@@ -338,16 +393,14 @@ static int finish_build(knowhere_minhash_lsh *index, kh_lsh_state *next, int sta
 int kh_lsh_flat_state(const kh_lsh_state *s, size_t threads, CInterrupt interrupt,
                       const kh_lsh_state **flat) {
     *flat = s;
-    if (!kh_lsh_state_has_delta(s)) return KNOWHERE_OK;
+    if (kh_lsh_state_is_flat(s)) return KNOWHERE_OK;
     kh_lsh_state *copy = malloc(sizeof *copy);
     if (copy == NULL) return KNOWHERE_ERR_NO_MEMORY;
     *copy = *s;
-    copy->layout = (kh_lsh_layout){kh_lsh_prefix_bits(s->count), s->layout.key_bits};
-    if (copy->layout.prefix_bits < s->layout.prefix_bits) copy->layout = s->layout;
     copy->deltas = NULL;
-    copy->table_count = s->count;
     copy->tables = calloc(s->bands, sizeof *copy->tables);
-    table_work w = {.kind = WORK_MERGE, .s = s, .tables = copy->tables, .to = copy->layout};
+    table_work w = {.kind = WORK_MERGE, .s = s, .tables = copy->tables,
+                    .to = merged_layout(s, s->count)};
     int status = copy->tables ? run_table_work(threads, &w, KNOWHERE_PHASE_IDLE, interrupt)
                               : KNOWHERE_ERR_NO_MEMORY;
     if (status != KNOWHERE_OK) {
@@ -362,7 +415,7 @@ void kh_lsh_flat_state_free(const kh_lsh_state *s, const kh_lsh_state *flat) {
     if (flat == NULL || flat == s) return;
     kh_lsh_state *copy = (kh_lsh_state *)flat;
     kh_garbage *bag = kh_garbage_new();
-    discard_tables(bag, copy->tables, copy->bands, copy->table_count, copy->layout.prefix_bits);
+    discard_tables(bag, copy->tables, copy->bands);
     kh_garbage_add(bag, copy, 0);
     kh_garbage_release(bag);
 }
@@ -465,15 +518,15 @@ int knowhere_minhash_lsh_build_with_interrupt(
         .bands = bands, .rows_per_band = mh_vec_length / bands,
         .signature_bytes = signature_bytes,
         .band_bytes = (mh_vec_length / bands) * mh_vec_element_size,
-        .layout = kh_lsh_build_layout(rows), .table_count = rows,
     };
     next->tables = calloc(bands, sizeof *next->tables);
     table_work work = {.kind = WORK_BUILD, .s = next, .tables = next->tables,
-                       .to = next->layout, .data = data, .rows = rows};
+                       .to = kh_lsh_build_layout(rows), .data = data, .rows = rows};
     status = next->tables ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
     if (status == KNOWHERE_OK && with_raw_data) {
         next->raw = calloc(1, sizeof *next->raw);
         uint8_t *copy = malloc(rows * signature_bytes);
+        kh_advise_huge_pages(copy, rows * signature_bytes);
         if (next->raw && copy) {
             next->raw[0] = (kh_raw_segment){copy, 0, 0, rows};
             next->raw_segments = next->raw_segments_capacity = 1;
@@ -501,14 +554,31 @@ int knowhere_minhash_lsh_build(knowhere_minhash_lsh *index, const uint8_t *data,
 /* ---- add ----------------------------------------------------------------------- */
 
 /* Adds go to the deltas until these hold more than a quarter of the rows
- * (and more than a few thousand); then one add merges them into new tables.
- * A merge costs about as much as building the tables of the rows merged
- * since the last one, so an add costs O(bands) amortized, and searches
- * probe a delta of at most a quarter of the rows. */
-enum { DELTA_MERGE_MIN = 4096 };
+ * (and more than a few thousand), or an eighth once they take more than
+ * DELTA_LARGE_BYTES; then one add merges them into the tables (a
+ * compaction, band by band). A merge costs about as much as building the
+ * tables of the rows merged since the last one, so an add costs O(bands)
+ * amortized, and searches probe a delta of at most a quarter of the rows.
+ * The eighth bounds the memory of large indexes: a delta row costs 20 to
+ * 30 bytes per band, a table row 8.5, and at 10^7 rows a quarter of them
+ * in deltas was a gigabyte, most of the peak of a run. */
+#define DELTA_MERGE_MIN 4096
+#define DELTA_LARGE_BYTES ((size_t)256 << 20)
 
-static bool should_merge(size_t table_count, size_t delta_rows) {
-    return delta_rows > DELTA_MERGE_MIN && delta_rows > (table_count + delta_rows) / 4;
+static bool should_merge(size_t table_rows, size_t delta_rows, size_t delta_bytes) {
+    size_t rows = table_rows + delta_rows;
+    return delta_rows > DELTA_MERGE_MIN &&
+           (delta_rows > rows / 4 || (delta_bytes > DELTA_LARGE_BYTES && delta_rows > rows / 8));
+}
+
+/* The bytes of the deltas with `more` rows added to them (as they grow). */
+static size_t delta_bytes_after(const kh_lsh_state *s, size_t more) {
+    size_t bytes = 0;
+    for (size_t b = 0; s->deltas != NULL && b < s->bands; ++b) {
+        const kh_lsh_delta *d = &s->deltas[b];
+        bytes += kh_lsh_delta_bytes(d) + more * (sizeof *d->keys + sizeof *d->same + 2 * sizeof *d->slots);
+    }
+    return bytes;
 }
 
 
@@ -531,6 +601,7 @@ static bool reserve_raw(kh_lsh_state *s, size_t rows, bool *added_segment) {
     if (capacity < 64) capacity = 64;
     uint8_t *data = malloc(capacity * s->signature_bytes);
     if (data == NULL) return false;
+    kh_advise_huge_pages(data, capacity * s->signature_bytes);
     s->raw[s->raw_segments++] = (kh_raw_segment){data, last->first_id + last->capacity, 0, capacity};
     /* The last segment is full from now on: its spare rows are the first
      * of this add (first_id of the new one counts them). */
@@ -574,7 +645,8 @@ static bool ensure_deltas(kh_lsh_state *s) {
     if (s->deltas) return true;
     s->deltas = calloc(s->bands, sizeof *s->deltas);
     if (s->deltas == NULL) return false;
-    for (size_t b = 0; b < s->bands; ++b) s->deltas[b].first_id = (uint32_t)s->table_count;
+    for (size_t b = 0; b < s->bands; ++b)
+        s->deltas[b].first_id = (uint32_t)kh_lsh_table_rows(&s->tables[b]);
     return true;
 }
 
@@ -602,7 +674,6 @@ static void add_few_to_deltas(kh_lsh_state *s, const table_work *w) {
 /* Inserts the new rows into the deltas; undoes every insert on failure. */
 static int add_to_deltas(knowhere_minhash_lsh *index, kh_lsh_state *s, table_work *w,
                          CInterrupt interrupt) {
-    size_t before = s->count - s->table_count;
     for (size_t b = 0; b < s->bands; ++b)
         if (!kh_lsh_delta_reserve(&s->deltas[b], w->rows)) return KNOWHERE_ERR_NO_MEMORY;
     if (w->rows <= FEW_ROWS) {
@@ -610,39 +681,68 @@ static int add_to_deltas(knowhere_minhash_lsh *index, kh_lsh_state *s, table_wor
         return KNOWHERE_OK;
     }
     int status = run_table_work(kh_minhash_lsh_threads(index), w, KNOWHERE_PHASE_ADD, interrupt);
-    if (status != KNOWHERE_OK)
+    if (status != KNOWHERE_OK) /* every band's delta ended at row count - 1 before */
         for (size_t b = 0; b < s->bands; ++b)
-            while (s->deltas[b].count > before) kh_lsh_delta_undo_last(&s->deltas[b]);
+            while (s->deltas[b].first_id + s->deltas[b].count > s->count)
+                kh_lsh_delta_undo_last(&s->deltas[b]);
     return status;
 }
 
-/* Merges the deltas and the new rows into new tables, swapped in on success. */
-static int merge_deltas(knowhere_minhash_lsh *index, kh_lsh_state *s, table_work *w,
-                        CInterrupt interrupt) {
+/* Merges every band's delta into its table, band by band in place (see
+ * compact_band): interrupted, the bands done stay merged and the others
+ * keep their delta, and the index answers as before either way. */
+static int compact_state(knowhere_minhash_lsh *index, kh_lsh_state *s, CInterrupt interrupt) {
+    table_work w = {.kind = WORK_COMPACT, .s = s, .compacted = s,
+                    .to = merged_layout(s, s->count)};
+    if (kh_lsh_state_is_flat(s) && s->tables[0].layout.prefix_bits == w.to.prefix_bits)
+        return KNOWHERE_OK;
+    int status = run_table_work(kh_minhash_lsh_threads(index), &w, KNOWHERE_PHASE_ADD, interrupt);
+    /* The deltas and merge buffers freed are mostly blocks of a few
+     * megabytes: at 10^7 rows 0.6 GiB kept by the allocator otherwise. */
+    kh_return_free_memory();
+    return status;
+}
+
+/* Merges the (compacted, so empty) deltas and the new rows into new
+ * tables, made on the side and swapped in on success: for an add of more
+ * than a quarter of the rows, which a delta should not hold. */
+static int merge_new_rows(knowhere_minhash_lsh *index, kh_lsh_state *s, table_work *w,
+                          CInterrupt interrupt) {
     for (size_t b = 0; b < s->bands; ++b)
         if (!kh_lsh_delta_reserve_keys(&s->deltas[b], w->rows)) return KNOWHERE_ERR_NO_MEMORY;
-    size_t count = s->count + w->rows;
-    unsigned bits = kh_lsh_prefix_bits(count);
     w->kind = WORK_MERGE;
-    w->to = (kh_lsh_layout){bits > s->layout.prefix_bits ? bits : s->layout.prefix_bits,
-                            s->layout.key_bits};
+    w->to = merged_layout(s, s->count + w->rows);
     w->tables = calloc(s->bands, sizeof *w->tables);
     int status = w->tables ? run_table_work(kh_minhash_lsh_threads(index), w, KNOWHERE_PHASE_ADD,
                                             interrupt)
                            : KNOWHERE_ERR_NO_MEMORY;
     kh_garbage *bag = kh_garbage_new();
     if (status == KNOWHERE_OK) {
-        discard_tables(bag, s->tables, s->bands, s->table_count, s->layout.prefix_bits);
+        discard_tables(bag, s->tables, s->bands);
         discard_deltas(bag, s->deltas, s->bands);
         s->tables = w->tables;
-        s->table_count = count;
-        s->layout = w->to;
         s->deltas = NULL;
     } else {
-        discard_tables(bag, w->tables, s->bands, count, w->to.prefix_bits);
+        discard_tables(bag, w->tables, s->bands);
     }
     kh_garbage_release(bag);
     return status;
+}
+
+/* Puts the new rows in: into the deltas, after merging these into the
+ * tables when they are full; an add too large for a delta is merged at
+ * once. Only the compaction, which changes no answer, may be left done
+ * when a later step fails. */
+static int add_rows(knowhere_minhash_lsh *index, kh_lsh_state *s, table_work *w,
+                    CInterrupt interrupt) {
+    size_t table_rows = kh_lsh_state_min_table_rows(s);
+    int status = KNOWHERE_OK;
+    if (should_merge(table_rows, s->count - table_rows + w->rows, delta_bytes_after(s, w->rows))) {
+        status = compact_state(index, s, interrupt);
+        if (status == KNOWHERE_OK && should_merge(s->count, w->rows, delta_bytes_after(s, w->rows)))
+            return merge_new_rows(index, s, w, interrupt);
+    }
+    return status == KNOWHERE_OK ? add_to_deltas(index, s, w, interrupt) : status;
 }
 
 int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
@@ -682,17 +782,14 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
             status = KNOWHERE_ERR_NO_MEMORY;
         }
     }
-    if (status == KNOWHERE_OK)
-        status = should_merge(s->table_count, s->count - s->table_count + rows)
-                     ? merge_deltas(index, s, &work, interrupt)
-                     : add_to_deltas(index, s, &work, interrupt);
+    if (status == KNOWHERE_OK) status = add_rows(index, s, &work, interrupt);
     if (status == KNOWHERE_OK) {
         if (s->raw) commit_raw(s, rows, added_segment);
         s->count += rows;
-        kh_minhash_lsh_publish(index, s);
     } else if (s->raw) {
         unreserve_raw(s, added_segment);
     }
+    kh_minhash_lsh_publish(index, s); /* a compaction may have changed its memory */
     kh_minhash_lsh_leave_writer(index);
     return failure(status, "add", err);
 }
@@ -700,6 +797,26 @@ int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index,
 int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index, const uint8_t *data,
                              size_t data_len, knowhere_error **err) {
     return knowhere_minhash_lsh_add_with_interrupt(index, data, data_len, NULL, err);
+}
+
+int knowhere_minhash_lsh_compact_with_interrupt(knowhere_minhash_lsh *index,
+                                                CInterrupt interrupt, knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    int status = knowhere_interrupt_check(interrupt, NULL, NULL);
+    if (status != KNOWHERE_OK) return kh_stopped_error(err, status, "compact", "");
+    status = kh_minhash_lsh_enter_writer(index, true, err);
+    if (status != KNOWHERE_OK) return status;
+    kh_lsh_state *s = index->state; /* exclusive: no reader holds it */
+    if (s == NULL) {
+        status = kh_errorf(err, KNOWHERE_ERR_EMPTY_INDEX, "compact needs a built index");
+    } else {
+        status = compact_state(index, s, interrupt);
+        kh_minhash_lsh_publish(index, s);
+        status = failure(status, "compact", err);
+    }
+    kh_minhash_lsh_leave_writer(index);
+    return status;
 }
 
 /* ---- remove ------------------------------------------------------------------ */

@@ -32,11 +32,11 @@ typedef struct {
 typedef struct {
     size_t count, length, element_size, bands, rows_per_band;
     size_t signature_bytes, band_bytes;
-    kh_lsh_layout layout;        /* of every band's table */
-    kh_lsh_table *tables;        /* [bands]: rows 0 .. table_count - 1 */
-    size_t table_count;
-    /* [bands], or NULL: the rows table_count .. count - 1, added since the
-     * tables were made (lsh_table.h). */
+    /* [bands]: band b's table holds rows 0 .. kh_lsh_table_rows(&tables[b])
+     * - 1, in its own layout (every band has the same key_bits). */
+    kh_lsh_table *tables;
+    /* [bands], or NULL: band b's rows after its table's, up to count - 1,
+     * added since the table was made (lsh_table.h). */
     kh_lsh_delta *deltas;
     kh_raw_segment *raw;         /* [raw_segments]; NULL without raw data */
     size_t raw_segments, raw_segments_capacity;
@@ -129,15 +129,39 @@ void kh_minhash_lsh_set_scheme(knowhere_minhash_lsh *index, const kh_signature_s
 /* Frees a state (NULL is a no-op), off the calling thread when it is large. */
 void kh_lsh_state_release(kh_lsh_state *s);
 
-/* Whether the state has rows in deltas (added since its tables were made). */
+/* Whether some band has rows in its delta (added since its table was made). */
 static inline bool kh_lsh_state_has_delta(const kh_lsh_state *s) {
-    return s->deltas != NULL && s->table_count < s->count;
+    for (size_t b = 0; s->deltas != NULL && b < s->bands; ++b)
+        if (s->deltas[b].count) return true;
+    return false;
+}
+
+/* Band b's delta when it holds rows, else NULL. */
+static inline const kh_lsh_delta *kh_lsh_band_delta(const kh_lsh_state *s, size_t band) {
+    return s->deltas != NULL && s->deltas[band].count ? &s->deltas[band] : NULL;
+}
+
+/* Whether every band's table holds every row, all in one layout: what
+ * readers walking whole tables and saves need (kh_lsh_flat_state). */
+static inline bool kh_lsh_state_is_flat(const kh_lsh_state *s) {
+    if (kh_lsh_state_has_delta(s)) return false;
+    for (size_t b = 1; b < s->bands; ++b)
+        if (s->tables[b].layout.prefix_bits != s->tables[0].layout.prefix_bits) return false;
+    return true;
+}
+
+/* The fewest rows a band's table holds (the others are in its delta). */
+static inline size_t kh_lsh_state_min_table_rows(const kh_lsh_state *s) {
+    size_t rows = s->count;
+    for (size_t b = 0; b < s->bands; ++b)
+        if (kh_lsh_table_rows(&s->tables[b]) < rows) rows = kh_lsh_table_rows(&s->tables[b]);
+    return rows;
 }
 
 /* A state for readers that walk whole tables (self-join without raw data,
- * save): `s` itself when it has no delta, else a copy whose tables hold
- * every row (made in parallel on `threads` threads) and which shares
- * everything else with `s`; free it with kh_lsh_flat_state_free. */
+ * save): `s` itself when it is flat, else a copy whose tables hold every
+ * row in one layout (made in parallel on `threads` threads) and which
+ * shares everything else with `s`; free it with kh_lsh_flat_state_free. */
 int kh_lsh_flat_state(const kh_lsh_state *s, size_t threads, CInterrupt interrupt,
                       const kh_lsh_state **flat);
 void kh_lsh_flat_state_free(const kh_lsh_state *s, const kh_lsh_state *flat);

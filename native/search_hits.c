@@ -87,9 +87,8 @@ static int band_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filte
             return KNOWHERE_ERR_INTERRUPTED;
         status = consider(s, query, filter, b, entries[e].id, sc, n);
     }
-    if (status || *n >= limit || !kh_lsh_state_has_delta(s) || s->deltas[b].count == 0)
-        return status;
-    const kh_lsh_delta *d = &s->deltas[b];
+    const kh_lsh_delta *d = kh_lsh_band_delta(s, b);
+    if (status || *n >= limit || d == NULL) return status;
     uint64_t key = kh_band_key(s, query, b);
     size_t slot = kh_lsh_delta_home(d, key), chained = 0;
     uint32_t id;

@@ -91,7 +91,7 @@ static int map_task(kh_job *job, size_t band, size_t worker, void *ctx) {
  * fingerprint): [e + 1, *end). */
 static size_t run_end_after(const kh_lsh_state *s, size_t band, size_t e) {
     const kh_lsh_table *t = &s->tables[band];
-    size_t lo = 0, hi = (size_t)1 << s->layout.prefix_bits;
+    size_t lo = 0, hi = (size_t)1 << t->layout.prefix_bits;
     while (lo < hi) { /* the first bucket boundary beyond e */
         size_t mid = lo + (hi - lo) / 2;
         if (t->dir[mid] <= e) lo = mid + 1;

@@ -297,7 +297,8 @@ static int writer_init(writer *w, const kh_lsh_state *s, const kh_signature_sche
         .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0) |
                  (scheme ? FLAG_SCHEME : 0) | (s->app_bytes ? FLAG_APP_DATA : 0),
         .app_bytes = s->app_bytes,
-        .prefix_bits = s->layout.prefix_bits, .key_bits = s->layout.key_bits,
+        /* A flat state (begin_save): every band has this layout. */
+        .prefix_bits = s->tables[0].layout.prefix_bits, .key_bits = s->tables[0].layout.key_bits,
     };
     if (scheme) encode_scheme(w->scheme, scheme);
     L->sections = (uint32_t)sections_for(s->bands, L->flags);
@@ -996,11 +997,12 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
         .rows_per_band = (size_t)L->rows_per_band,
         .signature_bytes = (size_t)(L->length * L->element_size),
         .band_bytes = (size_t)(L->rows_per_band * L->element_size),
-        .layout = {L->prefix_bits, L->key_bits}, .table_count = (size_t)L->count,
     };
     /* 16 bytes per band: the header lists two 8-byte lengths per band. */
     s->tables = calloc(s->bands, sizeof *s->tables);
     if (s->tables == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    for (size_t b = 0; b < s->bands; ++b)
+        s->tables[b].layout = (kh_lsh_layout){L->prefix_bits, L->key_bits};
     if (L->flags & FLAG_RAW) {
         s->raw = calloc(1, sizeof *s->raw);
         if (s->raw == NULL) return KNOWHERE_ERR_NO_MEMORY;
@@ -1056,7 +1058,8 @@ static int check_table_chunk(reader *r, kh_lsh_state *s, size_t i, uint8_t *arra
         check_dir(v, band, (const uint32_t *)(void *)array, (size_t)done / 4, n / 4);
         return KNOWHERE_OK;
     }
-    kh_lsh_table view = {s->tables[band].dir, (kh_lsh_entry *)(void *)array};
+    kh_lsh_table view = {s->tables[band].dir, (kh_lsh_entry *)(void *)array,
+                         s->tables[band].layout};
     return check_entries(v, r->interrupt, band, &view, (size_t)done / 8, n / 8);
 }
 

@@ -530,6 +530,22 @@ describe('MinHashLSHIndex: getVectorByIds and add', () => {
     using index = new MinHashLSHIndex();
     expectKnowhereError(thrown(() => index.add(data)), Status.EMPTY_INDEX);
     expectKnowhereError(await rejection(index.addAsync(data)), Status.EMPTY_INDEX);
+    expectKnowhereError(thrown(() => index.compact()), Status.EMPTY_INDEX);
+    expectKnowhereError(await rejection(index.compactAsync()), Status.EMPTY_INDEX);
+  });
+
+  it('compact merges the added rows into the tables without changing an answer or the saved bytes', async () => {
+    using grown = new MinHashLSHIndex();
+    grown.build(data.subarray(0, 30 * 96), shape.length, shape.elementSize, shape.bands, true);
+    grown.add(data.subarray(30 * 96));
+    const saved = grown.serialize();
+    const answers = grown.batchSearch(data, 100, 5);
+    const added = grown.memoryUsage;
+    await grown.compactAsync({ signal: AbortSignal.timeout(60_000) });
+    grown.compact(); // nothing left to merge
+    expect(grown.memoryUsage).to.be.below(added); // the deltas are gone
+    expect(grown.batchSearch(data, 100, 5)).to.deep.equal(answers);
+    expect(Buffer.from(grown.serialize()).equals(Buffer.from(saved))).to.equal(true);
   });
 });
 

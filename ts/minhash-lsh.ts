@@ -384,6 +384,23 @@ export class MinHashLSHIndex implements Disposable {
       native.async.minhashLshAddWithInterrupt(handle, bytes, bytes.byteLength, interrupt, err), { phase: 'add' });
   }
 
+  /** Merges the rows added since the tables were made into them, band by
+   * band (knowhere_minhash_lsh_compact_with_interrupt): answers do not
+   * change; a self-join, clustering or save after many adds then needs no
+   * merged copy of the tables. Interrupted, the index answers as before. */
+  compact(): void {
+    const handle = this.#live();
+    this.#claim('write', 'compact');
+    const err = newErrorOut();
+    throwIfFailed(native.minhashLshCompactWithInterrupt(handle, null, err), err);
+  }
+
+  async compactAsync(options: ProgressOptions = {}): Promise<void> {
+    const handle = this.#live();
+    await this.#runAsync('write', 'compact', options, [], (interrupt, err) =>
+      native.async.minhashLshCompactWithInterrupt(handle, interrupt, err), { phase: 'add' });
+  }
+
   // --- search --------------------------------------------------------------
 
   /** The k most similar signatures to `query` (one signature). */

@@ -223,6 +223,7 @@ export interface NativeLibrary {
     bands: number, withRawData: boolean, interrupt: InterruptPtr | null, err: ErrorOut): number;
   minhashLshAddWithInterrupt(
     index: IndexPtr, data: Bytes, dataLen: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  minhashLshCompactWithInterrupt(index: IndexPtr, interrupt: InterruptPtr | null, err: ErrorOut): number;
   minhashLshSearchWithInterrupt(
     index: IndexPtr, query: Bytes, queryLen: number, k: number, bitset: Bytes | null, bitsetBits: number,
     ids: BigInt64Array, distances: Float32Array, interrupt: InterruptPtr | null, err: ErrorOut): number;
@@ -353,6 +354,8 @@ export interface NativeAsync {
     ...args: Parameters<NativeLibrary['minhashLshBuildWithInterrupt']>): Promise<number>;
   minhashLshAddWithInterrupt(
     ...args: Parameters<NativeLibrary['minhashLshAddWithInterrupt']>): Promise<number>;
+  minhashLshCompactWithInterrupt(
+    ...args: Parameters<NativeLibrary['minhashLshCompactWithInterrupt']>): Promise<number>;
   minhashLshSearchWithInterrupt(
     ...args: Parameters<NativeLibrary['minhashLshSearchWithInterrupt']>): Promise<number>;
   minhashLshBatchSearchWithInterrupt(
@@ -561,6 +564,8 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     'size_t data_len, CInterrupt interrupt, void *err)');
   f('int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, ' +
     'void *err)');
+  const compactWithInterrupt = f(
+    'int knowhere_minhash_lsh_compact_with_interrupt(knowhere_minhash_lsh *index, CInterrupt interrupt, void *err)');
   const searchWithInterrupt = f(
     'int knowhere_minhash_lsh_search_with_interrupt(const knowhere_minhash_lsh *index, const uint8_t *query, ' +
     'size_t query_len, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids, float *distances, ' +
@@ -781,6 +786,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshFree: (index) => { free(index); },
     minhashLshBuildWithInterrupt: (...args) => buildWithInterrupt(...args) as number,
     minhashLshAddWithInterrupt: (...args) => addWithInterrupt(...args) as number,
+    minhashLshCompactWithInterrupt: (...args) => compactWithInterrupt(...args) as number,
     minhashLshSearchWithInterrupt: (...args) => searchWithInterrupt(...args) as number,
     minhashLshBatchSearchWithInterrupt: (...args) => batchSearchWithInterrupt(...args) as number,
     searchOptionsInit: () => {
@@ -872,6 +878,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     async: {
       minhashLshBuildWithInterrupt: (...args) => callAsync(buildWithInterrupt, args),
       minhashLshAddWithInterrupt: (...args) => callAsync(addWithInterrupt, args),
+      minhashLshCompactWithInterrupt: (...args) => callAsync(compactWithInterrupt, args),
       minhashLshSearchWithInterrupt: (...args) => callAsync(searchWithInterrupt, args),
       minhashLshBatchSearchWithInterrupt: (...args) => callAsync(batchSearchWithInterrupt, args),
       minhashLshSaveWithInterrupt: (...args) => callAsync(saveWithInterrupt, args),

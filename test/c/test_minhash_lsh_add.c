@@ -83,8 +83,11 @@ static void check_same_answers(const knowhere_minhash_lsh *a, const knowhere_min
  * thousand) in deltas. */
 static void check_structure(const knowhere_minhash_lsh *index) {
     const kh_lsh_state *s = index->state;
-    CHECK(s->layout.prefix_bits == 28 || ((size_t)16 << s->layout.prefix_bits) > s->table_count);
-    size_t in_deltas = s->count - s->table_count;
+    for (size_t b = 0; b < s->bands; ++b) {
+        unsigned bits = s->tables[b].layout.prefix_bits;
+        CHECK(bits == 28 || ((size_t)16 << bits) > kh_lsh_table_rows(&s->tables[b]));
+    }
+    size_t in_deltas = s->count - kh_lsh_state_min_table_rows(s);
     CHECK(in_deltas <= 4096 || in_deltas <= s->count / 4);
 }
 
@@ -107,10 +110,10 @@ static knowhere_minhash_lsh *grow(const uint8_t *data, size_t first, size_t n, b
     while (at < n) {
         size_t rows = sizes[step++ % n_sizes];
         if (rows > n - at) rows = n - at;
-        size_t tables_before = grown->state->table_count;
+        size_t tables_before = kh_lsh_state_min_table_rows(grown->state);
         REQUIRE(add_rows(grown, data + at * SIG, rows) == KNOWHERE_OK);
         at += rows;
-        *merges += grown->state->table_count != tables_before;
+        *merges += kh_lsh_state_min_table_rows(grown->state) != tables_before;
         CHECK_EQ(knowhere_minhash_lsh_count(grown), at);
         check_structure(grown);
     }
@@ -135,7 +138,7 @@ static void test_grown_equals_built(void) {
             CHECK(knowhere_minhash_lsh_count(grown) == n);
             check_same_answers(grown, built, queries, QUERIES, true);
             printf("  raw %d, from %zu rows: %zu merges, %zu rows in deltas at the end\n", raw,
-                   first, merges, grown->state->count - grown->state->table_count);
+                   first, merges, grown->state->count - kh_lsh_state_min_table_rows(grown->state));
             knowhere_minhash_lsh_free(grown);
             knowhere_minhash_lsh_free(built);
         }
@@ -203,7 +206,10 @@ static void test_interrupted_add_changes_nothing(void) {
             }
             CHECK_EQ(status, KNOWHERE_ERR_INTERRUPTED);
             CHECK_EQ(knowhere_minhash_lsh_count(index), built + 5000);
-            CHECK_EQ(index->state->count - index->state->table_count, 5000);
+            /* The rows of the earlier add are still in the deltas, or (the
+             * add merged them before its own rows went in) in the tables. */
+            size_t in_deltas = index->state->count - kh_lsh_state_min_table_rows(index->state);
+            CHECK(in_deltas == 5000 || in_deltas == 0);
             check_same_answers(index, reference, queries, QUERIES, false);
         }
         /* And the same rows then go in. */
@@ -235,7 +241,7 @@ static void test_removals_and_saves_of_a_grown_index(void) {
                 KNOWHERE_OK);
         for (int tail = 0; tail < 3; ++tail) /* rows in deltas at the save */
             REQUIRE(knowhere_minhash_lsh_add(grown, data + tail * SIG, SIG, NULL) == KNOWHERE_OK);
-        CHECK(grown->state->count > grown->state->table_count);
+        CHECK(grown->state->count > kh_lsh_state_min_table_rows(grown->state));
 
         knowhere_minhash_lsh *built = knowhere_minhash_lsh_create();
         REQUIRE(built != NULL);
@@ -258,8 +264,8 @@ static void test_removals_and_saves_of_a_grown_index(void) {
         CHECK_EQ(knowhere_minhash_lsh_removed_count(loaded), n_removed);
         check_same_answers(loaded, built, queries, QUERIES, true);
         /* The loaded index has no deltas and the grown one's layout. */
-        CHECK(loaded->state->table_count == loaded->state->count);
-        CHECK_EQ(loaded->state->layout.key_bits, grown->state->layout.key_bits);
+        CHECK(kh_lsh_state_is_flat(loaded->state));
+        CHECK_EQ(loaded->state->tables[0].layout.key_bits, grown->state->tables[0].layout.key_bits);
         knowhere_buffer_free(bytes);
         knowhere_minhash_lsh_free(loaded);
         knowhere_minhash_lsh_free(built);
@@ -269,9 +275,167 @@ static void test_removals_and_saves_of_a_grown_index(void) {
     free(data);
 }
 
+/* The bytes of a serialized index (freed by the caller). */
+static uint8_t *serialized(const knowhere_minhash_lsh *index, size_t *len) {
+    uint8_t *bytes = NULL;
+    REQUIRE(knowhere_minhash_lsh_serialize(index, &bytes, len, NULL) == KNOWHERE_OK);
+    return bytes;
+}
+
+static void check_same_bytes(const knowhere_minhash_lsh *a, const knowhere_minhash_lsh *b) {
+    size_t len_a = 0, len_b = 0;
+    uint8_t *bytes_a = serialized(a, &len_a), *bytes_b = serialized(b, &len_b);
+    CHECK_EQ(len_a, len_b);
+    CHECK(len_a == len_b && memcmp(bytes_a, bytes_b, len_a) == 0);
+    knowhere_buffer_free(bytes_a);
+    knowhere_buffer_free(bytes_b);
+}
+
+/* The clustering (cover, with similarities) of a and b agree exactly. */
+static void check_same_clusters(const knowhere_minhash_lsh *a, const knowhere_minhash_lsh *b) {
+    size_t n = knowhere_minhash_lsh_count(a);
+    int64_t *rep_a = malloc(n * sizeof *rep_a), *rep_b = malloc(n * sizeof *rep_b);
+    double *sim_a = malloc(n * sizeof *sim_a), *sim_b = malloc(n * sizeof *sim_b);
+    REQUIRE(rep_a && rep_b && sim_a && sim_b);
+    REQUIRE(knowhere_minhash_lsh_cluster_with_interrupt(a, 0.5f, KNOWHERE_CLUSTER_COVER, rep_a, sim_a,
+                                                        n, NULL, NULL) == KNOWHERE_OK);
+    REQUIRE(knowhere_minhash_lsh_cluster_with_interrupt(b, 0.5f, KNOWHERE_CLUSTER_COVER, rep_b, sim_b,
+                                                        n, NULL, NULL) == KNOWHERE_OK);
+    CHECK(memcmp(rep_a, rep_b, n * sizeof *rep_a) == 0);
+    CHECK(memcmp(sim_a, sim_b, n * sizeof *sim_a) == 0);
+    size_t clustered = 0;
+    for (size_t i = 0; i < n; ++i) clustered += rep_a[i] != (int64_t)i;
+    CHECK(clustered > 0); /* not vacuous */
+    free(rep_a);
+    free(rep_b);
+    free(sim_a);
+    free(sim_b);
+}
+
+/* An index of `first` rows grown by adds of `step` rows to n, with a few
+ * removals: rows in deltas, tables narrower than a build of n would make. */
+static knowhere_minhash_lsh *grown_with_deltas(const uint8_t *data, size_t first, size_t n,
+                                               size_t step, bool raw) {
+    knowhere_minhash_lsh *index = build_index(data, first, LENGTH, ES, BANDS, raw);
+    const int64_t removed[] = {1, 77, 3000, (int64_t)n - 2};
+    for (size_t at = first; at < n; at += step)
+        REQUIRE(add_rows(index, data + at * SIG, step < n - at ? step : n - at) == KNOWHERE_OK);
+    REQUIRE(knowhere_minhash_lsh_remove(index, removed, 4, NULL, NULL) == KNOWHERE_OK);
+    CHECK(kh_lsh_state_has_delta(index->state));
+    return index;
+}
+
+static void test_compact_changes_no_answer(void) {
+    const size_t n = 50000;
+    test_rng rng = {14};
+    uint8_t *data = clustered_signatures(&rng, n, LENGTH, ES);
+    uint8_t *queries = malloc(QUERIES * SIG);
+    REQUIRE(queries != NULL);
+    for (size_t q = 0; q < QUERIES; ++q) memcpy(queries + q * SIG, data + (q * 113 % n) * SIG, SIG);
+    knowhere_error *err = NULL;
+    CHECK_EQ(knowhere_minhash_lsh_compact_with_interrupt(NULL, NULL, NULL), KNOWHERE_ERR_INVALID_ARG);
+    knowhere_minhash_lsh *empty = knowhere_minhash_lsh_create();
+    CHECK_EQ(knowhere_minhash_lsh_compact_with_interrupt(empty, NULL, &err), KNOWHERE_ERR_EMPTY_INDEX);
+    CHECK(err != NULL);
+    knowhere_error_free(err);
+    knowhere_minhash_lsh_free(empty);
+    for (int raw = 0; raw < 2; ++raw) {
+        knowhere_minhash_lsh *reference = grown_with_deltas(data, 3000, n, 1700, raw);
+        knowhere_minhash_lsh *index = grown_with_deltas(data, 3000, n, 1700, raw);
+        REQUIRE(knowhere_minhash_lsh_compact_with_interrupt(index, NULL, NULL) == KNOWHERE_OK);
+        const kh_lsh_state *s = index->state;
+        CHECK(kh_lsh_state_is_flat(s));
+        CHECK_EQ(kh_lsh_state_min_table_rows(s), n);
+        CHECK(((size_t)16 << s->tables[0].layout.prefix_bits) > n); /* as wide as a build */
+        CHECK(knowhere_minhash_lsh_memory_usage(index) < knowhere_minhash_lsh_memory_usage(reference));
+        /* A grown index built at once, with the same removals. */
+        knowhere_minhash_lsh *built = grown_with_deltas(data, n - 1, n, 1, raw);
+        REQUIRE(knowhere_minhash_lsh_compact_with_interrupt(built, NULL, NULL) == KNOWHERE_OK);
+        check_same_answers(index, reference, queries, QUERIES, true);
+        check_same_answers(index, built, queries, QUERIES, true);
+        check_same_clusters(index, reference);
+        check_same_bytes(index, reference); /* a save merges the same way */
+        REQUIRE(knowhere_minhash_lsh_compact_with_interrupt(index, NULL, NULL) == KNOWHERE_OK);
+        CHECK(index->state == s);
+        knowhere_minhash_lsh_free(built);
+        knowhere_minhash_lsh_free(reference);
+        knowhere_minhash_lsh_free(index);
+    }
+    free(queries);
+    free(data);
+}
+
+/* Bands compacted and bands not, in different layouts (an interrupted
+ * compaction): every answer and the saved bytes stay those of the index
+ * before, adds go on from there, and a later compaction finishes. */
+static void test_interrupted_compaction_leaves_mixed_bands(void) {
+    /* Merged last at 60000 rows: the compaction widens the directories. */
+    const size_t n = 130000, grown = 80000;
+    test_rng rng = {15};
+    uint8_t *data = clustered_signatures(&rng, n, LENGTH, ES);
+    uint8_t *queries = malloc(QUERIES * SIG);
+    REQUIRE(queries != NULL);
+    for (size_t q = 0; q < QUERIES; ++q) memcpy(queries + q * SIG, data + (q * 307 % n) * SIG, SIG);
+    for (int raw = 0; raw < 2; ++raw) {
+        knowhere_minhash_lsh *reference = grown_with_deltas(data, 3000, grown, 1000, raw);
+        knowhere_minhash_lsh *index = NULL;
+        int status = KNOWHERE_OK;
+        size_t merged = 0;
+        for (int tries = 0; tries < 20 && (merged == 0 || merged == BANDS); ++tries) {
+            knowhere_minhash_lsh_free(index);
+            index = grown_with_deltas(data, 3000, grown, 1000, raw);
+            knowhere_minhash_lsh_set_num_threads(index, 1); /* one band after the other */
+            watcher w = {.stop = knowhere_interrupt_create()};
+            atomic_init(&w.quit, false);
+            pthread_t thread;
+            REQUIRE(pthread_create(&thread, NULL, watch, &w) == 0);
+            status = knowhere_minhash_lsh_compact_with_interrupt(index, w.stop, NULL);
+            atomic_store(&w.quit, true);
+            pthread_join(thread, NULL);
+            knowhere_interrupt_free(w.stop);
+            merged = 0;
+            for (size_t b = 0; b < BANDS; ++b) merged += kh_lsh_band_delta(index->state, b) == NULL;
+        }
+        CHECK_EQ(status, KNOWHERE_ERR_INTERRUPTED);
+        CHECK(merged > 0 && merged < BANDS);
+        const kh_lsh_state *s = index->state;
+        bool mixed = false;
+        for (size_t b = 1; b < BANDS; ++b)
+            mixed |= s->tables[b].layout.prefix_bits != s->tables[0].layout.prefix_bits;
+        CHECK(mixed);
+        printf("  raw %d: %zu of %d bands merged when interrupted\n", raw, merged, BANDS);
+        check_same_answers(index, reference, queries, QUERIES, true);
+        check_same_clusters(index, reference);
+        check_same_bytes(index, reference);
+
+        /* Adds go on from the mixed state: to the deltas, and (more than a
+         * quarter of the rows at once) through a compaction and a merge. */
+        for (size_t at = grown; at < grown + 3000; at += 1500) {
+            REQUIRE(add_rows(index, data + at * SIG, 1500) == KNOWHERE_OK);
+            REQUIRE(add_rows(reference, data + at * SIG, 1500) == KNOWHERE_OK);
+        }
+        check_same_answers(index, reference, queries, QUERIES, true);
+        check_same_bytes(index, reference);
+        REQUIRE(add_rows(index, data + (grown + 3000) * SIG, n - grown - 3000) == KNOWHERE_OK);
+        REQUIRE(add_rows(reference, data + (grown + 3000) * SIG, n - grown - 3000) == KNOWHERE_OK);
+        check_same_answers(index, reference, queries, QUERIES, true);
+        REQUIRE(knowhere_minhash_lsh_compact_with_interrupt(index, NULL, NULL) == KNOWHERE_OK);
+        CHECK(kh_lsh_state_is_flat(index->state));
+        check_same_answers(index, reference, queries, QUERIES, true);
+        check_same_clusters(index, reference);
+        check_same_bytes(index, reference);
+        knowhere_minhash_lsh_free(reference);
+        knowhere_minhash_lsh_free(index);
+    }
+    free(queries);
+    free(data);
+}
+
 int main(void) {
     RUN(test_grown_equals_built);
     RUN(test_interrupted_add_changes_nothing);
     RUN(test_removals_and_saves_of_a_grown_index);
+    RUN(test_compact_changes_no_answer);
+    RUN(test_interrupted_compaction_leaves_mixed_bands);
     return CHECK_DONE();
 }
