@@ -86,6 +86,15 @@ export function bytesOf(value: unknown, name: string): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
+/** bytesOf without the Uint8Array view: for the calls declared to take
+ * `const void *`, to which koffi passes any TypedArray or DataView as it is. */
+export function viewOf(value: unknown, name: string): ArrayBufferView {
+  if (!ArrayBuffer.isView(value)) {
+    throw invalidArgument(`${name} must be a TypedArray or DataView, got ${describe(value)}`);
+  }
+  return value;
+}
+
 export function countOf(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw invalidArgument(`${name} must be a non-negative integer, got ${describe(value)}`);

@@ -17,7 +17,7 @@
 import { fileURLToPath } from 'node:url';
 
 import {
-  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, runAsync,
+  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, runAsync, viewOf,
   type AsyncOptions, type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
 import {
@@ -25,7 +25,8 @@ import {
 } from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';
 import {
-  native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type CountOut,
+  native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, syncErrorOut, type BufferOut,
+  type CountOut,
   type ErrorOut, type IndexPtr, type InterruptPtr, type LengthOut, type PairsOut, type RangeResultOut,
 } from './native.ts';
 import { RangeSearchResult, SelfJoinResult } from './threshold.ts';
@@ -143,9 +144,11 @@ interface NativeFilter {
   readonly bits: number;
 }
 
+const NO_FILTER: NativeFilter = { bytes: null, bits: 0 };
+
 /** C reads ceil(bits / 8) bytes and cannot know the buffer's size: check it. */
 function filterOf(value: unknown): NativeFilter {
-  if (value === null || value === undefined) return { bytes: null, bits: 0 };
+  if (value === null || value === undefined) return NO_FILTER;
   if (ArrayBuffer.isView(value)) {
     const bytes = bytesOf(value, 'filter');
     return { bytes, bits: bytes.byteLength * 8 };
@@ -225,9 +228,15 @@ function releasePairs(out: PairsOut): void {
   native.pairsFree(pairs);
 }
 
-/** Output buffers for `slots` results; C writes every slot. */
+/** Output buffers for `slots` results; C writes every slot. One
+ * ArrayBuffer for both arrays: one allocation, and memory outside V8's heap
+ * that koffi can hand to C as it is (a small typed array made on its own
+ * lives in the heap and is moved out when passed). */
 function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
-  return allocate(`${slots} result slots`, () => ({ ids: new BigInt64Array(slots), distances: new Float32Array(slots) }));
+  return allocate(`${slots} result slots`, () => {
+    const buffer = new ArrayBuffer(12 * slots);
+    return { ids: new BigInt64Array(buffer, 0, slots), distances: new Float32Array(buffer, 8 * slots, slots) };
+  });
 }
 
 
@@ -348,10 +357,10 @@ export class MinHashLSHIndex implements Disposable {
 
   addWithInterrupt(data: SignatureData, interrupt: Interrupt | null): void {
     const handle = this.#live();
-    const bytes = bytesOf(data, 'data');
+    const bytes = viewOf(data, 'data');
     const checkedInterrupt = interruptOf(interrupt);
     this.#claim('write', 'add');
-    const err = newErrorOut();
+    const err = syncErrorOut;
     throwIfFailed(native.minhashLshAddWithInterrupt(
       handle, bytes, bytes.byteLength, checkedInterrupt && interruptHandle(checkedInterrupt), err), err);
   }
@@ -401,13 +410,13 @@ export class MinHashLSHIndex implements Disposable {
   searchWithInterrupt(query: SignatureData, k: number, filter: Filter | null | undefined,
                       interrupt: Interrupt | null): SearchResult {
     const handle = this.#live();
-    const bytes = bytesOf(query, 'query');
+    const bytes = viewOf(query, 'query');
     const checkedK = countOf(k, 'k');
     const bitset = filterOf(filter);
     const checkedInterrupt = interruptOf(interrupt);
     this.#claim('read', 'search');
     const result = resultBuffers(checkedK);
-    const err = newErrorOut();
+    const err = syncErrorOut;
     throwIfFailed(native.minhashLshSearchWithInterrupt(
       handle, bytes, bytes.byteLength, checkedK, bitset.bytes, bitset.bits, result.ids, result.distances,
       checkedInterrupt && interruptHandle(checkedInterrupt), err), err);

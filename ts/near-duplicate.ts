@@ -29,7 +29,7 @@ import {
 } from './shingle-similarity.ts';
 import {
   type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments, signatureFromText, signaturesFromTexts,
-  signaturesFromTextsAsync,
+  signaturesFromTextsAsync, transientDocumentBytes,
 } from './signature.ts';
 import { chooseBands } from './threshold.ts';
 
@@ -221,6 +221,8 @@ export class NearDuplicateIndex implements Disposable {
   readonly #rows = new Map<DocumentKey, number>();
   /** By row, with verify 'exact': the shingle set. */
   readonly #sets = new ShingleSetStore();
+  /** #hash's signature. */
+  readonly #signature: Uint32Array;
   /** The async operation holding the index, as a chain to wait on. */
   #tail: Promise<void> = Promise.resolve();
   /** Async operations started and not finished (hashing included). */
@@ -235,6 +237,7 @@ export class NearDuplicateIndex implements Disposable {
       valueBytes: 4, keepCase: o.keepCase, seed: o.seed,
     };
     this.#native = nativeOptionsOf(this.#signatureOptions);
+    this.#signature = new Uint32Array(o.numHashes);
   }
 
   /** The options in use, defaults filled in. */
@@ -263,7 +266,7 @@ export class NearDuplicateIndex implements Disposable {
   add(key: DocumentKey, text: string | Uint8Array): void {
     this.#idle('add');
     const k = this.#newKey(key);
-    const { signature, set } = this.#hash(documentBytes(text, 'text'));
+    const { signature, set } = this.#hash(transientDocumentBytes(text, 'text'));
     this.#insert([k], signature, set === null ? null : [set]);
   }
 
@@ -284,7 +287,7 @@ export class NearDuplicateIndex implements Disposable {
     this.#idle('query');
     const threshold = queryThresholdOf(options.threshold, this.#options.threshold);
     const limit = limitOf(options.limit);
-    const bytes = documentBytes(text, 'text');
+    const bytes = transientDocumentBytes(text, 'text');
     const found = this.#matches(signatureFromText(bytes, this.#signatureOptions), bytes, threshold, limit);
     return found.map((c) => ({ key: this.#keys[c.row] as DocumentKey, similarity: c.similarity }));
   }
@@ -298,7 +301,7 @@ export class NearDuplicateIndex implements Disposable {
    */
   addIfNew(key: DocumentKey, text: string | Uint8Array, options: NearDuplicateQueryOptions = {}): AddIfNewResult {
     this.#idle('addIfNew');
-    return this.#addIfNew(this.#newKey(key), documentBytes(text, 'text'), options);
+    return this.#addIfNew(this.#newKey(key), transientDocumentBytes(text, 'text'), options);
   }
 
   /** Removes a document; false if the key is not in the index. */
@@ -526,9 +529,13 @@ export class NearDuplicateIndex implements Disposable {
   }
 
   /** A document's signature and, with verify 'exact', its shingle set
-   * (one pass over the text). */
+   * (one pass over the text). Both are reused buffers, valid until the
+   * next #hash: the sync body that hashes a document also searches with it
+   * and inserts it (the index and the store copy what they keep). */
   #hash(bytes: Uint8Array): { signature: Uint32Array; set: BigUint64Array | null } {
-    if (this.#exact) return signatureAndShingleSetOf(bytes, this.#native);
+    if (this.#exact) {
+      return { signature: this.#signature, set: signatureAndShingleSetOf(bytes, this.#native, this.#signature) };
+    }
     return { signature: signatureFromText(bytes, this.#signatureOptions), set: null };
   }
 

@@ -24,7 +24,7 @@ import {
 } from './async-call.ts';
 import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import {
-  Shingle, SignatureFlag, native, newErrorOut, type NativeSignatureOptions,
+  Shingle, SignatureFlag, native, newErrorOut, syncErrorOut, type NativeSignatureOptions,
 } from './native.ts';
 
 /** One signature's values, or a batch's end to end. */
@@ -194,6 +194,38 @@ export function documentBytes(value: unknown, name: string): Uint8Array {
   throw invalidArgument(`${name} must be a string or a Uint8Array, got ${describe(value)}`);
 }
 
+/** Strings up to this many UTF-16 units are encoded into the reused
+ * buffer; longer ones get their own (so the scratch never holds more than
+ * 3 MiB). */
+const SCRATCH_TEXT_UNITS = 1 << 20;
+const encoder = new TextEncoder();
+let textScratch = new Uint8Array(4096);
+
+/**
+ * documentBytes for a sync call that reads the bytes only while it runs: a
+ * string is encoded into one reused buffer, and the view returned is valid
+ * until the next call of this function. Buffer.from allocated and filled a
+ * new buffer (from an 8 KiB pool it refills) for every document, which cost
+ * more than hashing a short one (docs/benchmarks.md).
+ */
+export function transientDocumentBytes(value: unknown, name: string): Uint8Array {
+  if (typeof value !== 'string') return documentBytes(value, name);
+  if (value.length > SCRATCH_TEXT_UNITS) return Buffer.from(value, 'utf8');
+  const most = 3 * value.length; // UTF-8 bytes per UTF-16 unit, at most
+  if (most > textScratch.length) textScratch = new Uint8Array(Math.max(most, 2 * textScratch.length));
+  return textScratch.subarray(0, encoder.encodeInto(value, textScratch).written);
+}
+
+/** A new array for one signature of these options: the typed array the
+ * caller gets (C writes its bytes), or an empty one for options the library
+ * is about to reject. */
+function signatureArrayOf(options: NativeSignatureOptions): SignatureValues | Uint8Array {
+  if (signatureBytesOf(options) === 0) return new Uint8Array(0);
+  if (options.value_bytes === 4) return new Uint32Array(options.num_hashes);
+  if (options.value_bytes === 8) return new BigUint64Array(options.num_hashes);
+  return new Uint8Array(signatureBytesOf(options));
+}
+
 // ---------------------------------------------------------------------------
 // One document
 // ---------------------------------------------------------------------------
@@ -205,11 +237,11 @@ export function signatureFromText(text: Document, options?: WithValueBytes4<Sign
 export function signatureFromText(text: Document, options?: SignatureOptions): SignatureValues;
 export function signatureFromText(text: Document, options?: SignatureOptions): SignatureValues {
   const nativeOptions = nativeOptionsOf(options);
-  const bytes = documentBytes(text, 'text');
-  const out = new Uint8Array(signatureBytesOf(nativeOptions));
-  const err = newErrorOut();
+  const bytes = transientDocumentBytes(text, 'text');
+  const out = signatureArrayOf(nativeOptions);
+  const err = syncErrorOut;
   throwIfFailed(native.signatureFromText(nativeOptions, bytes, bytes.byteLength, out, out.byteLength, null, err), err);
-  return valuesOf(out, nativeOptions.value_bytes);
+  return out as SignatureValues; // a Uint8Array only for options the library rejected
 }
 
 /** Token hashes: a BigUint64Array or bigints. */
