@@ -17,7 +17,7 @@
 import { fileURLToPath } from 'node:url';
 
 import {
-  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, runAsync, viewOf,
+  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, resultMemory, runAsync, viewOf,
   type AsyncOptions, type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
 import {
@@ -228,14 +228,15 @@ function releasePairs(out: PairsOut): void {
   native.pairsFree(pairs);
 }
 
-/** Output buffers for `slots` results; C writes every slot. One
- * ArrayBuffer for both arrays: one allocation, and memory outside V8's heap
- * that koffi can hand to C as it is (a small typed array made on its own
- * lives in the heap and is moved out when passed). */
+/** Output buffers for `slots` results; C writes every slot. One piece of
+ * resultMemory for both arrays (pooled when small). */
 function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
   return allocate(`${slots} result slots`, () => {
-    const buffer = new ArrayBuffer(12 * slots);
-    return { ids: new BigInt64Array(buffer, 0, slots), distances: new Float32Array(buffer, 8 * slots, slots) };
+    const { buffer, byteOffset } = resultMemory(12 * slots);
+    return {
+      ids: new BigInt64Array(buffer, byteOffset, slots),
+      distances: new Float32Array(buffer, byteOffset + 8 * slots, slots),
+    };
   });
 }
 

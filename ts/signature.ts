@@ -20,7 +20,7 @@
  * little-endian, which is what every platform Node runs on uses.
  */
 import {
-  allocate, booleanOf, countOf, describe, runAsync, type ProgressOptions,
+  allocate, booleanOf, countOf, describe, resultMemory, runAsync, type ProgressOptions,
 } from './async-call.ts';
 import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import {
@@ -124,12 +124,15 @@ function seedOf(value: unknown): bigint {
   return BigInt(countOf(value, 'seed'));
 }
 
+/** The library's defaults, shared (frozen) by every call without options. */
+const DEFAULT_OPTIONS: NativeSignatureOptions = Object.freeze(native.signatureOptionsInit());
+
 /** The C options struct for `options`: the library's defaults
  * (knowhere_signature_options_init) with what the caller set, and nothing
  * else: every default is the library's, so the same options give the same
  * signatures from C and from here (test/options-defaults.test.ts). */
 export function nativeOptionsOf(options: unknown): NativeSignatureOptions {
-  if (options === undefined || options === null) return native.signatureOptionsInit();
+  if (options === undefined || options === null) return DEFAULT_OPTIONS;
   if (typeof options !== 'object') throw invalidArgument(`options must be an object, got ${describe(options)}`);
   const o = options as SignatureOptions;
   const result = native.signatureOptionsInit();
@@ -220,10 +223,11 @@ export function transientDocumentBytes(value: unknown, name: string): Uint8Array
  * caller gets (C writes its bytes), or an empty one for options the library
  * is about to reject. */
 function signatureArrayOf(options: NativeSignatureOptions): SignatureValues | Uint8Array {
-  if (signatureBytesOf(options) === 0) return new Uint8Array(0);
-  if (options.value_bytes === 4) return new Uint32Array(options.num_hashes);
-  if (options.value_bytes === 8) return new BigUint64Array(options.num_hashes);
-  return new Uint8Array(signatureBytesOf(options));
+  const bytes = signatureBytesOf(options);
+  if (bytes === 0 || (options.value_bytes !== 4 && options.value_bytes !== 8)) return new Uint8Array(bytes);
+  const { buffer, byteOffset } = resultMemory(bytes);
+  return options.value_bytes === 4 ? new Uint32Array(buffer, byteOffset, options.num_hashes)
+    : new BigUint64Array(buffer, byteOffset, options.num_hashes);
 }
 
 // ---------------------------------------------------------------------------
