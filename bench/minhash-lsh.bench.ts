@@ -6,7 +6,11 @@
  *     and batch search, memory, interrupt latency and overhead at n = 100k
  *     and 1M (--quick: 100k).
  *  2. Through the TypeScript binding, on that same library file: build,
- *     single search and batch search, on Uint32Array signatures.
+ *     single search and batch search, on Uint32Array signatures; the
+ *     signatures of the very documents signature_bench timed in step 1; the
+ *     binding's per-call cost piece by piece (bench/binding-cost.ts); and
+ *     each binding figure next to its C counterpart from step 1 and its
+ *     target (issue 14: single calls within 1.5x of C, batches 1.1x).
  *  3. The npm package `minhash` (0.0.9, its LshIndex) on the SAME signatures
  *     and queries as step 2, as the baseline: insert and query per document,
  *     recall, and the ratios ours / baseline.
@@ -31,6 +35,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+
+import { measureBindingCost } from './binding-cost.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = path.join(root, 'build-bench');
@@ -460,6 +466,99 @@ function measureBaseline(w: Workload): BaselineResult {
   };
 }
 
+/** The binding's signatures of signature_bench's documents (--docs-out),
+ * measured as it measures C: CPU time per document for single calls,
+ * medians of 9 repetitions; wall time for the batch on every core. */
+interface TsSignatureResult {
+  words: number; docs: number; from_string_us: number; from_bytes_us: number; batch_all_cores_us: number;
+  texts: string[];
+}
+
+function readDocs(file: string): Buffer[] {
+  const raw = readFileSync(file);
+  const count = Number(raw.readBigUInt64LE(0));
+  const offsets = Array.from({ length: count + 1 }, (_, i) => Number(raw.readBigUInt64LE(8 + 8 * i)));
+  const base = 8 * (count + 2);
+  return Array.from({ length: count }, (_, i) => raw.subarray(base + (offsets[i] ?? 0), base + (offsets[i + 1] ?? 0)));
+}
+
+function measureTsSignatures(binding: Binding): TsSignatureResult[] {
+  const results: TsSignatureResult[] = [];
+  for (const words of [100, 1000]) {
+    const file = `${signatureDocsPrefix}-${words}.bin`;
+    if (!existsSync(file)) continue;
+    const bytes = readDocs(file);
+    const texts = bytes.map((b) => b.toString('utf8'));
+    const perDoc = (f: (i: number) => void): number => {
+      for (let i = 0; i < texts.length; i++) f(i); // warm-up
+      const reps: number[] = [];
+      for (let r = 0; r < 9; r++) {
+        const start = process.cpuUsage();
+        for (let i = 0; i < texts.length; i++) f(i);
+        const used = process.cpuUsage(start);
+        reps.push((used.user + used.system) / texts.length);
+      }
+      return median(reps);
+    };
+    const fromString = perDoc((i) => { binding.signatureFromText(texts[i] as string); });
+    const fromBytes = perDoc((i) => { binding.signatureFromText(bytes[i] as Uint8Array); });
+    binding.signaturesFromTexts(texts);
+    const batch: number[] = [];
+    for (let r = 0; r < 9; r++) {
+      const t0 = nowNs();
+      binding.signaturesFromTexts(texts);
+      batch.push((nowNs() - t0) / 1000 / texts.length);
+    }
+    results.push({ words, docs: texts.length, from_string_us: fromString, from_bytes_us: fromBytes,
+      batch_all_cores_us: median(batch), texts });
+  }
+  return results;
+}
+
+/** Each binding figure next to its C counterpart measured in this run and
+ * the target of issue 14. */
+function printBindingOverhead(c: CReport | null, ours: readonly OursResult[], sigs: readonly TsSignatureResult[]): void {
+  const rows: string[][] = [];
+  const row = (what: string, ts: number, cValue: number | undefined, target: number, unit: 'ns' | 'us'): void => {
+    if (cValue === undefined || !Number.isFinite(cValue)) return;
+    const ns = (v: number): number => (unit === 'us' ? v * 1000 : v);
+    const ratio = ts / cValue;
+    rows.push([what, fmtNs(ns(ts)), fmtNs(ns(cValue)), fmtRatio(ratio), `<= ${target}x`,
+      ratio <= target ? 'met' : 'MISSED']);
+  };
+  const c100 = c?.results.find((r) => r.n === 100_000);
+  const o100 = ours.find((o) => o.n === 100_000);
+  if (c100 !== undefined && o100 !== undefined) {
+    row('single search, k = 10, 100k, median', o100.single_search_ns.median, c100.single_search_ns.median, 1.5, 'ns');
+    row('single search, k = 10, 100k, mean', o100.single_search_ns.mean, c100.single_search_ns.mean, 1.5, 'ns');
+    const one = c100.by_threads[0];
+    const all = c100.by_threads[c100.by_threads.length - 1];
+    if (one?.threads === 1) {
+      row('batch search / query, 1 thread', o100.batch_search_ns_per_query.one_thread,
+        one.batch_search_ns_per_query.raw, 1.1, 'ns');
+    }
+    if (all !== undefined && all.threads === o100.threads) {
+      row(`batch search / query, ${all.threads} threads`, o100.batch_search_ns_per_query.all_cores,
+        all.batch_search_ns_per_query.raw, 1.1, 'ns');
+    }
+  }
+  const best = signatureReports.find((r) => r.simd === 'best');
+  for (const s of sigs) {
+    const cRow = (measure: string): number | undefined =>
+      best?.rows.find((r) => r.text === 'real English' && r.words === s.words && r.measure === measure)?.us;
+    row(`signatureFromText(string), ${s.words} words of real English`, s.from_string_us, cRow('from_text'), 1.5, 'us');
+    row(`signatureFromText(Uint8Array), ${s.words} words`, s.from_bytes_us, cRow('from_text'), 1.5, 'us');
+    row(`signaturesFromTexts / document, ${s.words} words, all cores`, s.batch_all_cores_us, cRow('batch_text'), 1.1, 'us');
+  }
+  if (rows.length === 0) {
+    console.log('\nbinding vs C: no C figures in this run (--skip-c)');
+    return;
+  }
+  table('The binding vs C, same run (issue 14: single calls within 1.5x of C, batches within 1.1x; ' +
+    'signatures: CPU time of the calling thread in both; searches: wall time in both)',
+  ['', 'TypeScript', 'C', 'TS / C', 'target', ''], rows);
+}
+
 // ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
@@ -484,6 +583,8 @@ interface SignatureReport {
   }[];
 }
 const SIMD_LEVELS = ['best', 'avx512', 'avx2', 'scalar'] as const;
+/** signature_bench --docs-out: its real-English documents, for step 2. */
+const signatureDocsPrefix = path.join(buildDir, 'signature-docs');
 const signatureReports: SignatureReport[] = [];
 
 let cReport: CReport | null = null;
@@ -495,7 +596,8 @@ if (!skipC) {
   // best kernels, then capped (KNOWHERE_SIMD, native/cpu.h) to show what each level buys.
   for (const simd of SIMD_LEVELS) {
     const json = path.join(buildDir, `signature-${simd}.json`);
-    run(path.join(buildDir, 'bench', 'signature_bench'), [...(quick ? ['--quick'] : []), '--json', json],
+    run(path.join(buildDir, 'bench', 'signature_bench'), [...(quick ? ['--quick'] : []), '--json', json,
+      ...(simd === 'best' ? ['--docs-out', signatureDocsPrefix] : [])],
       simd === 'best' ? {} : { KNOWHERE_SIMD: simd });
     signatureReports.push(JSON.parse(readFileSync(json, 'utf8')) as SignatureReport);
   }
@@ -524,6 +626,15 @@ if (!skipTs) {
   }
   report['typescript'] = ours;
   report['minhash_npm'] = { version: minhashVersion, results: baseline };
+  const tsSignatures = measureTsSignatures(binding);
+  report['typescript_signatures'] = tsSignatures;
+  const costWorkload = makeWorkload(100_000, 7 + 100_000);
+  const costQueries = Array.from({ length: 1000 }, (_, q) =>
+    costWorkload.queries.subarray(q * LENGTH, (q + 1) * LENGTH));
+  const costTexts = tsSignatures.find((r) => r.words === 100)?.texts ??
+    Array.from({ length: 1000 }, (_, d) => Array.from({ length: 100 }, (_, w) => `w${(d * 31 + w * 7) % 5000}`).join(' '));
+  const cost = measureBindingCost(binding, costWorkload.data, costQueries, costTexts);
+  report['binding_cost'] = cost;
 
   const rows: string[][] = [];
   for (let i = 0; i < ours.length; i++) {
@@ -557,14 +668,10 @@ if (!skipTs) {
     'is the V8 heap growth from inserting (index + band strings cached on the MinHash objects). ' +
     'Ours: one bulk build call; search returns the verified top 10.');
 
-  if (cReport !== null) {
-    const c100 = cReport.results.find((r) => r.n === 100_000);
-    const o100 = ours.find((o) => o.n === 100_000);
-    if (c100 !== undefined && o100 !== undefined) {
-      console.log(`binding overhead at 100k: single search ${fmtNs(o100.single_search_ns.median)} (TS) vs ` +
-        `${fmtNs(c100.single_search_ns.median)} (C), ${fmtRatio(o100.single_search_ns.median / c100.single_search_ns.median)}`);
-    }
-  }
+  table('The binding\'s per-call cost (CPU time per call, medians of 7 interleaved rounds; search: 100k ' +
+    'random signatures, raw data, k = 10; signature: 100 words of real English)', ['', 'per call'],
+  [...cost.search, ...cost.signature].map((r) => [r.name, fmtNs(r.ns)]));
+  printBindingOverhead(cReport, ours, tsSignatures);
 }
 
 // Targets
