@@ -70,7 +70,7 @@ describe('binding calls: small results come from shared pools', () => {
     const a = index.search(data.subarray(0, LENGTH), 10);
     const b = index.search(data.subarray(LENGTH, 2 * LENGTH), 10);
     const before = [a.ids.slice(), b.ids.slice()];
-    const moved = structuredClone(a.ids, { transfer: [a.ids.buffer] });
+    const moved = structuredClone(a.ids, { transfer: [a.ids.buffer as ArrayBuffer] });
     expect(moved).to.deep.equal(before[0]);
     expect(a.ids.length).to.equal(10); // not detached
     expect(a.ids).to.deep.equal(before[0]);
