@@ -231,13 +231,14 @@ function releasePairs(out: PairsOut): void {
 /** Output buffers for `slots` results; C writes every slot. One piece of
  * resultMemory for both arrays (pooled when small). */
 function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
-  return allocate(`${slots} result slots`, () => {
-    const { buffer, byteOffset } = resultMemory(12 * slots);
-    return {
-      ids: new BigInt64Array(buffer, byteOffset, slots),
-      distances: new Float32Array(buffer, byteOffset + 8 * slots, slots),
-    };
-  });
+  // The message is made only on failure: a search's k result slots are
+  // allocated on every call.
+  const { buffer, byteOffset } = slots <= 64 ? resultMemory(12 * slots)
+    : allocate(`${slots} result slots`, () => resultMemory(12 * slots));
+  return {
+    ids: new BigInt64Array(buffer, byteOffset, slots),
+    distances: new Float32Array(buffer, byteOffset + 8 * slots, slots),
+  };
 }
 
 

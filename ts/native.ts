@@ -291,7 +291,7 @@ export interface NativeLibrary {
    * passed as the struct's bytes (see packSignatureOptions). */
   signatureFromText(
     options: NativeSignatureOptions, text: Bytes, textLen: number, out: ArrayBufferView, outLen: number,
-    shingles: CountOut | null,
+    shingles: SizeOut | null,
     err: ErrorOut): number;
   signatureFromHashes(
     options: NativeSignatureOptions, hashes: BigUint64Array, count: number, out: Bytes, outLen: number,
@@ -503,7 +503,9 @@ function callAsync(fn: KoffiFunction, args: readonly unknown[]): Promise<number>
  * Writes a NativeSignatureOptions into the bytes of a C
  * knowhere_signature_options (offsets and size from koffi's declaration,
  * host byte order) and returns them: one buffer, reused, for the sync calls
- * that take the options this way (only ever read during the call).
+ * that take the options this way (only ever read during the call). A
+ * frozen options object (the defaults, an index's) that was the last one
+ * packed is not packed again.
  */
 function optionsPacker(): (options: NativeSignatureOptions) => Uint8Array {
   const type = koffi.type('knowhere_signature_options');
@@ -514,7 +516,10 @@ function optionsPacker(): (options: NativeSignatureOptions) => Uint8Array {
   const [size, numHashes, kind, shingleSize, valueBytes, flags] =
     ['size', 'num_hashes', 'shingle_kind', 'shingle_size', 'value_bytes', 'flags'].map(at32) as number[];
   const seed = koffi.offsetof(type, 'seed') / 8;
+  let last: NativeSignatureOptions | null = null;
   return (o) => {
+    if (o === last) return bytes;
+    last = Object.isFrozen(o) ? o : null;
     u32[size as number] = o.size;
     u32[numHashes as number] = o.num_hashes;
     u32[kind as number] = o.shingle_kind;
@@ -702,7 +707,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   // costs about 0.8 us a call, more than hashing a short document.
   const signatureFromText = f(
     'int knowhere_signature_from_text(const void *options, const uint8_t *text, ' +
-    'size_t text_len, void *out, size_t out_len, _Out_ size_t *shingles, void *err)');
+    'size_t text_len, void *out, size_t out_len, void *shingles, void *err)');
   const signatureFromHashes = f(
     'int knowhere_signature_from_hashes(const knowhere_signature_options *options, const uint64_t *hashes, ' +
     'size_t count, uint8_t *out, size_t out_len, void *err)');
@@ -873,7 +878,10 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     bufferFree: (buffer) => { bufferFree(buffer); },
 
     signatureOptionsInit: () => ({ ...signatureDefaults() }),
-    signatureFromText: (options, ...rest) => signatureFromText(packOptions(options), ...rest) as number,
+    signatureFromText: (options, text, textLen, out, outLen, shingles, err) => {
+      if (shingles !== null) shingles[0] = 0n;
+      return signatureFromText(packOptions(options), text, textLen, out, outLen, shingles, err) as number;
+    },
     signatureFromHashes: (...args) => signatureFromHashes(...args) as number,
     signatureBatchFromTextWithInterrupt: (...args) => signatureBatch(...args) as number,
     signatureBatchFromTokensWithInterrupt: (...args) => signatureBatchTokens(...args) as number,

@@ -28,8 +28,8 @@ import {
   ShingleSetStore, shingleSetOf, shingleSetsOfPackedAsync, signatureAndShingleSetOf,
 } from './shingle-similarity.ts';
 import {
-  type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments, signatureFromText, signaturesFromTexts,
-  signaturesFromTextsAsync, transientDocumentBytes,
+  type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments, signaturesFromTexts,
+  signatureInto, signaturesFromTextsAsync, transientDocumentBytes,
 } from './signature.ts';
 import { chooseBands } from './threshold.ts';
 
@@ -236,7 +236,8 @@ export class NearDuplicateIndex implements Disposable {
       numHashes: o.numHashes, shingle: o.shingle.kind === 'word' ? 'words' : 'chars', shingleSize: o.shingle.size,
       valueBytes: 4, keepCase: o.keepCase, seed: o.seed,
     };
-    this.#native = nativeOptionsOf(this.#signatureOptions);
+    // Frozen: the binding packs a frozen options object once, not per call.
+    this.#native = Object.freeze(nativeOptionsOf(this.#signatureOptions));
     this.#signature = new Uint32Array(o.numHashes);
   }
 
@@ -288,7 +289,8 @@ export class NearDuplicateIndex implements Disposable {
     const threshold = queryThresholdOf(options.threshold, this.#options.threshold);
     const limit = limitOf(options.limit);
     const bytes = transientDocumentBytes(text, 'text');
-    const found = this.#matches(signatureFromText(bytes, this.#signatureOptions), bytes, threshold, limit);
+    signatureInto(bytes, this.#native, this.#signature);
+    const found = this.#matches(this.#signature, bytes, threshold, limit);
     return found.map((c) => ({ key: this.#keys[c.row] as DocumentKey, similarity: c.similarity }));
   }
 
@@ -536,7 +538,8 @@ export class NearDuplicateIndex implements Disposable {
     if (this.#exact) {
       return { signature: this.#signature, set: signatureAndShingleSetOf(bytes, this.#native, this.#signature) };
     }
-    return { signature: signatureFromText(bytes, this.#signatureOptions), set: null };
+    signatureInto(bytes, this.#native, this.#signature);
+    return { signature: this.#signature, set: null };
   }
 
   /** Verified matches of one signature; `known` is the query's shingle set

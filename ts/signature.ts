@@ -248,6 +248,15 @@ export function signatureFromText(text: Document, options?: SignatureOptions): S
   return out as SignatureValues; // a Uint8Array only for options the library rejected
 }
 
+/** The signature of one document's bytes under options checked already,
+ * written into `out` (any typed array of the signature's byte size): for
+ * the binding's callers that sign document after document into one buffer
+ * (NearDuplicateIndex). */
+export function signatureInto(bytes: Uint8Array, options: NativeSignatureOptions, out: SignatureValues): void {
+  const err = syncErrorOut;
+  throwIfFailed(native.signatureFromText(options, bytes, bytes.byteLength, out, out.byteLength, null, err), err);
+}
+
 /** Token hashes: a BigUint64Array or bigints. */
 export type TokenHashes = BigUint64Array | readonly bigint[];
 
