@@ -304,7 +304,27 @@ function searchOptionsOf(options: SearchOptions): SearchOptions {
   return options;
 }
 
+/**
+ * For NearDuplicateIndex (not exported from the package): a search of one
+ * signature into result buffers the caller owns and reuses, so that a call
+ * allocates nothing. The buffers must hold k results; the query is
+ * validated by C as search's is.
+ */
+export let searchInto: (index: MinHashLSHIndex, query: ArrayBufferView, k: number, ids: BigInt64Array,
+                        distances: Float32Array) => void;
+
 export class MinHashLSHIndex implements Disposable {
+  static {
+    searchInto = (index, query, k, ids, distances) => {
+      const handle = index.#live();
+      if (ids.length < k || distances.length < k) throw invalidArgument(`searchInto: room for ${k} results needed`);
+      index.#claim('read', 'search');
+      const err = syncErrorOut;
+      throwIfFailed(native.minhashLshSearchWithInterrupt(handle, query, query.byteLength, k, null, 0, ids, distances,
+        null, err), err);
+    };
+  }
+
   #handle: IndexPtr | null;
   /** Async build / add calls in flight (at most one of them). */
   #asyncReplaces = 0;

@@ -22,7 +22,7 @@
  */
 import { type ProgressOptions, countOf, describe } from './async-call.ts';
 import { KnowhereError, Status, invalidArgument } from './errors.ts';
-import { MinHashLSHIndex, type PathLike } from './minhash-lsh.ts';
+import { MinHashLSHIndex, searchInto, type PathLike } from './minhash-lsh.ts';
 import { type NativeSignatureOptions } from './native.ts';
 import {
   ShingleSetStore, shingleSetOf, shingleSetsOfPackedAsync, signatureAndShingleSetOf,
@@ -223,6 +223,9 @@ export class NearDuplicateIndex implements Disposable {
   readonly #sets = new ShingleSetStore();
   /** #hash's signature. */
   readonly #signature: Uint32Array;
+  /** #matches's first candidates (reused: a search then allocates nothing). */
+  readonly #candidateIds = new BigInt64Array(FIRST_CANDIDATES);
+  readonly #candidateDistances = new Float32Array(FIRST_CANDIDATES);
   /** The async operation holding the index, as a chain to wait on. */
   #tail: Promise<void> = Promise.resolve();
   /** Async operations started and not finished (hashing included). */
@@ -551,7 +554,9 @@ export class NearDuplicateIndex implements Disposable {
     const index = this.#index;
     if (index === null) return [];
     const floor = this.#exact ? 0 : threshold;
-    let { ids, distances } = index.search(signature, FIRST_CANDIDATES);
+    let ids: BigInt64Array = this.#candidateIds;
+    let distances: Float32Array = this.#candidateDistances;
+    searchInto(index, signature, FIRST_CANDIDATES, ids, distances);
     const last = ids.length - 1;
     if (ids[last] !== -1n && (distances[last] as number) >= floor) {
       ({ ids, distances } = index.rangeSearch(signature, 1, floor).row(0));
