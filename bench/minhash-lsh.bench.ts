@@ -6,7 +6,11 @@
  *     and batch search, memory, interrupt latency and overhead at n = 100k
  *     and 1M (--quick: 100k).
  *  2. Through the TypeScript binding, on that same library file: build,
- *     single search and batch search, on Uint32Array signatures.
+ *     single search and batch search, on Uint32Array signatures; the
+ *     signatures of the very documents signature_bench timed in step 1; the
+ *     binding's per-call cost piece by piece (bench/binding-cost.ts); and
+ *     each binding figure next to its C counterpart from step 1 and its
+ *     target (issue 14: single calls within 1.5x of C, batches 1.1x).
  *  3. The npm package `minhash` (0.0.9, its LshIndex) on the SAME signatures
  *     and queries as step 2, as the baseline: insert and query per document,
  *     recall, and the ratios ours / baseline.
@@ -23,7 +27,7 @@
  *   other options (--n, --threads, --queries, --latency-points,
  *   --overhead-pairs, --seed) go to the C benchmark.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -31,6 +35,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+
+import { measureBindingCost } from './binding-cost.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = path.join(root, 'build-bench');
@@ -334,7 +340,11 @@ function measureOurs(binding: Binding, w: Workload): OursResult {
   index.build(w.data, LENGTH, ELEMENT, BANDS, true);
   const threads = index.numThreads;
   const memory = index.memoryUsage / n;
-  const query = (q: number): Uint32Array => w.queries.subarray(q * LENGTH, (q + 1) * LENGTH);
+  // The query views are made before the clock starts, as C indexes its
+  // array; the per-call clock is performance.now() (a double), whose cost
+  // is close to C's clock_gettime, not hrtime.bigint() (a BigInt each).
+  const views = Array.from({ length: NQ }, (_, q) => w.queries.subarray(q * LENGTH, (q + 1) * LENGTH));
+  const query = (q: number): Uint32Array => views[q] as Uint32Array;
 
   // Single search: three passes (mean per call), then one pass timing each call.
   let found = 0;
@@ -347,9 +357,9 @@ function measureOurs(binding: Binding, w: Workload): OursResult {
   }
   const each: number[] = new Array<number>(NQ);
   for (let q = 0; q < NQ; q++) {
-    const t0 = nowNs();
+    const t0 = performance.now();
     const res = index.search(query(q), K);
-    each[q] = nowNs() - t0;
+    each[q] = (performance.now() - t0) * 1e6;
     if (res.ids.includes(BigInt(w.sources[q] ?? -1))) found++;
   }
   const recallSingle = found / NQ;
@@ -460,6 +470,158 @@ function measureBaseline(w: Workload): BaselineResult {
   };
 }
 
+/** The binding's signatures of signature_bench's documents (--docs-out),
+ * measured as it measures C: CPU time per document for single calls,
+ * medians of 9 repetitions; wall time for the batch on every core. */
+interface TsSignatureResult {
+  words: number; docs: number; from_string_us: number; from_bytes_us: number; batch_all_cores_us: number;
+  texts: string[];
+}
+
+function readDocs(file: string): Buffer[] {
+  const raw = readFileSync(file);
+  const count = Number(raw.readBigUInt64LE(0));
+  const offsets = Array.from({ length: count + 1 }, (_, i) => Number(raw.readBigUInt64LE(8 + 8 * i)));
+  const base = 8 * (count + 2);
+  return Array.from({ length: count }, (_, i) => raw.subarray(base + (offsets[i] ?? 0), base + (offsets[i + 1] ?? 0)));
+}
+
+function measureTsSignatures(binding: Binding): TsSignatureResult[] {
+  const results: TsSignatureResult[] = [];
+  for (const words of [100, 1000]) {
+    const file = `${signatureDocsPrefix}-${words}.bin`;
+    if (!existsSync(file)) continue;
+    const bytes = readDocs(file);
+    const texts = bytes.map((b) => b.toString('utf8'));
+    const perDoc = (f: (i: number) => void): number => {
+      for (let i = 0; i < texts.length; i++) f(i); // warm-up
+      const reps: number[] = [];
+      for (let r = 0; r < 9; r++) {
+        const start = process.cpuUsage();
+        for (let i = 0; i < texts.length; i++) f(i);
+        const used = process.cpuUsage(start);
+        reps.push((used.user + used.system) / texts.length);
+      }
+      return median(reps);
+    };
+    const fromString = perDoc((i) => { binding.signatureFromText(texts[i] as string); });
+    const fromBytes = perDoc((i) => { binding.signatureFromText(bytes[i] as Uint8Array); });
+    binding.signaturesFromTexts(texts);
+    const batch: number[] = [];
+    for (let r = 0; r < 9; r++) {
+      const t0 = nowNs();
+      binding.signaturesFromTexts(texts);
+      batch.push((nowNs() - t0) / 1000 / texts.length);
+    }
+    results.push({ words, docs: texts.length, from_string_us: fromString, from_bytes_us: fromBytes,
+      batch_all_cores_us: median(batch), texts });
+  }
+  return results;
+}
+
+/** The binding's single and batch searches (1 thread, all cores) on `w`,
+ * measured as minhash_lsh_bench measures C's: wall time, medians. */
+function measureTsSearch(binding: Binding, w: Workload):
+  { median: number; mean: number; batchOne: number; batchAll: number; threads: number } {
+  const index = new binding.MinHashLSHIndex();
+  index.build(w.data, LENGTH, ELEMENT, BANDS, true);
+  const views = Array.from({ length: NQ }, (_, q) => w.queries.subarray(q * LENGTH, (q + 1) * LENGTH));
+  for (let q = 0; q < NQ; q++) index.search(views[q] as Uint32Array, K); // warm-up
+  const t0 = nowNs();
+  for (let q = 0; q < NQ; q++) index.search(views[q] as Uint32Array, K);
+  const mean = (nowNs() - t0) / NQ;
+  const each = new Array<number>(NQ);
+  for (let q = 0; q < NQ; q++) {
+    const a = performance.now();
+    index.search(views[q] as Uint32Array, K);
+    each[q] = (performance.now() - a) * 1e6;
+  }
+  const batch = (threads: number): number => {
+    index.numThreads = threads;
+    index.batchSearch(w.queries, NQ, K);
+    const times: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const b = nowNs();
+      index.batchSearch(w.queries, NQ, K);
+      times.push((nowNs() - b) / NQ);
+    }
+    return median(times);
+  };
+  const batchOne = batch(1);
+  const batchAll = batch(0);
+  const threads = index.numThreads;
+  index.close();
+  return { median: median(each), mean, batchOne, batchAll, threads };
+}
+
+/**
+ * Each binding figure next to its C counterpart and the target of issue
+ * 14, measured in turns: C (minhash_lsh_bench --only search at 100k;
+ * signature_bench on real English), then the binding on the same kind of
+ * data (the very documents for signatures), three times, so that the load
+ * of a shared machine falls on both alike; medians of the three.
+ */
+function printBindingOverhead(binding: Binding): void {
+  const cSearch: CResult[] = [];
+  const tsSearch: ReturnType<typeof measureTsSearch>[] = [];
+  const cSign: SignatureReport[] = [];
+  const tsSign: TsSignatureResult[][] = [];
+  const w = makeWorkload(100_000, 7 + 100_000);
+  const quiet: SpawnSyncOptions = { stdio: ['ignore', 'ignore', 'inherit'] };
+  for (let round = 0; round < 3; round++) {
+    console.log(`binding vs C, round ${round + 1} of 3`);
+    const searchJson = path.join(buildDir, 'binding-vs-c-search.json');
+    const c = spawnSync(path.join(buildDir, 'bench', 'minhash_lsh_bench'),
+      ['--only', 'search', '--n', '100000', '--json', searchJson], quiet);
+    if (c.status === 0) cSearch.push(...(JSON.parse(readFileSync(searchJson, 'utf8')) as CReport).results);
+    tsSearch.push(measureTsSearch(binding, w));
+    const signJson = path.join(buildDir, 'binding-vs-c-signatures.json');
+    const sg = spawnSync(path.join(buildDir, 'bench', 'signature_bench'),
+      ['--no-synthetic', '--reps', '5', '--json', signJson, '--docs-out', signatureDocsPrefix], quiet);
+    if (sg.status === 0) cSign.push(JSON.parse(readFileSync(signJson, 'utf8')) as SignatureReport);
+    tsSign.push(measureTsSignatures(binding));
+  }
+  const rows: string[][] = [];
+  const row = (what: string, ts: number[], c: number[], target: number, unit: 'ns' | 'us'): void => {
+    if (ts.length === 0 || c.length === 0) return;
+    const scale = unit === 'us' ? 1000 : 1;
+    const t = median(ts);
+    const cv = median(c);
+    const ratio = t / cv;
+    rows.push([what, fmtNs(t * scale), fmtNs(cv * scale), fmtRatio(ratio), `<= ${target}x`,
+      ratio <= target ? 'met' : 'MISSED']);
+  };
+  row('single search, k = 10, 100k, median', tsSearch.map((r) => r.median),
+    cSearch.map((r) => r.single_search_ns.median), 1.5, 'ns');
+  row('single search, k = 10, 100k, mean', tsSearch.map((r) => r.mean), cSearch.map((r) => r.single_search_ns.mean),
+    1.5, 'ns');
+  row('batch search / query, 1 thread', tsSearch.map((r) => r.batchOne),
+    cSearch.map((r) => r.by_threads.find((t) => t.threads === 1)?.batch_search_ns_per_query.raw ?? NaN)
+      .filter(Number.isFinite), 1.1, 'ns');
+  const threads = tsSearch[0]?.threads ?? 0;
+  row(`batch search / query, ${threads} threads`, tsSearch.map((r) => r.batchAll),
+    cSearch.map((r) => r.by_threads.find((t) => t.threads === threads)?.batch_search_ns_per_query.raw ?? NaN)
+      .filter(Number.isFinite), 1.1, 'ns');
+  for (const words of [100, 1000]) {
+    const c = (measure: string): number[] => cSign.map((r) =>
+      r.rows.find((x) => x.text === 'real English' && x.words === words && x.measure === measure)?.us ?? NaN)
+      .filter(Number.isFinite);
+    const ts = (pick: (r: TsSignatureResult) => number): number[] =>
+      tsSign.map((rs) => rs.find((r) => r.words === words)).filter((r) => r !== undefined).map(pick);
+    row(`signatureFromText(string), ${words} words of real English`, ts((r) => r.from_string_us), c('from_text'),
+      1.5, 'us');
+    row(`signatureFromText(Uint8Array), ${words} words`, ts((r) => r.from_bytes_us), c('from_text'), 1.5, 'us');
+    row(`signaturesFromTexts / document, ${words} words, all cores`, ts((r) => r.batch_all_cores_us),
+      c('batch_text'), 1.1, 'us');
+  }
+  report['binding_vs_c'] = { c_search: cSearch, ts_search: tsSearch, c_signatures: cSign,
+    ts_signatures: tsSign.map((rs) => rs.map(({ texts: _texts, ...r }) => r)) };
+  table('The binding vs C, measured in turns (3 rounds, medians; issue 14: single calls within 1.5x of C, ' +
+    'batches within 1.1x; signatures: CPU time of the calling thread in both, batches wall time; searches: ' +
+    'wall time in both, different random signatures of the same shape)',
+  ['', 'TypeScript', 'C', 'TS / C', 'target', ''], rows);
+}
+
 // ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
@@ -484,6 +646,8 @@ interface SignatureReport {
   }[];
 }
 const SIMD_LEVELS = ['best', 'avx512', 'avx2', 'scalar'] as const;
+/** signature_bench --docs-out: its real-English documents, for step 2. */
+const signatureDocsPrefix = path.join(buildDir, 'signature-docs');
 const signatureReports: SignatureReport[] = [];
 
 let cReport: CReport | null = null;
@@ -495,7 +659,8 @@ if (!skipC) {
   // best kernels, then capped (KNOWHERE_SIMD, native/cpu.h) to show what each level buys.
   for (const simd of SIMD_LEVELS) {
     const json = path.join(buildDir, `signature-${simd}.json`);
-    run(path.join(buildDir, 'bench', 'signature_bench'), [...(quick ? ['--quick'] : []), '--json', json],
+    run(path.join(buildDir, 'bench', 'signature_bench'), [...(quick ? ['--quick'] : []), '--json', json,
+      ...(simd === 'best' ? ['--docs-out', signatureDocsPrefix] : [])],
       simd === 'best' ? {} : { KNOWHERE_SIMD: simd });
     signatureReports.push(JSON.parse(readFileSync(json, 'utf8')) as SignatureReport);
   }
@@ -524,6 +689,15 @@ if (!skipTs) {
   }
   report['typescript'] = ours;
   report['minhash_npm'] = { version: minhashVersion, results: baseline };
+  const tsSignatures = measureTsSignatures(binding);
+  report['typescript_signatures'] = tsSignatures.map(({ texts: _texts, ...r }) => r);
+  const costWorkload = makeWorkload(100_000, 7 + 100_000);
+  const costQueries = Array.from({ length: 1000 }, (_, q) =>
+    costWorkload.queries.subarray(q * LENGTH, (q + 1) * LENGTH));
+  const costTexts = tsSignatures.find((r) => r.words === 100)?.texts ??
+    Array.from({ length: 1000 }, (_, d) => Array.from({ length: 100 }, (_, w) => `w${(d * 31 + w * 7) % 5000}`).join(' '));
+  const cost = measureBindingCost(binding, costWorkload.data, costQueries, costTexts);
+  report['binding_cost'] = cost;
 
   const rows: string[][] = [];
   for (let i = 0; i < ours.length; i++) {
@@ -557,14 +731,10 @@ if (!skipTs) {
     'is the V8 heap growth from inserting (index + band strings cached on the MinHash objects). ' +
     'Ours: one bulk build call; search returns the verified top 10.');
 
-  if (cReport !== null) {
-    const c100 = cReport.results.find((r) => r.n === 100_000);
-    const o100 = ours.find((o) => o.n === 100_000);
-    if (c100 !== undefined && o100 !== undefined) {
-      console.log(`binding overhead at 100k: single search ${fmtNs(o100.single_search_ns.median)} (TS) vs ` +
-        `${fmtNs(c100.single_search_ns.median)} (C), ${fmtRatio(o100.single_search_ns.median / c100.single_search_ns.median)}`);
-    }
-  }
+  table('The binding\'s per-call cost (CPU time per call, medians of 7 interleaved rounds; search: 100k ' +
+    'random signatures, raw data, k = 10; signature: 100 words of real English)', ['', 'per call'],
+  [...cost.search, ...cost.signature].map((r) => [r.name, fmtNs(r.ns)]));
+  if (cReport !== null) printBindingOverhead(binding);
 }
 
 // Targets

@@ -21,6 +21,11 @@
  * shingle's bytes), and one pass of a min over K = 128 values. The bound of
  * a signature from text is bytes / bandwidth + shingles x hash + one pass.
  *
+ * `--docs-out PREFIX` writes each real-English document set to
+ * PREFIX-<words>.bin (u64 count, count + 1 u64 offsets, the texts; host
+ * order), so that the TypeScript benchmark times the binding on the very
+ * documents timed here.
+ *
  * `--baseline LIB` loads another build of the library (dlopen) and runs
  * its calls interleaved with this one's (ABBA), reporting both medians and
  * the median of the paired ratios: a before/after that the shared machine's
@@ -723,6 +728,26 @@ static void report_set(FILE *json, bool *first_row, const doc_set *s, const libr
     }
 }
 
+/* Writes a document set for --docs-out; false (with a message) on failure. */
+static bool write_docs(const char *prefix, const doc_set *s) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s-%zu.bin", prefix, s->words);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        perror(path);
+        return false;
+    }
+    uint64_t count = docs;
+    bool ok = fwrite(&count, sizeof count, 1, f) == 1 &&
+              fwrite(s->offsets, sizeof *s->offsets, docs + 1, f) == docs + 1 &&
+              fwrite(s->texts, 1, (size_t)s->offsets[docs], f) == (size_t)s->offsets[docs];
+    if (fclose(f) != 0 || !ok) {
+        fprintf(stderr, "%s: write failed\n", path);
+        return false;
+    }
+    return true;
+}
+
 /* `--profile MEASURE[:WORDS]`: that measure alone on real English, `reps`
  * times over the documents, for callgrind or perf (no bounds, no report);
  * of the --baseline build when one is given. */
@@ -765,7 +790,7 @@ static int run_profile(const char *what, const corpus *real, const library *lib)
 int main(int argc, char **argv) {
     const char *files[MAX_CORPUS_FILES];
     size_t nfiles = 0;
-    const char *baseline = NULL, *json_path = NULL;
+    const char *baseline = NULL, *json_path = NULL, *docs_out = NULL;
     bool no_synthetic = false;
     const char *profile = NULL; /* "from_text" etc.: only that, once, for a profiler */
     for (int i = 1; i < argc; ++i) {
@@ -775,6 +800,8 @@ int main(int argc, char **argv) {
             baseline = argv[++i];
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json_path = argv[++i];
+        else if (strcmp(argv[i], "--docs-out") == 0 && i + 1 < argc)
+            docs_out = argv[++i];
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]) > 0 ? atoi(argv[i]) : reps;
         else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
@@ -786,7 +813,7 @@ int main(int argc, char **argv) {
             docs = 500;
         } else {
             fprintf(stderr, "usage: signature_bench [--corpus FILE]... [--baseline LIB] "
-                            "[--json FILE] [--reps N] [--quick] [--no-synthetic]\n");
+                            "[--json FILE] [--docs-out PREFIX] [--reps N] [--quick] [--no-synthetic]\n");
             return 2;
         }
     }
@@ -838,6 +865,7 @@ int main(int argc, char **argv) {
             doc_set s = make_docs(synthetic ? "synthetic w%04u words" : "real English", sizes[i],
                                   synthetic ? NULL : &real);
             check_same(&s);
+            if (!synthetic && docs_out != NULL && !write_docs(docs_out, &s)) return 1;
             report_set(json, &first_row, &s, &self, baseline ? &base : NULL, &b);
             free_docs(&s);
         }

@@ -125,9 +125,33 @@ int kh_shingle_set_make(const kh_shingle_spec *spec, const uint8_t *text, size_t
     return KNOWHERE_OK;
 }
 
+/* Values of each list compared at once by the block merge. */
+#define MERGE_BLOCK 4u
+
 int kh_shingle_set_jaccard(const kh_shingle_set *a, const kh_shingle_set *b,
                            double *similarity, kh_job *job) {
     size_t i = 0, j = 0, common = 0, next_poll = POLL_MERGE;
+    /* A merge by blocks: the 16 comparisons of 4 values of each list are
+     * independent, and the block whose last value is smaller (both when
+     * equal) is passed. Every common value is counted once, when the blocks
+     * holding it in each list are current: a block is passed only when all
+     * its values are at most the other block's last, so none of them can
+     * meet a later block of the other list. The one-value merge below,
+     * which finishes the lists, takes one dependent step per value; by
+     * blocks, the same sets of 100 shingles were compared 5-17 % faster
+     * (docs/benchmarks.md, "Adds and the document-level index"). */
+    const uint64_t *x = a->hashes, *y = b->hashes;
+    while (i + MERGE_BLOCK <= a->count && j + MERGE_BLOCK <= b->count) {
+        for (size_t p = 0; p < MERGE_BLOCK; ++p)
+            for (size_t q = 0; q < MERGE_BLOCK; ++q) common += x[i + p] == y[j + q];
+        uint64_t x_last = x[i + MERGE_BLOCK - 1], y_last = y[j + MERGE_BLOCK - 1];
+        i += MERGE_BLOCK * (x_last <= y_last);
+        j += MERGE_BLOCK * (y_last <= x_last);
+        if (i + j >= next_poll) {
+            next_poll = i + j + POLL_MERGE;
+            if (job && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        }
+    }
     while (i < a->count && j < b->count) {
         uint64_t x = a->hashes[i], y = b->hashes[j];
         common += x == y;
@@ -267,6 +291,11 @@ int knowhere_shingle_set_jaccard_rows(const uint64_t *query, size_t query_count,
                              "row %zu's set (%llu values at %llu) is past arena_len %zu", row,
                              (unsigned long long)row_count[row],
                              (unsigned long long)row_start[row], arena_len);
+        /* The rows are scattered over the arena: ask for the start of each
+         * now, so that their cache misses overlap instead of coming one row
+         * at a time (the hardware follows each row once it is read). */
+        __builtin_prefetch(arena + row_start[row]);
+        __builtin_prefetch(arena + row_start[row] + 8);
     }
     kh_shingle_set q = {(uint64_t *)query, query_count};
     for (size_t i = 0; i < n; ++i) {

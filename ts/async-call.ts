@@ -16,6 +16,8 @@
  *    own flag (knowhere_interrupt_progress), never relayed from the
  *    library's worker threads.
  */
+import { markAsUntransferable } from 'node:worker_threads';
+
 import {
   KnowhereError, Status, abortedError, discardError, invalidArgument, throwIfFailed,
 } from './errors.ts';
@@ -84,6 +86,15 @@ export function bytesOf(value: unknown, name: string): Uint8Array {
     throw invalidArgument(`${name} must be a TypedArray or DataView, got ${describe(value)}`);
   }
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/** bytesOf without the Uint8Array view: for the calls declared to take
+ * `const void *`, to which koffi passes any TypedArray or DataView as it is. */
+export function viewOf(value: unknown, name: string): ArrayBufferView {
+  if (!ArrayBuffer.isView(value)) {
+    throw invalidArgument(`${name} must be a TypedArray or DataView, got ${describe(value)}`);
+  }
+  return value;
 }
 
 export function countOf(value: unknown, name: string): number {
@@ -159,6 +170,45 @@ export function allocate<T>(what: string, make: () => T): T {
     }
     throw error;
   }
+}
+
+// ---------------------------------------------------------------------------
+// Small results: carved from shared buffers
+// ---------------------------------------------------------------------------
+
+/** Results up to this many bytes share pools of RESULT_POOL_BYTES (as Node's
+ * Buffer.allocUnsafe shares 8 KiB pools). */
+const RESULT_POOLED_MAX = 1024;
+const RESULT_POOL_BYTES = 8192;
+let resultPool = newResultPool();
+let resultPoolUsed = 0;
+
+function newResultPool(): ArrayBuffer {
+  const buffer = new ArrayBuffer(RESULT_POOL_BYTES);
+  // A transfer of one result's buffer would detach every result of the
+  // pool: Node copies an untransferable buffer instead.
+  markAsUntransferable(buffer);
+  return buffer;
+}
+
+/**
+ * Room for a result of `bytes` bytes (8-aligned): a slice of a shared pool
+ * when small, else a new ArrayBuffer. A new ArrayBuffer costs about 0.25 us
+ * more than a view of a pooled one, per result (docs/benchmarks.md, "the
+ * binding's per-call cost"), and, unlike a small typed array made on its
+ * own, either lives outside V8's heap where koffi can hand it to C as it is.
+ * The pooled memory is zeroed (ArrayBuffers are) and never handed out twice.
+ */
+export function resultMemory(bytes: number): { buffer: ArrayBuffer; byteOffset: number } {
+  if (bytes > RESULT_POOLED_MAX) return { buffer: new ArrayBuffer(bytes), byteOffset: 0 };
+  // byteLength 0: someone detached the pool (ArrayBuffer.prototype.transfer).
+  if (resultPoolUsed + bytes > RESULT_POOL_BYTES || resultPool.byteLength === 0) {
+    resultPool = newResultPool();
+    resultPoolUsed = 0;
+  }
+  const byteOffset = resultPoolUsed;
+  resultPoolUsed += (bytes + 7) & ~7;
+  return { buffer: resultPool, byteOffset };
 }
 
 // ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@
 import { fileURLToPath } from 'node:url';
 
 import {
-  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, runAsync,
+  allocate, booleanOf, bytesOf, countOf, describe, idsOf, interruptOf, ownedBytesOf, ownedCopy, resultMemory, runAsync, viewOf,
   type AsyncOptions, type ProgressOptions, type ProgressSpec,
 } from './async-call.ts';
 import {
@@ -25,7 +25,8 @@ import {
 } from './errors.ts';
 import { type Interrupt, interruptHandle } from './interrupt.ts';
 import {
-  native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, type BufferOut, type CountOut,
+  native, newBufferOut, newErrorOut, newLengthOut, newPairsOut, newRangeResultOut, syncErrorOut, type BufferOut,
+  type CountOut,
   type ErrorOut, type IndexPtr, type InterruptPtr, type LengthOut, type PairsOut, type RangeResultOut,
 } from './native.ts';
 import { RangeSearchResult, SelfJoinResult } from './threshold.ts';
@@ -143,9 +144,11 @@ interface NativeFilter {
   readonly bits: number;
 }
 
+const NO_FILTER: NativeFilter = { bytes: null, bits: 0 };
+
 /** C reads ceil(bits / 8) bytes and cannot know the buffer's size: check it. */
 function filterOf(value: unknown): NativeFilter {
-  if (value === null || value === undefined) return { bytes: null, bits: 0 };
+  if (value === null || value === undefined) return NO_FILTER;
   if (ArrayBuffer.isView(value)) {
     const bytes = bytesOf(value, 'filter');
     return { bytes, bits: bytes.byteLength * 8 };
@@ -225,9 +228,17 @@ function releasePairs(out: PairsOut): void {
   native.pairsFree(pairs);
 }
 
-/** Output buffers for `slots` results; C writes every slot. */
+/** Output buffers for `slots` results; C writes every slot. One piece of
+ * resultMemory for both arrays (pooled when small). */
 function resultBuffers(slots: number): { ids: BigInt64Array; distances: Float32Array } {
-  return allocate(`${slots} result slots`, () => ({ ids: new BigInt64Array(slots), distances: new Float32Array(slots) }));
+  // The message is made only on failure: a search's k result slots are
+  // allocated on every call.
+  const { buffer, byteOffset } = slots <= 64 ? resultMemory(12 * slots)
+    : allocate(`${slots} result slots`, () => resultMemory(12 * slots));
+  return {
+    ids: new BigInt64Array(buffer, byteOffset, slots),
+    distances: new Float32Array(buffer, byteOffset + 8 * slots, slots),
+  };
 }
 
 
@@ -293,7 +304,27 @@ function searchOptionsOf(options: SearchOptions): SearchOptions {
   return options;
 }
 
+/**
+ * For NearDuplicateIndex (not exported from the package): a search of one
+ * signature into result buffers the caller owns and reuses, so that a call
+ * allocates nothing. The buffers must hold k results; the query is
+ * validated by C as search's is.
+ */
+export let searchInto: (index: MinHashLSHIndex, query: ArrayBufferView, k: number, ids: BigInt64Array,
+                        distances: Float32Array) => void;
+
 export class MinHashLSHIndex implements Disposable {
+  static {
+    searchInto = (index, query, k, ids, distances) => {
+      const handle = index.#live();
+      if (ids.length < k || distances.length < k) throw invalidArgument(`searchInto: room for ${k} results needed`);
+      index.#claim('read', 'search');
+      const err = syncErrorOut;
+      throwIfFailed(native.minhashLshSearchWithInterrupt(handle, query, query.byteLength, k, null, 0, ids, distances,
+        null, err), err);
+    };
+  }
+
   #handle: IndexPtr | null;
   /** Async build / add calls in flight (at most one of them). */
   #asyncReplaces = 0;
@@ -348,10 +379,10 @@ export class MinHashLSHIndex implements Disposable {
 
   addWithInterrupt(data: SignatureData, interrupt: Interrupt | null): void {
     const handle = this.#live();
-    const bytes = bytesOf(data, 'data');
+    const bytes = viewOf(data, 'data');
     const checkedInterrupt = interruptOf(interrupt);
     this.#claim('write', 'add');
-    const err = newErrorOut();
+    const err = syncErrorOut;
     throwIfFailed(native.minhashLshAddWithInterrupt(
       handle, bytes, bytes.byteLength, checkedInterrupt && interruptHandle(checkedInterrupt), err), err);
   }
@@ -418,13 +449,13 @@ export class MinHashLSHIndex implements Disposable {
   searchWithInterrupt(query: SignatureData, k: number, filter: Filter | null | undefined,
                       interrupt: Interrupt | null): SearchResult {
     const handle = this.#live();
-    const bytes = bytesOf(query, 'query');
+    const bytes = viewOf(query, 'query');
     const checkedK = countOf(k, 'k');
     const bitset = filterOf(filter);
     const checkedInterrupt = interruptOf(interrupt);
     this.#claim('read', 'search');
     const result = resultBuffers(checkedK);
-    const err = newErrorOut();
+    const err = syncErrorOut;
     throwIfFailed(native.minhashLshSearchWithInterrupt(
       handle, bytes, bytes.byteLength, checkedK, bitset.bytes, bitset.bits, result.ids, result.distances,
       checkedInterrupt && interruptHandle(checkedInterrupt), err), err);

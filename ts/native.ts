@@ -53,6 +53,26 @@ export function newErrorOut(): ErrorOut {
   return new BigUint64Array(1);
 }
 
+/**
+ * One ErrorOut shared by the binding's hot SYNC calls (a search, a
+ * signature, an add). A fresh 8-byte array is stored inside V8's heap and
+ * koffi must move it out to take its address: that and the allocation cost
+ * about 0.3 us a call (docs/benchmarks.md, "the binding's per-call cost").
+ * Sharing is safe because sync calls never overlap on this thread and each
+ * caller reads it (throwIfFailed / takeError) before the next call; async
+ * calls must keep using a newErrorOut() of their own.
+ */
+export const syncErrorOut: ErrorOut = newErrorOut();
+
+/** A `size_t *` out-parameter the library writes in place: 8 bytes read
+ * like ErrorOut (zeroed before each call, so a 4-byte size_t reads right
+ * on little-endian 32-bit hosts). Cheaper than koffi's `_Out_` copy-back. */
+export type SizeOut = BigUint64Array;
+
+export function newSizeOut(): SizeOut {
+  return new BigUint64Array(1);
+}
+
 /** The error object the last call left in `err` (null: none), and clears
  * `err` so that it is never read (and freed) twice. */
 export function takeError(err: ErrorOut): ErrorPtr | null {
@@ -221,11 +241,13 @@ export interface NativeLibrary {
   minhashLshBuildWithInterrupt(
     index: IndexPtr, data: Bytes, dataLen: number, mhVecLength: number, elementSize: number,
     bands: number, withRawData: boolean, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  /** `data` may be any typed array or DataView (its bytes are read). */
   minhashLshAddWithInterrupt(
-    index: IndexPtr, data: Bytes, dataLen: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
+    index: IndexPtr, data: ArrayBufferView, dataLen: number, interrupt: InterruptPtr | null, err: ErrorOut): number;
   minhashLshCompactWithInterrupt(index: IndexPtr, interrupt: InterruptPtr | null, err: ErrorOut): number;
+  /** `query` may be any typed array or DataView (its bytes are read). */
   minhashLshSearchWithInterrupt(
-    index: IndexPtr, query: Bytes, queryLen: number, k: number, bitset: Bytes | null, bitsetBits: number,
+    index: IndexPtr, query: ArrayBufferView, queryLen: number, k: number, bitset: Bytes | null, bitsetBits: number,
     ids: BigInt64Array, distances: Float32Array, interrupt: InterruptPtr | null, err: ErrorOut): number;
   minhashLshBatchSearchWithInterrupt(
     index: IndexPtr, queries: Bytes, queriesLen: number, nq: number, k: number, bitset: Bytes | null,
@@ -266,9 +288,11 @@ export interface NativeLibrary {
   bufferFree(buffer: LibraryBufferPtr | null): void;
 
   signatureOptionsInit(): NativeSignatureOptions;
+  /** `out` may be any typed array (its bytes are written); the options are
+   * passed as the struct's bytes (see packSignatureOptions). */
   signatureFromText(
-    options: NativeSignatureOptions, text: Bytes, textLen: number, out: Bytes, outLen: number,
-    shingles: CountOut | null,
+    options: NativeSignatureOptions, text: Bytes, textLen: number, out: ArrayBufferView, outLen: number,
+    shingles: SizeOut | null,
     err: ErrorOut): number;
   signatureFromHashes(
     options: NativeSignatureOptions, hashes: BigUint64Array, count: number, out: Bytes, outLen: number,
@@ -288,18 +312,18 @@ export interface NativeLibrary {
     options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
     left: BigInt64Array, right: BigInt64Array, npairs: number, similarities: Float64Array, threads: number,
     interrupt: InterruptPtr | null, err: ErrorOut): number;
-  /** `count` is the `size_t *count` out-parameter: a fresh `[0]`. */
+  /** `count` is the `size_t *count` out-parameter (zeroed by the call). */
   shingleSet(
     options: NativeSignatureOptions, text: Bytes, textLen: number, out: BigUint64Array | null, outCap: number,
-    count: CountOut, err: ErrorOut): number;
+    count: SizeOut, err: ErrorOut): number;
   shingleSetJaccard(a: BigUint64Array, aCount: number, b: BigUint64Array, bCount: number): number;
   shingleSetJaccardRows(
     query: BigUint64Array, queryCount: number, arena: BigUint64Array, arenaLen: number, rowStart: BigUint64Array,
     rowCount: Uint32Array, rows: number, ids: BigInt64Array, n: number, similarities: Float64Array,
     err: ErrorOut): number;
   signatureAndShingleSet(
-    options: NativeSignatureOptions, text: Bytes, textLen: number, signature: Bytes, signatureLen: number,
-    out: BigUint64Array, outCap: number, count: CountOut, err: ErrorOut): number;
+    options: NativeSignatureOptions, text: Bytes, textLen: number, signature: ArrayBufferView, signatureLen: number,
+    out: BigUint64Array, outCap: number, count: SizeOut, err: ErrorOut): number;
   shingleSetsWithInterrupt(
     options: NativeSignatureOptions, texts: Bytes, textsLen: number, offsets: BigUint64Array, ndocs: number,
     out: BigUint64Array, outLen: number, outOffsets: BigUint64Array, threads: number,
@@ -478,6 +502,38 @@ function callAsync(fn: KoffiFunction, args: readonly unknown[]): Promise<number>
   });
 }
 
+/**
+ * Writes a NativeSignatureOptions into the bytes of a C
+ * knowhere_signature_options (offsets and size from koffi's declaration,
+ * host byte order) and returns them: one buffer, reused, for the sync calls
+ * that take the options this way (only ever read during the call). A
+ * frozen options object (the defaults, an index's) that was the last one
+ * packed is not packed again.
+ */
+function optionsPacker(): (options: NativeSignatureOptions) => Uint8Array {
+  const type = koffi.type('knowhere_signature_options');
+  const bytes = new Uint8Array(new ArrayBuffer(koffi.sizeof(type)));
+  const u32 = new Uint32Array(bytes.buffer);
+  const u64 = new BigUint64Array(bytes.buffer);
+  const at32 = (field: string): number => koffi.offsetof(type, field) / 4;
+  const [size, numHashes, kind, shingleSize, valueBytes, flags] =
+    ['size', 'num_hashes', 'shingle_kind', 'shingle_size', 'value_bytes', 'flags'].map(at32) as number[];
+  const seed = koffi.offsetof(type, 'seed') / 8;
+  let last: NativeSignatureOptions | null = null;
+  return (o) => {
+    if (o === last) return bytes;
+    last = Object.isFrozen(o) ? o : null;
+    u32[size as number] = o.size;
+    u32[numHashes as number] = o.num_hashes;
+    u32[kind as number] = o.shingle_kind;
+    u32[shingleSize as number] = o.shingle_size;
+    u32[valueBytes as number] = o.value_bytes;
+    u32[flags as number] = o.flags;
+    u64[seed] = BigInt.asUintN(64, BigInt(o.seed));
+    return bytes;
+  };
+}
+
 function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   declareOnce('knowhere_error', () => koffi.opaque('knowhere_error'));
   declareOnce('knowhere_interrupt', () => koffi.opaque('knowhere_interrupt'));
@@ -494,6 +550,7 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     flags: 'uint32_t',
     seed: 'uint64_t',
   }));
+  const packOptions = optionsPacker();
   // The row predicate is a C function pointer; the binding never sets one.
   declareOnce('knowhere_search_options', () => koffi.struct('knowhere_search_options', {
     size: 'uint32_t',
@@ -559,15 +616,18 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   f('int knowhere_minhash_lsh_build(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, ' +
     'size_t mh_vec_length, size_t mh_vec_element_size, size_t bands, bool with_raw_data, ' +
     'void *err)');
+  // Buffers the binding may pass as any typed array are `const void *` /
+  // `void *` here (koffi takes a TypedArray or a DataView for them as for
+  // `uint8_t *`): no Uint8Array view to allocate per call.
   const addWithInterrupt = f(
-    'int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index, const uint8_t *data, ' +
+    'int knowhere_minhash_lsh_add_with_interrupt(knowhere_minhash_lsh *index, const void *data, ' +
     'size_t data_len, CInterrupt interrupt, void *err)');
   f('int knowhere_minhash_lsh_add(knowhere_minhash_lsh *index, const uint8_t *data, size_t data_len, ' +
     'void *err)');
   const compactWithInterrupt = f(
     'int knowhere_minhash_lsh_compact_with_interrupt(knowhere_minhash_lsh *index, CInterrupt interrupt, void *err)');
   const searchWithInterrupt = f(
-    'int knowhere_minhash_lsh_search_with_interrupt(const knowhere_minhash_lsh *index, const uint8_t *query, ' +
+    'int knowhere_minhash_lsh_search_with_interrupt(const knowhere_minhash_lsh *index, const void *query, ' +
     'size_t query_len, size_t k, const uint8_t *bitset, size_t bitset_bits, int64_t *ids, float *distances, ' +
     'CInterrupt interrupt, void *err)');
   f('int knowhere_minhash_lsh_search(const knowhere_minhash_lsh *index, const uint8_t *query, ' +
@@ -647,9 +707,12 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     }
     return defaults;
   };
+  // The hot single-document calls take their options as the struct's bytes
+  // (packSignatureOptions): koffi's conversion of a JS object to a struct
+  // costs about 0.8 us a call, more than hashing a short document.
   const signatureFromText = f(
-    'int knowhere_signature_from_text(const knowhere_signature_options *options, const uint8_t *text, ' +
-    'size_t text_len, uint8_t *out, size_t out_len, _Out_ size_t *shingles, void *err)');
+    'int knowhere_signature_from_text(const void *options, const uint8_t *text, ' +
+    'size_t text_len, void *out, size_t out_len, void *shingles, void *err)');
   const signatureFromHashes = f(
     'int knowhere_signature_from_hashes(const knowhere_signature_options *options, const uint64_t *hashes, ' +
     'size_t count, uint8_t *out, size_t out_len, void *err)');
@@ -666,8 +729,8 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     'int knowhere_shingle_jaccard(const knowhere_signature_options *options, const uint8_t *a, size_t a_len, ' +
     'const uint8_t *b, size_t b_len, _Out_ double *similarity, void *err)');
   const shingleSet = f(
-    'int knowhere_shingle_set(const knowhere_signature_options *options, const uint8_t *text, size_t text_len, ' +
-    'uint64_t *out, size_t out_cap, _Out_ size_t *count, void *err)');
+    'int knowhere_shingle_set(const void *options, const uint8_t *text, size_t text_len, ' +
+    'uint64_t *out, size_t out_cap, void *count, void *err)');
   const shingleSetJaccard = f(
     'double knowhere_shingle_set_jaccard(const uint64_t *a, size_t a_count, const uint64_t *b, size_t b_count)');
   const shingleSetJaccardRows = f(
@@ -675,9 +738,9 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     'size_t arena_len, const uint64_t *row_start, const uint32_t *row_count, size_t rows, const int64_t *ids, ' +
     'size_t n, double *similarities, void *err)');
   const signatureAndShingleSet = f(
-    'int knowhere_signature_and_shingle_set(const knowhere_signature_options *options, const uint8_t *text, ' +
-    'size_t text_len, uint8_t *signature, size_t signature_len, uint64_t *out, size_t out_cap, ' +
-    '_Out_ size_t *count, void *err)');
+    'int knowhere_signature_and_shingle_set(const void *options, const uint8_t *text, ' +
+    'size_t text_len, void *signature, size_t signature_len, uint64_t *out, size_t out_cap, ' +
+    'void *count, void *err)');
   const shingleSets = f(
     'int knowhere_shingle_sets_with_interrupt(const knowhere_signature_options *options, const uint8_t *texts, ' +
     'size_t texts_len, const uint64_t *offsets, size_t ndocs, uint64_t *out, size_t out_len, ' +
@@ -821,15 +884,25 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     bufferFree: (buffer) => { bufferFree(buffer); },
 
     signatureOptionsInit: () => ({ ...signatureDefaults() }),
-    signatureFromText: (...args) => signatureFromText(...args) as number,
+    signatureFromText: (options, text, textLen, out, outLen, shingles, err) => {
+      if (shingles !== null) shingles[0] = 0n;
+      return signatureFromText(packOptions(options), text, textLen, out, outLen, shingles, err) as number;
+    },
     signatureFromHashes: (...args) => signatureFromHashes(...args) as number,
     signatureBatchFromTextWithInterrupt: (...args) => signatureBatch(...args) as number,
     signatureBatchFromTokensWithInterrupt: (...args) => signatureBatchTokens(...args) as number,
     shingleJaccard: (...args) => shingleJaccard(...args) as number,
     shingleJaccardPairsWithInterrupt: (...args) => shingleJaccardPairs(...args) as number,
-    shingleSet: (...args) => shingleSet(...args) as number,
+    shingleSet: (options, text, textLen, out, outCap, count, err) => {
+      count[0] = 0n;
+      return shingleSet(packOptions(options), text, textLen, out, outCap, count, err) as number;
+    },
     shingleSetJaccard: (...args) => shingleSetJaccard(...args) as number,
-    signatureAndShingleSet: (...args) => signatureAndShingleSet(...args) as number,
+    signatureAndShingleSet: (options, text, textLen, signature, signatureLen, out, outCap, count, err) => {
+      count[0] = 0n;
+      return signatureAndShingleSet(packOptions(options), text, textLen, signature, signatureLen, out, outCap, count,
+        err) as number;
+    },
     shingleSetJaccardRows: (...args) => shingleSetJaccardRows(...args) as number,
     shingleSetsWithInterrupt: (...args) => shingleSets(...args) as number,
 

@@ -22,14 +22,14 @@
  */
 import { type ProgressOptions, countOf, describe } from './async-call.ts';
 import { KnowhereError, Status, invalidArgument } from './errors.ts';
-import { MinHashLSHIndex, type PathLike } from './minhash-lsh.ts';
+import { MinHashLSHIndex, searchInto, type PathLike } from './minhash-lsh.ts';
 import { type NativeSignatureOptions } from './native.ts';
 import {
   ShingleSetStore, shingleSetOf, shingleSetsOfPackedAsync, signatureAndShingleSetOf,
 } from './shingle-similarity.ts';
 import {
-  type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments, signatureFromText, signaturesFromTexts,
-  signaturesFromTextsAsync,
+  type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments, signaturesFromTexts,
+  signatureInto, signaturesFromTextsAsync, transientDocumentBytes,
 } from './signature.ts';
 import { chooseBands } from './threshold.ts';
 
@@ -221,6 +221,11 @@ export class NearDuplicateIndex implements Disposable {
   readonly #rows = new Map<DocumentKey, number>();
   /** By row, with verify 'exact': the shingle set. */
   readonly #sets = new ShingleSetStore();
+  /** #hash's signature. */
+  readonly #signature: Uint32Array;
+  /** #matches's first candidates (reused: a search then allocates nothing). */
+  readonly #candidateIds = new BigInt64Array(FIRST_CANDIDATES);
+  readonly #candidateDistances = new Float32Array(FIRST_CANDIDATES);
   /** The async operation holding the index, as a chain to wait on. */
   #tail: Promise<void> = Promise.resolve();
   /** Async operations started and not finished (hashing included). */
@@ -234,7 +239,9 @@ export class NearDuplicateIndex implements Disposable {
       numHashes: o.numHashes, shingle: o.shingle.kind === 'word' ? 'words' : 'chars', shingleSize: o.shingle.size,
       valueBytes: 4, keepCase: o.keepCase, seed: o.seed,
     };
-    this.#native = nativeOptionsOf(this.#signatureOptions);
+    // Frozen: the binding packs a frozen options object once, not per call.
+    this.#native = Object.freeze(nativeOptionsOf(this.#signatureOptions));
+    this.#signature = new Uint32Array(o.numHashes);
   }
 
   /** The options in use, defaults filled in. */
@@ -263,7 +270,7 @@ export class NearDuplicateIndex implements Disposable {
   add(key: DocumentKey, text: string | Uint8Array): void {
     this.#idle('add');
     const k = this.#newKey(key);
-    const { signature, set } = this.#hash(documentBytes(text, 'text'));
+    const { signature, set } = this.#hash(transientDocumentBytes(text, 'text'));
     this.#insert([k], signature, set === null ? null : [set]);
   }
 
@@ -284,8 +291,9 @@ export class NearDuplicateIndex implements Disposable {
     this.#idle('query');
     const threshold = queryThresholdOf(options.threshold, this.#options.threshold);
     const limit = limitOf(options.limit);
-    const bytes = documentBytes(text, 'text');
-    const found = this.#matches(signatureFromText(bytes, this.#signatureOptions), bytes, threshold, limit);
+    const bytes = transientDocumentBytes(text, 'text');
+    signatureInto(bytes, this.#native, this.#signature);
+    const found = this.#matches(this.#signature, bytes, threshold, limit);
     return found.map((c) => ({ key: this.#keys[c.row] as DocumentKey, similarity: c.similarity }));
   }
 
@@ -298,7 +306,7 @@ export class NearDuplicateIndex implements Disposable {
    */
   addIfNew(key: DocumentKey, text: string | Uint8Array, options: NearDuplicateQueryOptions = {}): AddIfNewResult {
     this.#idle('addIfNew');
-    return this.#addIfNew(this.#newKey(key), documentBytes(text, 'text'), options);
+    return this.#addIfNew(this.#newKey(key), transientDocumentBytes(text, 'text'), options);
   }
 
   /** Removes a document; false if the key is not in the index. */
@@ -526,10 +534,15 @@ export class NearDuplicateIndex implements Disposable {
   }
 
   /** A document's signature and, with verify 'exact', its shingle set
-   * (one pass over the text). */
+   * (one pass over the text). Both are reused buffers, valid until the
+   * next #hash: the sync body that hashes a document also searches with it
+   * and inserts it (the index and the store copy what they keep). */
   #hash(bytes: Uint8Array): { signature: Uint32Array; set: BigUint64Array | null } {
-    if (this.#exact) return signatureAndShingleSetOf(bytes, this.#native);
-    return { signature: signatureFromText(bytes, this.#signatureOptions), set: null };
+    if (this.#exact) {
+      return { signature: this.#signature, set: signatureAndShingleSetOf(bytes, this.#native, this.#signature) };
+    }
+    signatureInto(bytes, this.#native, this.#signature);
+    return { signature: this.#signature, set: null };
   }
 
   /** Verified matches of one signature; `known` is the query's shingle set
@@ -541,7 +554,9 @@ export class NearDuplicateIndex implements Disposable {
     const index = this.#index;
     if (index === null) return [];
     const floor = this.#exact ? 0 : threshold;
-    let { ids, distances } = index.search(signature, FIRST_CANDIDATES);
+    let ids: BigInt64Array = this.#candidateIds;
+    let distances: Float32Array = this.#candidateDistances;
+    searchInto(index, signature, FIRST_CANDIDATES, ids, distances);
     const last = ids.length - 1;
     if (ids[last] !== -1n && (distances[last] as number) >= floor) {
       ({ ids, distances } = index.rangeSearch(signature, 1, floor).row(0));

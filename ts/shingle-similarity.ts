@@ -15,7 +15,9 @@
  */
 import { type ProgressOptions, idsOf, ownedIdsOf, runAsync } from './async-call.ts';
 import { invalidArgument, throwIfFailed } from './errors.ts';
-import { type CountOut, native, newErrorOut, type NativeSignatureOptions, type SimilarityOut } from './native.ts';
+import {
+  native, newErrorOut, newSizeOut, syncErrorOut, type NativeSignatureOptions, type SimilarityOut,
+} from './native.ts';
 import {
   type Document, type PackedDocuments, type SignatureOptions, documentBytes, nativeOptionsOf, packDocuments,
   threadsOf,
@@ -104,6 +106,7 @@ export async function shingleSimilaritiesAsync(texts: readonly Document[], left:
  * its byte count, so one call fills it (a second call to learn the count
  * would shingle the text twice). Sync calls only: JS runs one at a time. */
 let setScratch = new BigUint64Array(1024);
+const countScratch = newSizeOut();
 
 /**
  * A document's shingles as sorted distinct 64-bit hashes (8 bytes per
@@ -118,24 +121,27 @@ export function shingleSet(text: Document, options?: SignatureOptions): BigUint6
 /** shingleSet for callers that checked the text and options already. */
 export function shingleSetOf(bytes: Uint8Array, options: NativeSignatureOptions): BigUint64Array {
   if (setScratch.length < bytes.byteLength + 1) setScratch = new BigUint64Array(bytes.byteLength + 1);
-  const count: CountOut = [0];
-  const err = newErrorOut();
-  throwIfFailed(native.shingleSet(options, bytes, bytes.byteLength, setScratch, setScratch.length, count, err), err);
-  return setScratch.slice(0, Number(count[0]));
+  const err = syncErrorOut;
+  throwIfFailed(native.shingleSet(options, bytes, bytes.byteLength, setScratch, setScratch.length, countScratch, err),
+    err);
+  return setScratch.slice(0, Number(countScratch[0]));
 }
 
-/** A document's signature (4-byte values) and shingle set in one pass:
- * what signatureFromText and shingleSet give. For the binding's callers
- * that checked the text and options already. */
-export function signatureAndShingleSetOf(bytes: Uint8Array, options: NativeSignatureOptions):
-  { signature: Uint32Array; set: BigUint64Array } {
+/**
+ * A document's signature (4-byte values, written into `signature`, which
+ * must hold num_hashes of them) and shingle set in one pass: what
+ * signatureFromText and shingleSet give. For the binding's callers that
+ * checked the text and options already. The set returned is a view of a
+ * reused buffer, valid until the next call of this function or shingleSetOf:
+ * copy it to keep it (ShingleSetStore.push does).
+ */
+export function signatureAndShingleSetOf(bytes: Uint8Array, options: NativeSignatureOptions,
+                                         signature: Uint32Array): BigUint64Array {
   if (setScratch.length < bytes.byteLength + 1) setScratch = new BigUint64Array(bytes.byteLength + 1);
-  const signature = new Uint32Array(options.num_hashes);
-  const count: CountOut = [0];
-  const err = newErrorOut();
-  throwIfFailed(native.signatureAndShingleSet(options, bytes, bytes.byteLength, new Uint8Array(signature.buffer),
-    signature.byteLength, setScratch, setScratch.length, count, err), err);
-  return { signature, set: setScratch.slice(0, Number(count[0])) };
+  const err = syncErrorOut;
+  throwIfFailed(native.signatureAndShingleSet(options, bytes, bytes.byteLength, signature, signature.byteLength,
+    setScratch, setScratch.length, countScratch, err), err);
+  return setScratch.subarray(0, Number(countScratch[0]));
 }
 
 /** The exact Jaccard similarity of two shingle sets (as shingleSet makes
@@ -183,6 +189,7 @@ export class ShingleSetStore {
   #start = new BigUint64Array(256);
   #count = new Uint32Array(256);
   #rows = 0;
+  #similarities = new Float64Array(64);
 
   /** Rows stored (cleared ones included). */
   get rows(): number {
@@ -227,11 +234,13 @@ export class ShingleSetStore {
     return this.#arena.subarray(start, start + (this.#count[row] ?? 0));
   }
 
-  /** The exact similarity of `query` with each row of `ids`. */
+  /** The exact similarity of `query` with each row of `ids`: element i of
+   * the array returned, a reused buffer (valid until the next call). */
   similarities(query: BigUint64Array, ids: BigInt64Array): Float64Array {
-    const out = new Float64Array(ids.length);
+    if (this.#similarities.length < ids.length) this.#similarities = new Float64Array(Math.max(64, ids.length));
+    const out = this.#similarities;
     if (ids.length === 0) return out;
-    const err = newErrorOut();
+    const err = syncErrorOut;
     throwIfFailed(native.shingleSetJaccardRows(query, query.length, this.#arena, this.#used, this.#start, this.#count,
       this.#rows, ids, ids.length, out, err), err);
     return out;

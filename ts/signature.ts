@@ -20,11 +20,11 @@
  * little-endian, which is what every platform Node runs on uses.
  */
 import {
-  allocate, booleanOf, countOf, describe, runAsync, type ProgressOptions,
+  allocate, booleanOf, countOf, describe, resultMemory, runAsync, type ProgressOptions,
 } from './async-call.ts';
 import { checkRow, invalidArgument, throwIfFailed } from './errors.ts';
 import {
-  Shingle, SignatureFlag, native, newErrorOut, type NativeSignatureOptions,
+  Shingle, SignatureFlag, native, newErrorOut, syncErrorOut, type NativeSignatureOptions,
 } from './native.ts';
 
 /** One signature's values, or a batch's end to end. */
@@ -124,12 +124,15 @@ function seedOf(value: unknown): bigint {
   return BigInt(countOf(value, 'seed'));
 }
 
+/** The library's defaults, shared (frozen) by every call without options. */
+const DEFAULT_OPTIONS: NativeSignatureOptions = Object.freeze(native.signatureOptionsInit());
+
 /** The C options struct for `options`: the library's defaults
  * (knowhere_signature_options_init) with what the caller set, and nothing
  * else: every default is the library's, so the same options give the same
  * signatures from C and from here (test/options-defaults.test.ts). */
 export function nativeOptionsOf(options: unknown): NativeSignatureOptions {
-  if (options === undefined || options === null) return native.signatureOptionsInit();
+  if (options === undefined || options === null) return DEFAULT_OPTIONS;
   if (typeof options !== 'object') throw invalidArgument(`options must be an object, got ${describe(options)}`);
   const o = options as SignatureOptions;
   const result = native.signatureOptionsInit();
@@ -194,6 +197,39 @@ export function documentBytes(value: unknown, name: string): Uint8Array {
   throw invalidArgument(`${name} must be a string or a Uint8Array, got ${describe(value)}`);
 }
 
+/** Strings up to this many UTF-16 units are encoded into the reused
+ * buffer; longer ones get their own (so the scratch never holds more than
+ * 3 MiB). */
+const SCRATCH_TEXT_UNITS = 1 << 20;
+const encoder = new TextEncoder();
+let textScratch = new Uint8Array(4096);
+
+/**
+ * documentBytes for a sync call that reads the bytes only while it runs: a
+ * string is encoded into one reused buffer, and the view returned is valid
+ * until the next call of this function. Buffer.from allocated and filled a
+ * new buffer (from an 8 KiB pool it refills) for every document, which cost
+ * more than hashing a short one (docs/benchmarks.md).
+ */
+export function transientDocumentBytes(value: unknown, name: string): Uint8Array {
+  if (typeof value !== 'string') return documentBytes(value, name);
+  if (value.length > SCRATCH_TEXT_UNITS) return Buffer.from(value, 'utf8');
+  const most = 3 * value.length; // UTF-8 bytes per UTF-16 unit, at most
+  if (most > textScratch.length) textScratch = new Uint8Array(Math.max(most, 2 * textScratch.length));
+  return textScratch.subarray(0, encoder.encodeInto(value, textScratch).written);
+}
+
+/** A new array for one signature of these options: the typed array the
+ * caller gets (C writes its bytes), or an empty one for options the library
+ * is about to reject. */
+function signatureArrayOf(options: NativeSignatureOptions): SignatureValues | Uint8Array {
+  const bytes = signatureBytesOf(options);
+  if (bytes === 0 || (options.value_bytes !== 4 && options.value_bytes !== 8)) return new Uint8Array(bytes);
+  const { buffer, byteOffset } = resultMemory(bytes);
+  return options.value_bytes === 4 ? new Uint32Array(buffer, byteOffset, options.num_hashes)
+    : new BigUint64Array(buffer, byteOffset, options.num_hashes);
+}
+
 // ---------------------------------------------------------------------------
 // One document
 // ---------------------------------------------------------------------------
@@ -205,11 +241,20 @@ export function signatureFromText(text: Document, options?: WithValueBytes4<Sign
 export function signatureFromText(text: Document, options?: SignatureOptions): SignatureValues;
 export function signatureFromText(text: Document, options?: SignatureOptions): SignatureValues {
   const nativeOptions = nativeOptionsOf(options);
-  const bytes = documentBytes(text, 'text');
-  const out = new Uint8Array(signatureBytesOf(nativeOptions));
-  const err = newErrorOut();
+  const bytes = transientDocumentBytes(text, 'text');
+  const out = signatureArrayOf(nativeOptions);
+  const err = syncErrorOut;
   throwIfFailed(native.signatureFromText(nativeOptions, bytes, bytes.byteLength, out, out.byteLength, null, err), err);
-  return valuesOf(out, nativeOptions.value_bytes);
+  return out as SignatureValues; // a Uint8Array only for options the library rejected
+}
+
+/** The signature of one document's bytes under options checked already,
+ * written into `out` (any typed array of the signature's byte size): for
+ * the binding's callers that sign document after document into one buffer
+ * (NearDuplicateIndex). */
+export function signatureInto(bytes: Uint8Array, options: NativeSignatureOptions, out: SignatureValues): void {
+  const err = syncErrorOut;
+  throwIfFailed(native.signatureFromText(options, bytes, bytes.byteLength, out, out.byteLength, null, err), err);
 }
 
 /** Token hashes: a BigUint64Array or bigints. */

@@ -536,8 +536,65 @@ static void test_interrupts(void) {
     free(j.out);
 }
 
+/* Sets of hashes as knowhere_shingle_set makes them (strictly increasing)
+ * against a count by brute force: every pair of sizes 0..40 (the merge
+ * compares blocks of 4 values of each list, then finishes one at a time),
+ * overlaps from none to all, values at both ends of the range, and the
+ * rows form of the same pairs. */
+static void test_sets_against_brute_force(void) {
+    enum { MAX = 40 };
+    uint64_t a[MAX], b[MAX], seed = 99;
+    uint64_t arena[2 * MAX];
+    size_t checked = 0;
+    for (size_t na = 0; na <= MAX; ++na) {
+        for (size_t nb = 0; nb <= MAX; ++nb) {
+            for (int shape = 0; shape < 4; ++shape) {
+                /* the pool both draw from: as small as possible (most overlap),
+                 * moderate, large (little overlap), and moderate at the ends of
+                 * the range (0 and values near UINT64_MAX) */
+                size_t larger = na > nb ? na : nb;
+                size_t np = shape == 0 ? larger : shape == 2 ? 4 * (na + nb) + 8 : na + nb + 8;
+                uint64_t pool[8 * MAX + 8];
+                for (size_t v = 0; v < np; ++v)
+                    pool[v] = shape == 3 ? (v == 0 ? 0 : UINT64_MAX - (uint64_t)(np - 1 - v))
+                                         : (uint64_t)v * 3 + 1;
+                /* a: na distinct values of the pool, b: nb, each sorted (selection
+                 * sampling) */
+                size_t fa = 0, fb = 0;
+                for (size_t v = 0; v < np; ++v) {
+                    size_t left = np - v;
+                    if (fa < na && next_random(&seed) % left < na - fa) a[fa++] = pool[v];
+                    if (fb < nb && next_random(&seed) % left < nb - fb) b[fb++] = pool[v];
+                }
+                CHECK_EQ(fa, na);
+                CHECK_EQ(fb, nb);
+                size_t common = 0;
+                for (size_t i = 0; i < na; ++i)
+                    for (size_t j = 0; j < nb; ++j) common += a[i] == b[j];
+                double want = na + nb == 0 ? 1.0 : (double)common / (double)(na + nb - common);
+                CHECK(knowhere_shingle_set_jaccard(a, na, b, nb) == want);
+                CHECK(knowhere_shingle_set_jaccard(b, nb, a, na) == want);
+                memcpy(arena, a, na * sizeof *a);
+                memcpy(arena + na, b, nb * sizeof *b);
+                uint64_t starts[2] = {0, na};
+                uint32_t counts[2] = {(uint32_t)na, (uint32_t)nb};
+                int64_t ids[2] = {1, 0};
+                double got[2] = {-1, -1};
+                CHECK_EQ(knowhere_shingle_set_jaccard_rows(a, na, arena, na + nb, starts, counts, 2,
+                                                           ids, 2, got, NULL),
+                         KNOWHERE_OK);
+                CHECK(got[0] == want);
+                CHECK(got[1] == 1.0); /* the query against itself */
+                checked++;
+            }
+        }
+    }
+    printf("  %zu pairs of sets equal to brute force\n", checked);
+}
+
 int main(void) {
     RUN(test_hand_computed);
+    RUN(test_sets_against_brute_force);
     RUN(test_large_documents);
     RUN(test_against_brute_force);
     RUN(test_pairs_equal_single);
