@@ -434,7 +434,6 @@ export class MinHashLSHIndex implements Disposable {
 
   // --- search --------------------------------------------------------------
 
-  /** The k most similar signatures to `query` (one signature). */
   /** The `k` best matches of one signature, most similar first (ids -1
    * past the matches there are): `search(query, { k: 10, filter })` or
    * `search(query, 10, filter)`. */
