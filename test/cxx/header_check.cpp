@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -108,8 +109,9 @@ static void check_documents() {
     EXPECT(copy.serialize() == saved && copy.app_data() == index.app_data());
     copy.check_signature_scheme(signer.options());
     const char *tmp = std::getenv("TMPDIR");
+    // One name per process: the C++11..20 builds of this test run at once.
     std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/knowhere_rs_hpp_" +
-                       std::to_string(static_cast<long>(saved.size())) + ".khrs";
+                       std::to_string(std::random_device{}()) + ".khrs";
     index.save(path);
     knowhere_rs::MinHashLSH loaded;
     loaded.load(path);
