@@ -660,11 +660,16 @@ static void add_few_to_deltas(kh_lsh_state *s, const table_work *w) {
     uint64_t keys[BAND_GROUP][FEW_ROWS];
     for (size_t first = 0; first < s->bands; first += BAND_GROUP) {
         size_t bands = s->bands - first < BAND_GROUP ? s->bands - first : BAND_GROUP;
-        for (size_t b = 0; b < bands; ++b)
-            for (size_t i = 0; i < w->rows; ++i) {
-                keys[b][i] = kh_band_key(s, w->data + i * s->signature_bytes, first + b);
+        for (size_t i = 0; i < w->rows; ++i) {
+            /* A row's bands are consecutive: hashed in one strided loop. */
+            uint64_t row_keys[BAND_GROUP];
+            kh_xxh3_64_strided(w->data + i * s->signature_bytes + first * s->band_bytes,
+                               s->band_bytes, s->band_bytes, bands, row_keys);
+            for (size_t b = 0; b < bands; ++b) {
+                keys[b][i] = row_keys[b];
                 kh_lsh_delta_prefetch(&s->deltas[first + b], keys[b][i]);
             }
+        }
         for (size_t b = 0; b < bands; ++b)
             for (size_t i = 0; i < w->rows; ++i) kh_lsh_delta_insert(&s->deltas[first + b], keys[b][i]);
     }
