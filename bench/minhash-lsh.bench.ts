@@ -747,18 +747,41 @@ if (cReport !== null) {
     const all = r.by_threads[r.by_threads.length - 1];
     if (one === undefined || all === undefined) continue;
     if (ran('build')) {
+      // Issue 14: at most 0.3 µs per signature on one thread, and linear
+      // scaling to every core (time x threads within 1.1x of one thread).
+      // The bound: the band keys hashed (one XXH3 each, a 17-byte one as
+      // measured by signature_bench) and the signature read once.
+      const b = signatureReports.find((x) => x.simd === 'best')?.bounds;
+      const bandsPerSignature = 16, signatureBytes = 512;
+      const boundNs = b === undefined ? NaN : bandsPerSignature * b.xxh3_17_ns + signatureBytes / b.read_gb_s;
       for (const raw of [true, false]) {
         const one1 = raw ? one.build_ns_per_signature.raw : one.build_ns_per_signature.no_raw;
         const all1 = raw ? all.build_ns_per_signature.raw : all.build_ns_per_signature.no_raw;
-        rows.push([`build / signature / core, ${raw ? '' : 'no '}raw data (n = ${r.n / 1000}k)`, '< 1 µs',
-          `${fmtNs(one1)} (1 thread), ${fmtNs(all1 * all.threads)} (${all.threads} x ${fmtNs(all1)})`,
-          verdict(Math.max(one1, all1 * all.threads) < 1000)]);
+        rows.push([`build / signature, 1 thread, ${raw ? '' : 'no '}raw data (n = ${r.n / 1000}k)`, '<= 0.3 µs',
+          `${fmtNs(one1)}; bound ${fmtNs(boundNs)} (${(one1 / boundNs).toFixed(1)}x)`, verdict(one1 <= 300)]);
+        if (all.threads > 1) {
+          const scaling = (all1 * all.threads) / one1;
+          rows.push([`  scaling to ${all.threads} threads (time x threads / 1 thread)`, '<= 1.1',
+            `${scaling.toFixed(2)} (${all.threads} x ${fmtNs(all1)})`, verdict(scaling <= 1.1)]);
+        }
       }
     }
-    if (r.n === 100_000 && ran('search')) {
-      rows.push(['single query with verification (n = 100k)', '< 2 µs',
-        `${fmtNs(r.single_search_ns.median)} median, ${fmtNs(r.single_search_ns.mean)} mean`,
-        verdict(r.single_search_ns.median < 2000)]);
+    if (ran('search')) {
+      // Issue 14: median <= 0.7 µs and p99 <= 1.5 µs at 100k with raw data;
+      // 1M within 1.5x of 100k. The bound (about 0.34 µs in the issue): the
+      // 16 band keys hashed, 16 overlapped table reads, one dependent read.
+      if (r.n === 100_000) {
+        rows.push(['single query with raw data, median (n = 100k)', '<= 0.7 µs',
+          fmtNs(r.single_search_ns.median), verdict(r.single_search_ns.median <= 700)]);
+        rows.push(['single query with raw data, p99 (n = 100k)', '<= 1.5 µs',
+          fmtNs(r.single_search_ns.p99), verdict(r.single_search_ns.p99 <= 1500)]);
+      }
+      const base = cReport.results.find((x) => x.n === 100_000);
+      if (r.n > 100_000 && base !== undefined) {
+        const ratio = r.single_search_ns.median / base.single_search_ns.median;
+        rows.push([`single query median, n = ${r.n / 1000}k against 100k`, '<= 1.5x',
+          `${fmtNs(r.single_search_ns.median)} (${ratio.toFixed(2)}x)`, verdict(ratio <= 1.5)]);
+      }
     }
     if (ran('memory')) {
       rows.push([`index memory / signature, no raw data (n = ${r.n / 1000}k)`, '< 150 B',
