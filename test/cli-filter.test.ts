@@ -104,12 +104,15 @@ describe('knowhere-rs filter: the keep list, online', function () {
   });
 
   it('stops on Ctrl-C inside a large batch: exit 130 at once, no output file', async () => {
-    // One batch of 120 000 documents (90 MB): about a second of reading,
-    // then seconds of judging (exact); the signal comes 1.5 s in, while
-    // judging on an idle machine (a loop that looked at the signal only
-    // between batches would take seconds to stop).
+    // 300 000 documents (225 MB) in batches of 128 MB, each of about
+    // 170 000 documents: on an idle machine about a second of reading the
+    // first batch, then seconds of judging (exact), 3 s or more in all;
+    // the signal comes 1.5 s in, while the first batch is judged (a loop
+    // that looked at the signal only between batches would take a second
+    // or more to stop). With 120 000 documents an idle machine had
+    // finished before the signal.
     const big = path.join(dir, 'big.jsonl');
-    fs.writeFileSync(big, fs.readFileSync(jsonl, 'utf8').repeat(40));
+    fs.writeFileSync(big, fs.readFileSync(jsonl, 'utf8').repeat(100));
     const out = path.join(dir, 'stopped.txt');
     const child = spawn(process.execPath, [launcher, 'filter', '--jsonl', big, '-o', out, '--batch-bytes', '128M',
       '--verify', 'exact'],
