@@ -12,7 +12,7 @@
  *   npx tsx bench/near-duplicate.bench.ts [--docs 100000] [--online 20000] [--skip-c]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 import { NearDuplicateIndex } from '../ts/index.ts';
+import { documentMaker, englishWords, xorshift } from './english.ts';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -29,39 +30,8 @@ const { values } = parseArgs({
 const indexed = Number(values.docs);
 const online = Number(values.online);
 
-function englishWords(): { words: string[]; source: string } {
-  const licences = '/usr/share/common-licenses';
-  const dir = existsSync(licences) ? licences : path.join(root, 'docs');
-  const files = readdirSync(dir).map((name) => path.join(dir, name)).filter((file) => !file.endsWith('.png'));
-  const words: string[] = [];
-  for (const file of files) {
-    try {
-      words.push(...readFileSync(file, 'utf8').split(/\s+/).filter((word) => word !== ''));
-    } catch {
-      // a directory or an unreadable file: skip it
-    }
-  }
-  return { words, source: dir };
-}
-
 const { words, source } = englishWords();
-let seed = 0x2545f491;
-const random = (): number => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed;
-};
-/** 100 consecutive words from a random place, one word in ten replaced:
- * real English, with overlap between documents as real corpora have. */
-const document = (): string => {
-  const at = random() % (words.length - 100);
-  const out = words.slice(at, at + 100);
-  for (let i = 0; i < 10; i++) out[random() % 100] = words[random() % words.length]!;
-  return out.join(' ');
-};
+const document = documentMaker(words, xorshift(0x2545f491));
 const base = Array.from({ length: indexed }, document);
 const incoming = Array.from({ length: online }, document);
 

@@ -27,7 +27,7 @@ import { keepEntry, keepEntryOfText } from './names.ts';
 import {
   INPUT_AND_SIGNATURE_OPTIONS, UsageError, numberOption, parseInputAndSignatureOptions, type InputAndSignatureOptions,
 } from './options.ts';
-import { OutputFile, checkOutputs, resolveOutput, type InputIdentities } from './output.ts';
+import { OutputFile, checkOutputs, resolveOutput, writeToStdout, type InputIdentities } from './output.ts';
 import { Pacer } from './pacer.ts';
 import { plural } from './progress.ts';
 import { SkipCounter, badInputHandler } from './skips.ts';
@@ -127,9 +127,7 @@ class NameSink {
       await this.#file.write(chunk);
       return;
     }
-    this.#ctx.stdoutStarted = true;
-    const { stdout } = this.#ctx.io;
-    if (!stdout.write(chunk)) await new Promise<void>((resolve) => { stdout.once('drain', () => { resolve(); }); });
+    await writeToStdout(this.#ctx, chunk);
   }
 
   async commit(): Promise<void> {

@@ -19,11 +19,13 @@
  *  - `-` is standard output.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { CommandError, ExitCode } from './exit-codes.ts';
 import { errnoText } from './files.ts';
+import type { RunContext } from './main.ts';
 
 /** Where one output goes. */
 export interface OutputTarget {
@@ -306,4 +308,13 @@ export class OutputFile {
   static #failure(target: OutputTarget, error: unknown): CommandError {
     return new CommandError(`cannot write ${target.option} ${target.given}: ${errnoText(error)}`, ExitCode.FAILURE);
   }
+}
+
+/** Writes a chunk of a command's output to standard output, waiting for
+ * the stream to drain when its buffer is full, and marks the output as
+ * started (an interrupted run then says that it is incomplete). */
+export async function writeToStdout(ctx: RunContext, chunk: Uint8Array): Promise<void> {
+  ctx.stdoutStarted = true;
+  const { stdout } = ctx.io;
+  if (!stdout.write(chunk)) await once(stdout, 'drain');
 }

@@ -35,7 +35,7 @@ import {
   INPUT_AND_SIGNATURE_OPTIONS, UsageError, integerOption, numberOption, parseInputAndSignatureOptions,
   type InputAndSignatureOptions,
 } from './options.ts';
-import { OutputFile, checkOutputs, resolveOutput, type InputIdentities, type OutputTarget } from './output.ts';
+import { OutputFile, checkOutputs, resolveOutput, writeToStdout, type InputIdentities, type OutputTarget } from './output.ts';
 import { formatBytes, plural } from './progress.ts';
 import { SkipCounter, badInputHandler } from './skips.ts';
 import {
@@ -247,9 +247,7 @@ class RowWriter {
       await this.#current.write(chunk);
       return;
     }
-    this.#ctx.stdoutStarted = true;
-    const { stdout } = this.#ctx.io;
-    if (!stdout.write(chunk)) await new Promise<void>((resolve) => { stdout.once('drain', () => { resolve(); }); });
+    await writeToStdout(this.#ctx, chunk);
   }
 }
 
