@@ -357,12 +357,63 @@ KNOWHERE_API knowhere_minhash_lsh *knowhere_minhash_lsh_create(void);
 /* Frees an index and everything it owns. NULL is a no-op. */
 KNOWHERE_API void knowhere_minhash_lsh_free(knowhere_minhash_lsh *index);
 
+/* ---- compact raw data: b-bit codes -------------------------------------------- */
+
+/*
+ * The form of the raw data a build keeps when with_raw_data is true:
+ * `bits` 0 (the default) keeps the full values; 8 or 16 keeps a b-bit code
+ * of each value instead (b-bit MinHash, Li and König 2010): its first b / 8
+ * bytes, which for signatures of this library (values stored
+ * little-endian, docs/signatures.md) are its low b bits. A MinHash value is
+ * a minimum of hashes, whose low bits are close to uniform (its high bits
+ * lean towards 0), so no mixing is done; values from elsewhere should have
+ * uniform low bytes too. The codes must be narrower than the values: a
+ * build with codes of element_size bytes or more (bits 8 with 1-byte
+ * values, bits 16 with values of 1 or 2) is KNOWHERE_ERR_INVALID_ARG.
+ * Memory: mh_vec_length * b / 8 bytes per signature instead of
+ * mh_vec_length * element_size (128 values of 4 bytes: 128 B with b = 8
+ * instead of 512; docs/benchmarks.md has the totals with the band tables).
+ *
+ * With codes, every search, range search, self-join, clustering and join
+ * estimate works as with full values, on codes:
+ *  - Verification: a candidate must share a band whose r codes all equal
+ *    the query's. A band key collision (tables compare keys on at least
+ *    32 bits) then passes only when its r codes also collide by accident,
+ *    with probability 2^-(b r) per colliding band (2^-56 for b = 8, r = 7),
+ *    where full values make it impossible.
+ *  - Similarity: with m of the K = mh_vec_length codes equal, J = (m / K -
+ *    2^-b) / (1 - 2^-b), clamped to [0, 1] (all equal: exactly 1). Codes of
+ *    unequal values are equal with probability 2^-b, so the fraction of
+ *    equal codes overestimates; this corrects it (unbiased before the
+ *    clamp). Its variance is about J (1 - J) / K plus (1 - J) 2^-b / K, so
+ *    b = 8 ranks almost as full values do (test/c/test_raw_codes.c measures
+ *    recall and rank agreement against full values).
+ *  - Thresholds (range search, self-join, clustering) compare this J.
+ * get_vector_by_ids is KNOWHERE_ERR_INVALID_ARG (the values are gone);
+ * has_raw_data is false and knowhere_minhash_lsh_raw_bits says b. Add
+ * stores the new rows' codes (the form is the contents', whatever the
+ * setting now). Save writes the codes in their own section (flag bits 4
+ * and 5 of docs/format.md) and load restores them.
+ *
+ * set_raw_bits: 0, 8 or 16, else KNOWHERE_ERR_INVALID_ARG naming it (and
+ * the setting is unchanged); NULL index: KNOWHERE_ERR_INVALID_ARG. It takes
+ * effect at the next build (a build reads it once, when it starts) and
+ * changes nothing in the current contents; safe at any time, from any
+ * thread. knowhere_minhash_lsh_raw_bits gives the form of the current
+ * contents: 8 or 16 when they keep codes, otherwise 0 (full values, no raw
+ * data, never built, NULL).
+ */
+KNOWHERE_API int knowhere_minhash_lsh_set_raw_bits(knowhere_minhash_lsh *index, uint32_t bits,
+                                                   knowhere_error **err);
+KNOWHERE_API uint32_t knowhere_minhash_lsh_raw_bits(const knowhere_minhash_lsh *index);
+
 /* Replaces the contents of the index with the `data_len / (mh_vec_length *
  * mh_vec_element_size)` signatures of `data`. data_len must be a positive
  * multiple of mh_vec_length * mh_vec_element_size, mh_vec_length >= 1,
  * mh_vec_element_size in 1..32, bands >= 1; otherwise
  * KNOWHERE_ERR_INVALID_ARG with a message naming the numbers. with_raw_data
- * keeps a copy of the signatures (exact similarities, get_vector_by_ids).
+ * keeps a copy of the signatures (exact similarities, get_vector_by_ids),
+ * or their b-bit codes (knowhere_minhash_lsh_set_raw_bits).
  * Returns KNOWHERE_OK, KNOWHERE_ERR_INVALID_ARG, KNOWHERE_ERR_NO_MEMORY,
  * KNOWHERE_ERR_INTERRUPTED, KNOWHERE_ERR_TIMEOUT or KNOWHERE_ERR_BUSY; on
  * any error the index is unchanged. */
@@ -552,8 +603,10 @@ KNOWHERE_API int knowhere_minhash_lsh_batch_search_with_options(
     int64_t *ids, float *distances, CInterrupt interrupt, knowhere_error **err);
 
 /* Copies the raw signatures of ids[0..n-1] into out (out_len >= n *
- * signature size), in order. Needs an index built with raw data, else
- * KNOWHERE_ERR_INVALID_ARG; an id outside 0..count-1, or removed, is
+ * signature size), in order. Needs an index built with raw data of full
+ * values, else KNOWHERE_ERR_INVALID_ARG (also for an index keeping b-bit
+ * codes, knowhere_minhash_lsh_set_raw_bits: the values cannot be had from
+ * them; the message says so); an id outside 0..count-1, or removed, is
  * KNOWHERE_ERR_INVALID_ARG naming it, and nothing is copied. */
 KNOWHERE_API int knowhere_minhash_lsh_get_vector_by_ids(
     const knowhere_minhash_lsh *index, const int64_t *ids, size_t n,
@@ -566,6 +619,9 @@ KNOWHERE_API size_t knowhere_minhash_lsh_element_size(const knowhere_minhash_lsh
 /* The number of bands in use (after clamping). */
 KNOWHERE_API size_t knowhere_minhash_lsh_bands(const knowhere_minhash_lsh *index);
 KNOWHERE_API size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index);
+/* Whether the index keeps its signatures' full values (so
+ * get_vector_by_ids works): false without raw data and with b-bit codes
+ * (then knowhere_minhash_lsh_raw_bits is 8 or 16). */
 KNOWHERE_API bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index);
 /* How many of the count signatures are removed (knowhere_minhash_lsh_remove). */
 KNOWHERE_API size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_lsh *index);

@@ -58,14 +58,23 @@ size_t kh_count_equal_values(const uint8_t *a, const uint8_t *b, size_t n, size_
     return equal;
 }
 
-/* Whether some band of `row` equals the query's byte for byte: with raw
- * data this, not the band key, decides candidacy, so no hash collision can
- * make a candidate. */
+/* Whether some band of `row` equals the query's byte for byte (both in
+ * raw form): with full values this, not the band key, decides candidacy,
+ * so no hash collision can make a candidate; with b-bit codes a band key
+ * collision passes only when the band's r codes collide too (2^-(b r)). */
 static bool shares_a_band(const kh_lsh_state *s, const uint8_t *query, const uint8_t *row) {
+    size_t width = s->raw_band_bytes;
     for (size_t b = 0; b < s->bands; ++b)
-        if (memcmp(query + b * s->band_bytes, row + b * s->band_bytes, s->band_bytes) == 0)
-            return true;
+        if (memcmp(query + b * width, row + b * width, width) == 0) return true;
     return false;
+}
+
+const uint8_t *kh_raw_query(const kh_lsh_state *s, const uint8_t *query,
+                            kh_candidate_scratch *sc) {
+    if (!kh_has_codes(s)) return query;
+    if (!KH_RESERVE(sc, query_raw, query_raw_capacity, s->raw_row_bytes)) return NULL;
+    kh_raw_store(s, query, 1, sc->query_raw);
+    return sc->query_raw;
 }
 
 uint32_t kh_min_score(const kh_lsh_state *s, float threshold) {
@@ -198,7 +207,7 @@ int kh_sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted, kh_
 static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
                             const uint32_t *ids, size_t n, kh_candidate *out,
                             size_t *count, kh_job *job) {
-    size_t poll_every = s->raw ? (64u << 10) / s->signature_bytes + 1 : KH_STOP_POLL_MASK + 1;
+    size_t poll_every = s->raw ? (64u << 10) / s->raw_row_bytes + 1 : KH_STOP_POLL_MASK + 1;
     size_t u = 0, until_poll = poll_every;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
@@ -211,7 +220,8 @@ static int score_candidates(const kh_lsh_state *s, const uint8_t *query,
         if (s->raw) {
             const uint8_t *row = kh_raw_row(s, id);
             if (shares_a_band(s, query, row)) {
-                score = (uint32_t)kh_count_equal_values(query, row, s->length, s->element_size);
+                score = (uint32_t)kh_count_equal_values(query, row, s->length,
+                                                        s->raw_value_bytes);
                 out[u++] = (kh_candidate){id, score};
             }
         } else {
@@ -253,14 +263,16 @@ int kh_find_candidates(const kh_lsh_state *s, const uint8_t *query, const kh_fil
     *count = 0;
     int status = kh_find_runs(s, query, sc);
     if (status != KNOWHERE_OK) return status;
-    return kh_candidates_from_runs(s, query, filter, min_id, sc, count, job);
+    const uint8_t *raw_query = kh_raw_query(s, query, sc);
+    if (raw_query == NULL) return KNOWHERE_ERR_NO_MEMORY;
+    return kh_candidates_from_runs(s, raw_query, filter, min_id, sc, count, job);
 }
 
-uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t *runs,
-                      uint32_t id) {
+uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const uint8_t *raw_query,
+                      const size_t *runs, uint32_t id) {
     if (s->raw)
-        return (uint32_t)kh_count_equal_values(query, kh_raw_row(s, id), s->length,
-                                               s->element_size);
+        return (uint32_t)kh_count_equal_values(raw_query, kh_raw_row(s, id), s->length,
+                                               s->raw_value_bytes);
     uint32_t bands = 0;
     for (size_t b = 0; b < s->bands; ++b) {
         if (id >= kh_lsh_table_rows(&s->tables[b])) { /* an added row, in the band's delta */
@@ -281,5 +293,6 @@ void kh_candidate_scratch_discard(kh_garbage *bag, kh_candidate_scratch *sc) {
     kh_garbage_add(bag, sc->candidates, sc->candidates_capacity * sizeof *sc->candidates);
     kh_garbage_add(bag, sc->runs, 0);
     kh_garbage_add(bag, sc->delta_ids, sc->delta_ids_capacity * sizeof *sc->delta_ids);
+    kh_garbage_add(bag, sc->query_raw, sc->query_raw_capacity);
     memset(sc, 0, sizeof *sc);
 }

@@ -18,6 +18,7 @@
 #include "deferred_free.h"
 #include "minhash_lsh_internal.h"
 #include "parallel.h"
+#include "raw_codes.h"
 
 typedef struct {
     uint32_t id;
@@ -63,6 +64,8 @@ typedef struct {
     size_t runs_capacity;
     uint32_t *delta_ids;       /* the matches in the bands' deltas */
     size_t delta_ids_capacity, delta_count;
+    uint8_t *query_raw;        /* the query's codes (kh_raw_query) */
+    size_t query_raw_capacity;
 } kh_candidate_scratch;
 
 /* Grows *buffer (of *capacity elements of `element` bytes) to hold at least
@@ -85,10 +88,18 @@ static inline size_t kh_max_score(const kh_lsh_state *s) {
 /* The similarity every search reports for a score (larger is closer): the
  * fraction score / kh_max_score(s) rounded once to float, so an identical
  * row is exactly 1 (score * (1 / max) could be one step below: 41 * (1 /
- * 41) is 0.99999994 in float). */
+ * 41) is 0.99999994 in float). With codes, the fraction of equal codes
+ * corrected for their accidental equality (kh_code_similarity). */
 static inline float kh_similarity(const kh_lsh_state *s, uint32_t score) {
+    if (kh_has_codes(s)) return kh_code_similarity(score, s->length, s->raw_bits);
     return (float)score / (float)kh_max_score(s);
 }
+
+/* The query in the raw form the index keeps, for comparing it with raw
+ * rows: `query` itself (full values, or no raw data), or its codes in
+ * sc->query_raw. NULL when memory for those cannot be had. */
+const uint8_t *kh_raw_query(const kh_lsh_state *s, const uint8_t *query,
+                            kh_candidate_scratch *sc);
 
 /* The smallest score whose similarity (as kh_similarity gives it) is at
  * least `threshold`; kh_max_score(s) + 1 when none is. */
@@ -112,14 +123,16 @@ int kh_find_runs(const kh_lsh_state *s, const uint8_t *query, kh_candidate_scrat
  * KNOWHERE_ERR_INTERRUPTED. */
 int kh_sort_ids(uint32_t *ids, uint32_t *spare, size_t n, uint32_t **sorted, kh_job *job);
 
-/* The score kh_find_candidates gives row `id` (equal values with raw data,
- * else the bands whose run in `runs` holds it). */
-uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const size_t *runs,
-                      uint32_t id);
+/* The score kh_find_candidates gives row `id` (equal values, or codes,
+ * with raw data, else the bands whose run in `runs` holds it). `query` is
+ * the full signature, raw_query its raw form (kh_raw_query). */
+uint32_t kh_row_score(const kh_lsh_state *s, const uint8_t *query, const uint8_t *raw_query,
+                      const size_t *runs, uint32_t id);
 
 /* The same from runs the caller already has: sc->runs[2b], sc->runs[2b + 1]
  * delimit band b's matching entries (reserve sc->runs for 2 * bands first).
- * `query` is only read with raw data (for the exact band check and the
+ * `query` is in the raw form the index keeps (kh_raw_query: full values,
+ * or codes) and only read with raw data (for the band check and the
  * score); it may be NULL without. For a state with deltas, the matches in
  * the deltas are sc->delta_ids[0 .. sc->delta_count - 1] (as
  * kh_find_candidates leaves them); callers that make runs themselves walk

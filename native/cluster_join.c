@@ -210,7 +210,7 @@ static int key_task(kh_job *job, size_t task, size_t worker, void *ctx) {
         uint32_t id = (uint32_t)i;
         w->leader[i] = collapsible(w, id) ? NONE : id;
         if (w->leader[i] != NONE) continue;
-        w->keys[i] = w->s->raw ? kh_xxh3_64(kh_raw_row(w->s, i), w->s->signature_bytes)
+        w->keys[i] = w->s->raw ? kh_xxh3_64(kh_raw_row(w->s, i), w->s->raw_row_bytes)
                                : kh_xxh3_64(kh_run_map_row(&w->map, i), w->bands * sizeof(uint32_t));
     }
     kh_job_advance(job, end - begin);
@@ -219,7 +219,7 @@ static int key_task(kh_job *job, size_t task, size_t worker, void *ctx) {
 
 static bool same_signature(const cluster_work *w, uint32_t a, uint32_t b) {
     if (w->s->raw)
-        return memcmp(kh_raw_row(w->s, a), kh_raw_row(w->s, b), w->s->signature_bytes) == 0;
+        return memcmp(kh_raw_row(w->s, a), kh_raw_row(w->s, b), w->s->raw_row_bytes) == 0;
     return memcmp(kh_run_map_row(&w->map, a), kh_run_map_row(&w->map, b),
                   w->bands * sizeof(uint32_t)) == 0;
 }

@@ -142,7 +142,7 @@ void kh_run_map_free(kh_run_map *map) {
 uint32_t kh_rows_score(const kh_lsh_state *s, const kh_run_map *map, uint32_t a, uint32_t b) {
     if (s->raw)
         return (uint32_t)kh_count_equal_values(kh_raw_row(s, a), kh_raw_row(s, b), s->length,
-                                               s->element_size);
+                                               s->raw_value_bytes);
     const uint32_t *ra = kh_run_map_row(map, a), *rb = kh_run_map_row(map, b);
     uint32_t shared = 0;
     for (size_t band = 0; band < s->bands; ++band)

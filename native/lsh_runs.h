@@ -98,9 +98,9 @@ void kh_run_map_free(kh_run_map *map);
  * their runs). */
 static inline bool kh_rows_share_band(const kh_lsh_state *s, const kh_run_map *map, uint32_t a,
                                       uint32_t b, size_t band) {
-    if (s->raw)
-        return memcmp(kh_raw_row(s, a) + band * s->band_bytes,
-                      kh_raw_row(s, b) + band * s->band_bytes, s->band_bytes) == 0;
+    if (s->raw) /* full values or codes */
+        return memcmp(kh_raw_row(s, a) + band * s->raw_band_bytes,
+                      kh_raw_row(s, b) + band * s->raw_band_bytes, s->raw_band_bytes) == 0;
     uint32_t run = kh_run_map_row(map, a)[band];
     return run != KH_NO_RUN && run == kh_run_map_row(map, b)[band];
 }

@@ -11,6 +11,7 @@
 #include "deferred_free.h"
 #include "internal.h"
 #include "minhash_lsh_internal.h"
+#include "raw_codes.h"
 #include "xxh3.h"
 
 enum { RAW_COPY_CHUNK = 4u << 20 };
@@ -77,7 +78,7 @@ const uint8_t *kh_raw_row(const kh_lsh_state *s, size_t id) {
         else hi = mid;
     }
     const kh_raw_segment *seg = &s->raw[lo];
-    return seg->data + (id - seg->first_id) * s->signature_bytes;
+    return seg->data + (id - seg->first_id) * s->raw_row_bytes;
 }
 
 uint64_t kh_band_key(const kh_lsh_state *s, const uint8_t *signature, size_t band) {
@@ -109,7 +110,7 @@ static void discard_state(kh_garbage *bag, kh_lsh_state *s) {
     discard_tables(bag, s->tables, s->bands);
     discard_deltas(bag, s->deltas, s->bands);
     for (size_t i = 0; i < s->raw_segments; ++i)
-        kh_garbage_add(bag, s->raw[i].data, s->raw[i].capacity * s->signature_bytes);
+        kh_garbage_add(bag, s->raw[i].data, s->raw[i].capacity * s->raw_row_bytes);
     kh_garbage_add(bag, s->raw, 0);
     kh_garbage_add(bag, s->removed, s->removed_capacity);
     kh_garbage_add(bag, s->app_data, s->app_bytes);
@@ -142,7 +143,7 @@ size_t kh_lsh_state_memory(const kh_lsh_state *s) {
         for (size_t b = 0; b < s->bands; ++b)
             bytes += sizeof *s->deltas + kh_lsh_delta_bytes(&s->deltas[b]);
     for (size_t i = 0; i < s->raw_segments; ++i)
-        bytes += sizeof *s->raw + s->raw[i].capacity * s->signature_bytes;
+        bytes += sizeof *s->raw + s->raw[i].capacity * s->raw_row_bytes;
     return bytes + s->removed_capacity + s->app_bytes;
 }
 
@@ -287,28 +288,41 @@ static int band_task(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job
     return status;
 }
 
-/* Copies the new rows' bytes [begin, end) to their segments. */
-static void copy_raw_bytes(const table_work *w, size_t begin, size_t end) {
+/* Stores the new rows [begin, end) in their segments, in the raw form
+ * (kh_raw_store: a copy, or codes): the first segment's spare rows, then
+ * the second segment. */
+static void copy_raw_rows(const table_work *w, size_t begin, size_t end) {
+    const kh_lsh_state *s = w->s;
     const kh_raw_segment *first = w->raw_dest[0];
-    size_t room = (first->capacity - first->rows) * w->s->signature_bytes;
+    size_t room = first->capacity - first->rows;
     if (begin < room) {
         size_t n = (end < room ? end : room) - begin;
-        memcpy(first->data + first->rows * w->s->signature_bytes + begin, w->data + begin, n);
+        kh_raw_store(s, w->data + begin * s->signature_bytes, n,
+                     first->data + (first->rows + begin) * s->raw_row_bytes);
         begin += n;
     }
-    if (begin < end) memcpy(w->raw_dest[1]->data + (begin - room), w->data + begin, end - begin);
+    if (begin < end)
+        kh_raw_store(s, w->data + begin * s->signature_bytes, end - begin,
+                     w->raw_dest[1]->data + (begin - room) * s->raw_row_bytes);
+}
+
+/* Rows of a copy task (RAW_COPY_CHUNK bytes of input), and of a stretch
+ * between polls (256 KiB of input); at least one. */
+static size_t raw_rows_per(size_t bytes, size_t signature_bytes) {
+    size_t rows = bytes / signature_bytes;
+    return rows ? rows : 1;
 }
 
 static int copy_raw_chunk(table_work *w, size_t chunk, kh_job *job) {
-    size_t sig = w->s->signature_bytes, total = w->rows * sig;
-    size_t begin = chunk * RAW_COPY_CHUNK;
-    size_t end = begin + RAW_COPY_CHUNK < total ? begin + RAW_COPY_CHUNK : total;
-    for (size_t at = begin; at < end; at += 256u << 10) { /* poll every 256 KiB */
+    size_t per_chunk = raw_rows_per(RAW_COPY_CHUNK, w->s->signature_bytes);
+    size_t per_poll = raw_rows_per(256u << 10, w->s->signature_bytes);
+    size_t begin = chunk * per_chunk;
+    size_t end = w->rows - begin > per_chunk ? begin + per_chunk : w->rows;
+    for (size_t at = begin; at < end; at += per_poll) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
-        copy_raw_bytes(w, at, end - at < (256u << 10) ? end : at + (256u << 10));
+        copy_raw_rows(w, at, end - at < per_poll ? end : at + per_poll);
     }
-    /* Rows whose last byte lies in this chunk. */
-    kh_job_advance(job, end / sig - begin / sig);
+    kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
 }
 
@@ -326,8 +340,8 @@ static int run_table_work(size_t threads, table_work *w, int phase, CInterrupt i
     if (threads > w->s->bands + 1) threads = w->s->bands + 1;
     w->scratch = calloc(threads, sizeof *w->scratch);
     if (w->scratch == NULL) return KNOWHERE_ERR_NO_MEMORY;
-    size_t raw_bytes = w->raw_dest[0] ? w->rows * w->s->signature_bytes : 0;
-    w->raw_chunks = (raw_bytes + RAW_COPY_CHUNK - 1) / RAW_COPY_CHUNK;
+    size_t per_chunk = raw_rows_per(RAW_COPY_CHUNK, w->s->signature_bytes);
+    w->raw_chunks = w->raw_dest[0] ? (w->rows + per_chunk - 1) / per_chunk : 0;
     /* A flattening for a reader (phase IDLE) reports nothing: the reader
      * reports its own progress on the flag. */
     kh_progress progress;
@@ -361,7 +375,8 @@ void kh_minhash_lsh_publish(knowhere_minhash_lsh *index, kh_lsh_state *next) {
     atomic_store(&sum->bands, next->bands);
     atomic_store(&sum->rows_per_band, next->rows_per_band);
     atomic_store(&sum->memory_bytes, next->memory_bytes);
-    atomic_store(&sum->has_raw, next->raw != NULL);
+    atomic_store(&sum->has_raw, kh_has_full_raw(next));
+    atomic_store(&sum->raw_bits, next->raw ? next->raw_bits : 0);
     atomic_store(&sum->removed_count, next->removed_count);
     if (!in_use && prev != next) kh_lsh_state_release(prev);
 }
@@ -475,6 +490,8 @@ knowhere_minhash_lsh *knowhere_minhash_lsh_create(void) {
     atomic_init(&sum->rows_per_band, 0);
     atomic_init(&sum->memory_bytes, 0);
     atomic_init(&sum->has_raw, false);
+    atomic_init(&sum->raw_bits, 0);
+    atomic_init(&index->raw_bits, 0);
     atomic_init(&sum->removed_count, 0);
     atomic_init(&index->threads, 0);
     atomic_init(&index->readers, 0);
@@ -504,6 +521,12 @@ int knowhere_minhash_lsh_build_with_interrupt(
     if (status != KNOWHERE_OK) return status;
     status = knowhere_interrupt_check(interrupt, NULL, NULL);
     if (status != KNOWHERE_OK) return kh_stopped_error(err, status, "build", "");
+    uint32_t raw_bits = with_raw_data ? atomic_load(&index->raw_bits) : 0;
+    if (raw_bits != 0 && raw_bits / 8 >= mh_vec_element_size)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "raw bits %u: codes of %u bytes need values wider than that, but "
+                         "mh_vec_element_size is %zu (keep full values: raw bits 0)",
+                         raw_bits, raw_bits / 8, mh_vec_element_size);
     status = kh_minhash_lsh_enter_writer(index, false, err);
     if (status != KNOWHERE_OK) return status;
 
@@ -519,14 +542,15 @@ int knowhere_minhash_lsh_build_with_interrupt(
         .signature_bytes = signature_bytes,
         .band_bytes = (mh_vec_length / bands) * mh_vec_element_size,
     };
+    kh_raw_form_init(next, raw_bits);
     next->tables = calloc(bands, sizeof *next->tables);
     table_work work = {.kind = WORK_BUILD, .s = next, .tables = next->tables,
                        .to = kh_lsh_build_layout(rows), .data = data, .rows = rows};
     status = next->tables ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
     if (status == KNOWHERE_OK && with_raw_data) {
         next->raw = calloc(1, sizeof *next->raw);
-        uint8_t *copy = malloc(rows * signature_bytes);
-        kh_advise_huge_pages(copy, rows * signature_bytes);
+        uint8_t *copy = malloc(rows * next->raw_row_bytes);
+        kh_advise_huge_pages(copy, rows * next->raw_row_bytes);
         if (next->raw && copy) {
             next->raw[0] = (kh_raw_segment){copy, 0, 0, rows};
             next->raw_segments = next->raw_segments_capacity = 1;
@@ -599,9 +623,9 @@ static bool reserve_raw(kh_lsh_state *s, size_t rows, bool *added_segment) {
     }
     size_t need = rows - spare, capacity = s->count / 2 > need ? s->count / 2 : need;
     if (capacity < 64) capacity = 64;
-    uint8_t *data = malloc(capacity * s->signature_bytes);
+    uint8_t *data = malloc(capacity * s->raw_row_bytes);
     if (data == NULL) return false;
-    kh_advise_huge_pages(data, capacity * s->signature_bytes);
+    kh_advise_huge_pages(data, capacity * s->raw_row_bytes);
     s->raw[s->raw_segments++] = (kh_raw_segment){data, last->first_id + last->capacity, 0, capacity};
     /* The last segment is full from now on: its spare rows are the first
      * of this add (first_id of the new one counts them). */
@@ -613,7 +637,7 @@ static bool reserve_raw(kh_lsh_state *s, size_t rows, bool *added_segment) {
 static void unreserve_raw(kh_lsh_state *s, bool added_segment) {
     if (!added_segment) return;
     kh_raw_segment *seg = &s->raw[--s->raw_segments];
-    kh_free_deferred(seg->data, seg->capacity * s->signature_bytes);
+    kh_free_deferred(seg->data, seg->capacity * s->raw_row_bytes);
 }
 
 /* Commits `rows` copied raw rows: the last full segment's spare, then the new one. */
@@ -673,7 +697,7 @@ static void add_few_to_deltas(kh_lsh_state *s, const table_work *w) {
         for (size_t b = 0; b < bands; ++b)
             for (size_t i = 0; i < w->rows; ++i) kh_lsh_delta_insert(&s->deltas[first + b], keys[b][i]);
     }
-    if (w->raw_dest[0]) copy_raw_bytes(w, 0, w->rows * s->signature_bytes);
+    if (w->raw_dest[0]) copy_raw_rows(w, 0, w->rows);
 }
 
 /* Inserts the new rows into the deltas; undoes every insert on failure. */
@@ -953,6 +977,11 @@ static int copy_vectors(const kh_lsh_state *s, const int64_t *ids, size_t n, uin
     if (s->raw == NULL)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
                          "the index was built without raw data (with_raw_data = false)");
+    if (s->raw_bits != 0)
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "the index keeps %u-bit codes of its values, not the values "
+                         "(knowhere_minhash_lsh_set_raw_bits): they cannot be copied out",
+                         s->raw_bits);
     if (n == 0) return KNOWHERE_OK;
     if (ids == NULL || out == NULL)
         return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "ids or out is NULL");
@@ -1009,6 +1038,21 @@ size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index) {
 bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index) {
     return SUMMARY(index, has_raw);
 }
+uint32_t knowhere_minhash_lsh_raw_bits(const knowhere_minhash_lsh *index) {
+    return (uint32_t)SUMMARY(index, raw_bits);
+}
+
+int knowhere_minhash_lsh_set_raw_bits(knowhere_minhash_lsh *index, uint32_t bits,
+                                      knowhere_error **err) {
+    kh_clear_error(err);
+    if (index == NULL) return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG, "index is NULL");
+    if (!kh_raw_bits_valid(bits))
+        return kh_errorf(err, KNOWHERE_ERR_INVALID_ARG,
+                         "raw bits %u is not 0 (full values), 8 or 16", bits);
+    atomic_store(&index->raw_bits, bits);
+    return KNOWHERE_OK;
+}
+
 size_t knowhere_minhash_lsh_removed_count(const knowhere_minhash_lsh *index) {
     return SUMMARY(index, removed_count);
 }

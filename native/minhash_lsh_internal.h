@@ -32,6 +32,13 @@ typedef struct {
 typedef struct {
     size_t count, length, element_size, bands, rows_per_band;
     size_t signature_bytes, band_bytes;
+    /* The form of the raw data (raw_codes.h): raw_bits 0 keeps full values,
+     * 8 or 16 keeps b-bit codes of them. A raw row is raw_row_bytes long
+     * (length values of raw_value_bytes), a band of it raw_band_bytes;
+     * with full values these are signature_bytes, element_size and
+     * band_bytes. Meaningless without raw data. */
+    uint32_t raw_bits;
+    size_t raw_value_bytes, raw_row_bytes, raw_band_bytes;
     /* [bands]: band b's table holds rows 0 .. kh_lsh_table_rows(&tables[b])
      * - 1, in its own layout (every band has the same key_bits). */
     kh_lsh_table *tables;
@@ -66,7 +73,8 @@ static inline bool kh_is_removed(const kh_lsh_state *s, size_t id) {
 typedef struct {
     atomic_size_t count, length, element_size, bands, rows_per_band, memory_bytes;
     atomic_size_t removed_count;
-    atomic_bool has_raw;
+    atomic_bool has_raw;   /* full values kept */
+    atomic_uint raw_bits;  /* 8 or 16: codes kept; else 0 */
 } kh_lsh_summary;
 
 /* The scheme of the signatures an index holds, as its owner declared it
@@ -88,6 +96,7 @@ struct knowhere_minhash_lsh {
     kh_signature_scheme scheme;
     bool has_scheme;
     atomic_size_t threads;       /* 0: one per online processor */
+    atomic_uint raw_bits;        /* the raw form the next build keeps (0, 8, 16) */
     /* A non-blocking guard. Readers (searches, saves) count themselves in
      * `readers` and hold a reference to the state they read. Writers raise
      * `writer` (one at a time). A build or load makes a new state on the
@@ -168,7 +177,8 @@ void kh_lsh_flat_state_free(const kh_lsh_state *s, const kh_lsh_state *flat);
 /* The bytes a state holds (for memory_bytes). */
 size_t kh_lsh_state_memory(const kh_lsh_state *s);
 
-/* The raw bytes of signature `id` (the state must keep raw data). */
+/* The raw row of signature `id`, raw_row_bytes long: its values, or their
+ * codes (the state must keep raw data). */
 const uint8_t *kh_raw_row(const kh_lsh_state *s, size_t id);
 
 /* XXH3 band key of band `band` of one signature. */

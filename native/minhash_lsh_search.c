@@ -108,10 +108,12 @@ static int score_hits(const kh_lsh_state *s, const uint8_t *query, search_scratc
         return KNOWHERE_ERR_NO_MEMORY;
     int status = kh_sort_ids(sc->hits.hits, sc->hits.spare, n, &hits, job);
     if (status != KNOWHERE_OK) return status;
+    const uint8_t *raw_query = kh_raw_query(s, query, &sc->found);
+    if (raw_query == NULL) return KNOWHERE_ERR_NO_MEMORY;
     for (size_t i = 0; i < n; ++i) {
         if ((i & 63) == 63 && kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         sc->found.candidates[i] =
-            (candidate){hits[i], kh_row_score(s, query, sc->found.runs, hits[i])};
+            (candidate){hits[i], kh_row_score(s, query, raw_query, sc->found.runs, hits[i])};
     }
     return KNOWHERE_OK;
 }

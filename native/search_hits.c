@@ -54,20 +54,23 @@ static void forget_hits(kh_hit_scratch *sc, size_t n) {
 }
 
 /* With raw data a row matches in band b only when that band equals the
- * query's byte for byte: a band-key collision never makes a hit. */
-static bool band_matches(const kh_lsh_state *s, const uint8_t *query, uint32_t id, size_t b) {
+ * query's byte for byte (`raw_query`: in the raw form, kh_raw_query): a
+ * band-key collision never makes a hit (with codes, only when the band's
+ * codes collide too). */
+static bool band_matches(const kh_lsh_state *s, const uint8_t *raw_query, uint32_t id,
+                         size_t b) {
     if (s->raw == NULL) return true;
-    size_t at = b * s->band_bytes;
-    return memcmp(query + at, kh_raw_row(s, id) + at, s->band_bytes) == 0;
+    size_t at = b * s->raw_band_bytes;
+    return memcmp(raw_query + at, kh_raw_row(s, id) + at, s->raw_band_bytes) == 0;
 }
 
 /* Row `id`, found in band b, becomes the next hit unless it is removed,
  * a hit already, filtered, or (with raw data) unequal in that band. */
-static int consider(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
+static int consider(const kh_lsh_state *s, const uint8_t *raw_query, const kh_filter *filter,
                     size_t b, uint32_t id, kh_hit_scratch *sc, size_t *n) {
     if (kh_is_removed(s, id)) return KNOWHERE_OK;
     if (sc->seen_capacity > 0 && sc->seen[probe(sc, id)] == id) return KNOWHERE_OK;
-    if (kh_filter_excludes(filter, id) || !band_matches(s, query, id, b)) return KNOWHERE_OK;
+    if (kh_filter_excludes(filter, id) || !band_matches(s, raw_query, id, b)) return KNOWHERE_OK;
     if (!reserve_one_more(sc, *n)) return KNOWHERE_ERR_NO_MEMORY;
     sc->seen[probe(sc, id)] = id;
     sc->hits[(*n)++] = id;
@@ -77,7 +80,8 @@ static int consider(const kh_lsh_state *s, const uint8_t *query, const kh_filter
 /* Band b's hits: its table's run, then the rows added since (its delta,
  * which yields a key's rows latest first: they are gathered, then taken in
  * id order). */
-static int band_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filter *filter,
+static int band_hits(const kh_lsh_state *s, const uint8_t *query, const uint8_t *raw_query,
+                     const kh_filter *filter,
                      size_t b, const size_t *runs, size_t limit, kh_hit_scratch *sc, size_t *n,
                      size_t *polled, kh_job *job) {
     int status = KNOWHERE_OK;
@@ -85,7 +89,7 @@ static int band_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filte
     for (size_t e = runs[2 * b]; e < runs[2 * b + 1] && *n < limit && !status; ++e) {
         if ((++*polled & KH_STOP_POLL_MASK) == 0 && kh_job_should_stop(job))
             return KNOWHERE_ERR_INTERRUPTED;
-        status = consider(s, query, filter, b, entries[e].id, sc, n);
+        status = consider(s, raw_query, filter, b, entries[e].id, sc, n);
     }
     const kh_lsh_delta *d = kh_lsh_band_delta(s, b);
     if (status || *n >= limit || d == NULL) return status;
@@ -99,7 +103,7 @@ static int band_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filte
         sc->chain[chained++] = id;
     }
     while (chained > 0 && *n < limit && !status) /* latest first: the lowest id is last */
-        status = consider(s, query, filter, b, sc->chain[--chained], sc, n);
+        status = consider(s, raw_query, filter, b, sc->chain[--chained], sc, n);
     return status;
 }
 
@@ -109,10 +113,13 @@ int kh_first_hits(const kh_lsh_state *s, const uint8_t *query, const kh_filter *
     *count = 0;
     int status = kh_find_runs(s, query, found);
     if (status != KNOWHERE_OK) return status;
+    const uint8_t *raw_query = kh_raw_query(s, query, found);
+    if (raw_query == NULL) return KNOWHERE_ERR_NO_MEMORY;
     if (limit > s->count) limit = s->count;
     size_t n = 0, polled = 0;
     for (size_t b = 0; b < s->bands && n < limit && status == KNOWHERE_OK; ++b)
-        status = band_hits(s, query, filter, b, found->runs, limit, sc, &n, &polled, job);
+        status = band_hits(s, query, raw_query, filter, b, found->runs, limit, sc, &n, &polled,
+                           job);
     if (sc->seen_capacity > 0) forget_hits(sc, n);
     if (status == KNOWHERE_OK) *count = n;
     return status;

@@ -8,6 +8,9 @@
  *  - With raw data, row i's stored signature is the query (candidates.c,
  *    with the exact byte-equal band check), skipping ids <= i inside each
  *    band's run (runs list ids in ascending order).
+ *  - With b-bit codes, the run walk below finds row i's partners (codes
+ *    give no band keys), and its codes verify and score them as a search
+ *    with its signature would.
  *  - Without raw data the signatures are gone, but the tables still hold
  *    what a search would use: row i's band key run in band b is the run of
  *    entries around row i's own entry (equal prefix and fingerprint). A
@@ -116,16 +119,18 @@ static int join_row(const join_work *w, size_t i, join_worker *wk, kh_job *job) 
     kh_candidate_scratch *sc = &wk->found;
     size_t n = 0;
     int status;
-    if (s->raw) {
+    if (kh_has_full_raw(s)) {
         status = kh_find_candidates(s, kh_raw_row(s, i), NULL, i + 1, sc, &n, job);
-    } else {
+    } else { /* no raw data, or codes (which give no band keys): the runs */
         if (!KH_RESERVE(sc, runs, runs_capacity, 2 * s->bands)) return KNOWHERE_ERR_NO_MEMORY;
         for (size_t b = 0; b < s->bands; ++b) {
             size_t e = w->positions[b * w->n + i];
             sc->runs[2 * b] = e + 1;
             sc->runs[2 * b + 1] = run_end_after(s, b, e);
         }
-        status = kh_candidates_from_runs(s, NULL, NULL, 0, sc, &n, job);
+        /* With codes, row i's codes verify and score its run mates. */
+        const uint8_t *codes = s->raw ? kh_raw_row(s, i) : NULL;
+        status = kh_candidates_from_runs(s, codes, NULL, 0, sc, &n, job);
     }
     if (status != KNOWHERE_OK) return status;
     const kh_candidate *c = sc->candidates;
@@ -205,7 +210,7 @@ static int run_join(join_work *w, size_t threads, CInterrupt interrupt, knowhere
     w->workers = calloc(threads, sizeof *w->workers);
     w->blocks = calloc(tasks, sizeof *w->blocks);
     int status = w->workers && w->blocks ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
-    if (status == KNOWHERE_OK && s->raw == NULL) {
+    if (status == KNOWHERE_OK && !kh_has_full_raw(s)) {
         w->positions = s->bands <= SIZE_MAX / sizeof(uint32_t) / w->n
                            ? malloc(s->bands * w->n * sizeof(uint32_t))
                            : NULL;
@@ -213,7 +218,7 @@ static int run_join(join_work *w, size_t threads, CInterrupt interrupt, knowhere
     }
     kh_progress progress;
     kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_JOIN, w->n);
-    if (status == KNOWHERE_OK && s->raw == NULL)
+    if (status == KNOWHERE_OK && !kh_has_full_raw(s))
         status = kh_run_parallel(threads, s->bands, map_task, w, interrupt, NULL);
     if (status == KNOWHERE_OK)
         status = kh_run_parallel(threads, tasks, join_task, w, interrupt, &progress);
@@ -268,10 +273,11 @@ int knowhere_minhash_lsh_self_join_with_interrupt(const knowhere_minhash_lsh *co
             status = kh_errorf(err, KNOWHERE_ERR_NO_MEMORY, "out of memory in self-join");
     } else {
         size_t threads = kh_minhash_lsh_threads(index);
-        /* Without raw data the join walks the tables, which must hold every
-         * row: rows added since they were made are merged into a copy. */
+        /* Without full raw data the join walks the tables, which must hold
+         * every row: rows added since they were made are merged into a copy. */
         const kh_lsh_state *walked = s;
-        status = s->raw ? KNOWHERE_OK : kh_lsh_flat_state(s, threads, interrupt, &walked);
+        status = kh_has_full_raw(s) ? KNOWHERE_OK
+                                     : kh_lsh_flat_state(s, threads, interrupt, &walked);
         join_work w = {
             .state = walked, .n = s->count,
             .rows_per_task = kh_items_per_task(s->count, threads, 32, 1024),

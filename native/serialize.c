@@ -35,6 +35,7 @@
 #include "internal.h"
 #include "minhash_lsh_internal.h"
 #include "progress.h"
+#include "raw_codes.h"
 #include "xxh3.h"
 
 /* The unit of hashing (see "Checksums" in docs/format.md), of I/O, of
@@ -47,7 +48,12 @@ enum {
     FLAG_REMOVED = 2u, /* a bitset of removed rows follows the raw data */
     FLAG_SCHEME = 4u,  /* the signature scheme follows (docs/format.md) */
     FLAG_APP_DATA = 8u, /* the application's bytes come last */
-    KNOWN_FLAGS = FLAG_RAW | FLAG_REMOVED | FLAG_SCHEME | FLAG_APP_DATA,
+    /* The raw section holds b-bit codes (raw_codes.h) instead of values;
+     * at most one of FLAG_RAW and these. */
+    FLAG_CODES8 = 16u,
+    FLAG_CODES16 = 32u,
+    FLAGS_ANY_RAW = FLAG_RAW | FLAG_CODES8 | FLAG_CODES16,
+    KNOWN_FLAGS = FLAGS_ANY_RAW | FLAG_REMOVED | FLAG_SCHEME | FLAG_APP_DATA,
     SCHEME_BYTES = 32, /* version, num_hashes, kind, size, value bytes, flags (u32), seed (u64) */
     FIXED_HEADER = 64, /* bytes before the section lengths */
     MAX_PREFIX_BITS = 28,
@@ -143,7 +149,7 @@ typedef enum {
 static section_kind kind_of(const layout *L, size_t i) {
     if (i < 2 * L->bands) return SECTION_TABLE;
     static const struct { uint32_t flag; section_kind kind; } optional[] = {
-        {FLAG_RAW, SECTION_RAW}, {FLAG_REMOVED, SECTION_REMOVED}, {FLAG_SCHEME, SECTION_SCHEME},
+        {FLAGS_ANY_RAW, SECTION_RAW}, {FLAG_REMOVED, SECTION_REMOVED}, {FLAG_SCHEME, SECTION_SCHEME},
         {FLAG_APP_DATA, SECTION_APP_DATA}};
     size_t k = i - 2 * L->bands;
     for (size_t j = 0; j < sizeof optional / sizeof optional[0]; ++j)
@@ -155,7 +161,13 @@ static section_kind kind_of(const layout *L, size_t i) {
 static uint64_t sections_for(uint64_t bands, uint32_t flags) {
     return 2 * (bands < UINT32_MAX ? bands : UINT32_MAX) + (flags & FLAG_RAW ? 1 : 0) +
            (flags & FLAG_REMOVED ? 1 : 0) + (flags & FLAG_SCHEME ? 1 : 0) +
-           (flags & FLAG_APP_DATA ? 1 : 0);
+           (flags & FLAG_APP_DATA ? 1 : 0) + (flags & FLAG_CODES8 ? 1 : 0) +
+           (flags & FLAG_CODES16 ? 1 : 0);
+}
+
+/* The code bits the flags give the raw section (0: full values). */
+static uint32_t raw_bits_of(uint32_t flags) {
+    return flags & FLAG_CODES8 ? 8 : flags & FLAG_CODES16 ? 16 : 0;
 }
 
 static uint64_t section_bytes_of(const layout *L, size_t i) {
@@ -173,7 +185,7 @@ static void section_name(const layout *L, size_t i, char *buf, size_t cap) {
     case SECTION_TABLE:
         snprintf(buf, cap, "band %zu %s", i / 2, i % 2 ? "entries" : "directory");
         break;
-    case SECTION_RAW: snprintf(buf, cap, "raw data"); break;
+    case SECTION_RAW: snprintf(buf, cap, raw_bits_of(L->flags) ? "raw codes" : "raw data"); break;
     case SECTION_REMOVED: snprintf(buf, cap, "removed rows"); break;
     case SECTION_SCHEME: snprintf(buf, cap, "signature scheme"); break;
     default: snprintf(buf, cap, "application data"); break;
@@ -197,7 +209,10 @@ static bool layout_sizes(layout *L, uint64_t signature_bytes) {
     L->dir_bytes = (((uint64_t)1 << L->prefix_bits) + 1) * 4;
     L->entries_bytes = L->count * 8; /* count < 2^32 */
     L->raw_bytes = 0;
-    if ((L->flags & FLAG_RAW) && !mul_ok(L->count, signature_bytes, &L->raw_bytes))
+    uint64_t raw_row_bytes = signature_bytes; /* codes: length * b / 8 */
+    if (raw_bits_of(L->flags) && !mul_ok(L->length, raw_bits_of(L->flags) / 8, &raw_row_bytes))
+        return false;
+    if ((L->flags & FLAGS_ANY_RAW) && !mul_ok(L->count, raw_row_bytes, &L->raw_bytes))
         return false;
     L->removed_bytes = L->flags & FLAG_REMOVED ? (L->count + 7) / 8 : 0;
     L->scheme_bytes = L->flags & FLAG_SCHEME ? SCHEME_BYTES : 0;
@@ -294,7 +309,9 @@ static int writer_init(writer *w, const kh_lsh_state *s, const kh_signature_sche
     *L = (layout){
         .count = s->count, .length = s->length, .element_size = s->element_size,
         .bands = s->bands, .rows_per_band = s->rows_per_band,
-        .flags = (s->raw ? FLAG_RAW : 0) | (s->removed_count ? FLAG_REMOVED : 0) |
+        .flags = (kh_has_full_raw(s) ? FLAG_RAW : 0) |
+                 (kh_has_codes(s) ? (s->raw_bits == 8 ? FLAG_CODES8 : FLAG_CODES16) : 0) |
+                 (s->removed_count ? FLAG_REMOVED : 0) |
                  (scheme ? FLAG_SCHEME : 0) | (s->app_bytes ? FLAG_APP_DATA : 0),
         .app_bytes = s->app_bytes,
         /* A flat state (begin_save): every band has this layout. */
@@ -374,7 +391,7 @@ static int put_range(writer *w, const uint8_t *p, uint64_t len, knowhere_error *
 /* The raw signatures [off, off + n) of the section (the concatenation of
  * every segment): a pointer into one segment, or gathered in `staging`. */
 static const uint8_t *raw_range(const kh_lsh_state *s, size_t off, size_t n, uint8_t *staging) {
-    size_t sig = s->signature_bytes;
+    size_t sig = s->raw_row_bytes;
     for (size_t done = 0; done < n;) {
         size_t at = off + done, row = at / sig, lo = 0, hi = s->raw_segments;
         while (hi - lo > 1) { /* last segment with first_id <= row */
@@ -774,11 +791,16 @@ static int parse_fixed_header(reader *r, const uint8_t *h, layout *L) {
     L->sections = get_u32(h + 60);
     if (L->flags & ~(uint32_t)KNOWN_FLAGS)
         return CORRUPT(r, "unknown flags 0x%x in the header", (unsigned)L->flags);
+    uint32_t raw_flags = L->flags & FLAGS_ANY_RAW;
+    if (raw_flags & (raw_flags - 1))
+        return CORRUPT(r, "flags 0x%x give the raw section more than one form (full values, "
+                       "8-bit or 16-bit codes)", (unsigned)L->flags);
     uint64_t expected = sections_for(L->bands, L->flags);
     if (L->sections != expected)
         return CORRUPT(r, "the header lists %u sections, but %llu bands%s%s%s need %llu",
                        (unsigned)L->sections, (unsigned long long)L->bands,
-                       L->flags & FLAG_RAW ? " and raw data" : "",
+                       L->flags & FLAG_RAW ? " and raw data"
+                       : raw_bits_of(L->flags) ? " and raw codes" : "",
                        L->flags & FLAG_REMOVED ? " and removed rows" : "",
                        L->flags & FLAG_SCHEME ? " and a signature scheme" : "",
                        (unsigned long long)expected);
@@ -812,6 +834,9 @@ static int check_parameters(reader *r, layout *L, const uint8_t *lengths) {
     if (L->prefix_bits > MAX_PREFIX_BITS)
         return CORRUPT(r, "prefix bits %u is more than %d", (unsigned)L->prefix_bits,
                        MAX_PREFIX_BITS);
+    if (raw_bits_of(L->flags) / 8 >= L->element_size)
+        return CORRUPT(r, "%u-bit codes of %llu-byte values", (unsigned)raw_bits_of(L->flags),
+                       (unsigned long long)L->element_size);
     uint64_t signature_bytes;
     if (!mul_ok(L->length, L->element_size, &signature_bytes) || signature_bytes > SIZE_MAX)
         return CORRUPT(r, "the signature size overflows: %llu values of %llu bytes",
@@ -998,12 +1023,13 @@ static int alloc_state(const layout *L, kh_lsh_state **out) {
         .signature_bytes = (size_t)(L->length * L->element_size),
         .band_bytes = (size_t)(L->rows_per_band * L->element_size),
     };
+    kh_raw_form_init(s, raw_bits_of(L->flags));
     /* 16 bytes per band: the header lists two 8-byte lengths per band. */
     s->tables = calloc(s->bands, sizeof *s->tables);
     if (s->tables == NULL) return KNOWHERE_ERR_NO_MEMORY;
     for (size_t b = 0; b < s->bands; ++b)
         s->tables[b].layout = (kh_lsh_layout){L->prefix_bits, L->key_bits};
-    if (L->flags & FLAG_RAW) {
+    if (L->flags & FLAGS_ANY_RAW) {
         s->raw = calloc(1, sizeof *s->raw);
         if (s->raw == NULL) return KNOWHERE_ERR_NO_MEMORY;
         s->raw_segments = s->raw_segments_capacity = 1;
