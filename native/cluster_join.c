@@ -55,6 +55,7 @@
 #include "minhash_lsh_internal.h"
 #include "parallel.h"
 #include "progress.h"
+#include "raw_codes.h"
 #include "shingle_set.h"
 #include "xxh3.h"
 
@@ -192,8 +193,8 @@ static int is_pair(cluster_work *w, uint32_t a, uint32_t b, bool *pair, double *
 
 static bool collapsible(const cluster_work *w, uint32_t id) {
     if (skipped(w, id)) return false;
-    if (w->s->raw) return true;
-    /* Without raw data a row alone in some band's run has no twin. */
+    if (kh_has_full_raw(w->s)) return true;
+    /* Without full values a row alone in some band's run has no twin. */
     const uint32_t *runs = kh_run_map_row(&w->map, id);
     for (size_t b = 0; b < w->bands; ++b)
         if (runs[b] == KH_NO_RUN) return false;
@@ -210,18 +211,25 @@ static int key_task(kh_job *job, size_t task, size_t worker, void *ctx) {
         uint32_t id = (uint32_t)i;
         w->leader[i] = collapsible(w, id) ? NONE : id;
         if (w->leader[i] != NONE) continue;
-        w->keys[i] = w->s->raw ? kh_xxh3_64(kh_raw_row(w->s, i), w->s->raw_row_bytes)
+        w->keys[i] = kh_has_full_raw(w->s)
+                         ? kh_xxh3_64(kh_raw_row(w->s, i), w->s->signature_bytes)
                                : kh_xxh3_64(kh_run_map_row(&w->map, i), w->bands * sizeof(uint32_t));
     }
     kh_job_advance(job, end - begin);
     return KNOWHERE_OK;
 }
 
+/* Twins: identical values; without them, the same run in every band (so
+ * they pair with the same rows) and, with codes, identical codes (so at
+ * the same similarity): equal codes alone could come from values sharing
+ * no band, which are no pair. */
 static bool same_signature(const cluster_work *w, uint32_t a, uint32_t b) {
-    if (w->s->raw)
-        return memcmp(kh_raw_row(w->s, a), kh_raw_row(w->s, b), w->s->raw_row_bytes) == 0;
+    if (kh_has_full_raw(w->s))
+        return memcmp(kh_raw_row(w->s, a), kh_raw_row(w->s, b), w->s->signature_bytes) == 0;
     return memcmp(kh_run_map_row(&w->map, a), kh_run_map_row(&w->map, b),
-                  w->bands * sizeof(uint32_t)) == 0;
+                  w->bands * sizeof(uint32_t)) == 0 &&
+           (w->s->raw == NULL ||
+            memcmp(kh_raw_row(w->s, a), kh_raw_row(w->s, b), w->s->raw_row_bytes) == 0);
 }
 
 /* Whether row i is a twin of leader j. */
@@ -688,7 +696,7 @@ static int run_cluster(cluster_work *w, CInterrupt interrupt) {
     /* Without raw data the collapse compares runs: the map first. With raw
      * data only the cover needs it: after the collapse, whose hash table
      * and keys are freed by then (the larger of the two peaks is lower). */
-    if (status == KNOWHERE_OK && !w->s->raw)
+    if (status == KNOWHERE_OK && !kh_has_full_raw(w->s))
         status = kh_run_map_make(w->s, w->threads, interrupt, &w->map, w->runs);
     w->leader = malloc(w->n * sizeof *w->leader);
     w->keys = malloc(w->n * sizeof *w->keys);
@@ -702,7 +710,7 @@ static int run_cluster(cluster_work *w, CInterrupt interrupt) {
         status = kh_run_parallel(1, 1, collapse_task, w, interrupt, &w->progress);
     kh_free_deferred(w->keys, w->n * sizeof *w->keys);
     w->keys = NULL;
-    if (status == KNOWHERE_OK && cover && w->s->raw)
+    if (status == KNOWHERE_OK && cover && kh_has_full_raw(w->s))
         status = kh_run_map_make(w->s, w->threads, interrupt, &w->map, w->runs);
     if (status == KNOWHERE_OK)
         status = kh_run_parallel(1, 1, cover ? cover_task : components_task, w, interrupt,
