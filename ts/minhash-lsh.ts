@@ -270,7 +270,20 @@ export interface BuildShape {
   readonly bands: number;
   /** Keep a copy of the signatures (exact similarities, getVectorByIds). */
   readonly withRawData: boolean;
+  /**
+   * With withRawData: 0 (the default) keeps the full values; 8 or 16 keeps
+   * a b-bit code of each value instead (its low bits: b-bit MinHash), for
+   * verification and ranking at length * b / 8 bytes a signature.
+   * Similarities are then the fraction of equal codes corrected for their
+   * accidental equality (knowhere_minhash_lsh_set_raw_bits in
+   * knowhere_rs.h), and getVectorByIds fails (INVALID_ARG). The codes must
+   * be narrower than the values (elementSize > b / 8).
+   */
+  readonly rawBits?: RawBits | undefined;
 }
+
+/** The raw forms an index can keep: full values (0) or b-bit codes. */
+export type RawBits = 0 | 8 | 16;
 
 /** search's options form. */
 export interface SearchOptions {
@@ -357,16 +370,25 @@ export class MinHashLSHIndex implements Disposable {
   build(data: SignatureData, shapeOrLength: BuildShape | number, elementSize?: number, bands?: number,
         withRawData?: boolean): void {
     const shape = shapeOf(shapeOrLength, elementSize, bands, withRawData);
-    this.buildWithInterrupt(data, shape.mhVecLength, shape.elementSize, shape.bands, shape.withRawData, null);
+    this.#buildWithRawBits(data, shape.mhVecLength, shape.elementSize, shape.bands, shape.withRawData,
+      shape.rawBits ?? 0, null);
   }
 
   buildWithInterrupt(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
                      withRawData: boolean, interrupt: Interrupt | null): void {
+    this.#buildWithRawBits(data, mhVecLength, elementSize, bands, withRawData, 0, interrupt);
+  }
+
+  #buildWithRawBits(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
+                    withRawData: boolean, rawBits: RawBits, interrupt: Interrupt | null): void {
     const handle = this.#live();
     const args = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
     const checkedInterrupt = interruptOf(interrupt);
     this.#claim('replace', 'build');
     const err = newErrorOut();
+    // The C setting is read by the build; set it each time, so that a
+    // build without rawBits keeps full values again.
+    throwIfFailed(native.minhashLshSetRawBits(handle, rawBitsOf(rawBits), err), err);
     throwIfFailed(native.minhashLshBuildWithInterrupt(
       handle, args.bytes, args.bytes.byteLength, args.mhVecLength, args.elementSize, args.bands,
       args.withRawData, checkedInterrupt && interruptHandle(checkedInterrupt), err), err);
@@ -397,12 +419,16 @@ export class MinHashLSHIndex implements Disposable {
                    elementSizeArg?: number, bandsArg?: number, withRawDataArg?: boolean,
                    positionalOptions: ProgressOptions = {}): Promise<void> {
     const handle = this.#live();
-    const { mhVecLength, elementSize, bands, withRawData } = shapeOf(shapeOrLength, elementSizeArg, bandsArg,
-      withRawDataArg);
+    const { mhVecLength, elementSize, bands, withRawData, rawBits } = shapeOf(shapeOrLength, elementSizeArg,
+      bandsArg, withRawDataArg);
     const options = typeof shapeOrLength === 'number' ? positionalOptions : shapeOrLength;
     const checked = buildArguments(data, mhVecLength, elementSize, bands, withRawData);
+    const bits = rawBitsOf(rawBits ?? 0);
     const args = { ...checked, bytes: ownedCopy(checked.bytes, 'data') };
     await this.#runAsync('replace', 'build', options, [args.bytes], (interrupt, err) =>
+      // Set just before the build starts, under the same claim (no other
+      // build can run between the two).
+      native.minhashLshSetRawBits(handle, bits, err) !== Status.OK ? Promise.resolve(Status.INVALID_ARG) :
       native.async.minhashLshBuildWithInterrupt(
         handle, args.bytes, args.bytes.byteLength, args.mhVecLength, args.elementSize, args.bands,
         args.withRawData, interrupt, err), { phase: 'build' });
@@ -890,8 +916,12 @@ export class MinHashLSHIndex implements Disposable {
   get bands(): number { return native.minhashLshBands(this.#live()); }
   /** Values per band: floor(mhVecLength / bands). */
   get rowsPerBand(): number { return native.minhashLshRowsPerBand(this.#live()); }
-  /** Whether the raw signatures are kept (exact similarities, getVectorByIds). */
+  /** Whether the raw signatures' full values are kept (exact similarities,
+   * getVectorByIds); false when the index keeps codes (see rawBits). */
   get hasRawData(): boolean { return native.minhashLshHasRawData(this.#live()); }
+  /** 8 or 16 when the index keeps b-bit codes of its values (build's
+   * rawBits, or a loaded file's); otherwise 0. */
+  get rawBits(): number { return native.minhashLshRawBits(this.#live()); }
   /** Bytes of native memory the index holds. */
   get memoryUsage(): number { return native.minhashLshMemoryUsage(this.#live()); }
 
@@ -968,6 +998,13 @@ export class MinHashLSHIndex implements Disposable {
 
 }
 
+
+function rawBitsOf(bits: unknown): RawBits {
+  if (bits !== 0 && bits !== 8 && bits !== 16) {
+    throw invalidArgument(`build option rawBits must be 0, 8 or 16 (got ${String(bits)})`);
+  }
+  return bits;
+}
 
 function buildArguments(data: SignatureData, mhVecLength: number, elementSize: number, bands: number,
                         withRawData: boolean) {

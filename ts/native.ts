@@ -271,6 +271,8 @@ export interface NativeLibrary {
   minhashLshBands(index: IndexPtr): number;
   minhashLshRowsPerBand(index: IndexPtr): number;
   minhashLshHasRawData(index: IndexPtr): boolean;
+  minhashLshSetRawBits(index: IndexPtr, bits: number, err: ErrorOut): number;
+  minhashLshRawBits(index: IndexPtr): number;
   minhashLshMemoryUsage(index: IndexPtr): number;
   minhashLshSetNumThreads(index: IndexPtr, threads: number): number;
   minhashLshNumThreads(index: IndexPtr): number;
@@ -664,6 +666,8 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
   const bands = f('size_t knowhere_minhash_lsh_bands(const knowhere_minhash_lsh *index)');
   const rowsPerBand = f('size_t knowhere_minhash_lsh_rows_per_band(const knowhere_minhash_lsh *index)');
   const hasRawData = f('bool knowhere_minhash_lsh_has_raw_data(const knowhere_minhash_lsh *index)');
+  const setRawBits = f('int knowhere_minhash_lsh_set_raw_bits(knowhere_minhash_lsh *index, uint32_t bits, void *err)');
+  const rawBits = f('uint32_t knowhere_minhash_lsh_raw_bits(const knowhere_minhash_lsh *index)');
   const memoryUsage = f('size_t knowhere_minhash_lsh_memory_usage(const knowhere_minhash_lsh *index)');
   const setNumThreads = f('int knowhere_minhash_lsh_set_num_threads(knowhere_minhash_lsh *index, size_t threads)');
   const numThreads = f('size_t knowhere_minhash_lsh_num_threads(const knowhere_minhash_lsh *index)');
@@ -872,6 +876,8 @@ function declare(lib: LibraryHandle, libraryPath: string): NativeLibrary {
     minhashLshBands: (index) => bands(index) as number,
     minhashLshRowsPerBand: (index) => rowsPerBand(index) as number,
     minhashLshHasRawData: (index) => hasRawData(index) as boolean,
+    minhashLshSetRawBits: (...args) => setRawBits(...args) as number,
+    minhashLshRawBits: (index) => rawBits(index) as number,
     minhashLshMemoryUsage: (index) => memoryUsage(index) as number,
     minhashLshSetNumThreads: (index, threads) => setNumThreads(index, threads) as number,
     minhashLshNumThreads: (index) => numThreads(index) as number,
