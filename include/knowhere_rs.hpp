@@ -344,6 +344,16 @@ class MinHashLSH {
         return out;
     }
 
+    /* The raw form the next build keeps: 0 full values, 8 or 16 b-bit codes
+     * (knowhere_minhash_lsh_set_raw_bits); raw_bits() is the current
+     * contents' (8 or 16 with codes, else 0). */
+    void set_raw_bits(uint32_t bits) {
+        knowhere_error *err = nullptr;
+        int status = knowhere_minhash_lsh_set_raw_bits(index_, bits, &err);
+        check(status, err);
+    }
+    uint32_t raw_bits() const noexcept { return knowhere_minhash_lsh_raw_bits(index_); }
+
     /* Threads a call may use (knowhere_minhash_lsh_set_num_threads; 0: one
      * per online processor). */
     void set_num_threads(size_t threads) {

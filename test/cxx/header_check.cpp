@@ -122,6 +122,18 @@ static void check_documents() {
     EXPECT(copy.serialize() == saved); // a failed deserialize left it as it was
     knowhere_rs::Interrupt cancelled(true);
     EXPECT(status_of([&] { index.self_join(0.8f, &cancelled); }) == KNOWHERE_ERR_INTERRUPTED);
+
+    // b-bit codes instead of full values: the pair's similarity is the
+    // corrected fraction of equal codes; the values cannot be copied out.
+    knowhere_rs::MinHashLSH codes;
+    EXPECT(status_of([&] { codes.set_raw_bits(5); }) == KNOWHERE_ERR_INVALID_ARG);
+    codes.set_raw_bits(8);
+    codes.build(all.data(), all.size(), 128, 4, choice.bands, true);
+    EXPECT(codes.raw_bits() == 8 && !codes.has_raw_data() && index.raw_bits() == 0);
+    knowhere_rs::Pairs coded = codes.self_join(0.8f);
+    EXPECT(coded.left.size() == 2 && coded.similarity[0] == 1.0f && coded.similarity[1] < 1.0f);
+    EXPECT(status_of([&] { codes.vectors(ids, 2); }) == KNOWHERE_ERR_INVALID_ARG);
+    EXPECT(codes.memory_usage() < index.memory_usage());
 }
 
 int main() {
