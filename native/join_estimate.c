@@ -172,7 +172,7 @@ static int estimate(const kh_lsh_state *s, float threshold, size_t threads, CInt
     estimate_task_ctx c = {&w, 0, 0};
     for (size_t b = 0; b < s->bands; ++b)
         c.candidates = saturating_add(c.candidates, w.band_pairs[b]);
-    if (status == KNOWHERE_OK && c.candidates > 0 && s->raw == NULL)
+    if (status == KNOWHERE_OK && c.candidates > 0 && !kh_has_full_raw(s))
         status = kh_run_map_make(s, threads, interrupt, &w.map, NULL);
     if (status == KNOWHERE_OK && c.candidates > 0)
         status = kh_run_parallel(1, 1, estimate_task, &c, interrupt, NULL);

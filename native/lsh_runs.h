@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "minhash_lsh_internal.h"
+#include "raw_codes.h"
 
 #define KH_NO_RUN UINT32_MAX
 
@@ -94,15 +95,20 @@ int kh_run_map_make(const kh_lsh_state *s, size_t threads, CInterrupt interrupt,
 /* Frees the map's arrays (an empty map is a no-op). */
 void kh_run_map_free(kh_run_map *map);
 
-/* Whether rows a and b share band `band` (raw data: byte for byte; else
- * their runs). */
+/* Whether rows a and b share band `band`: with full values, that band
+ * byte for byte; else the same run of that band (map: kh_run_map_make;
+ * NULL when the caller knows they are in one run) and, with codes, the
+ * band's codes equal too, as a search verifies (equal codes alone may come
+ * from different values, in different runs). */
 static inline bool kh_rows_share_band(const kh_lsh_state *s, const kh_run_map *map, uint32_t a,
                                       uint32_t b, size_t band) {
-    if (s->raw) /* full values or codes */
-        return memcmp(kh_raw_row(s, a) + band * s->raw_band_bytes,
-                      kh_raw_row(s, b) + band * s->raw_band_bytes, s->raw_band_bytes) == 0;
-    uint32_t run = kh_run_map_row(map, a)[band];
-    return run != KH_NO_RUN && run == kh_run_map_row(map, b)[band];
+    if (map != NULL && !kh_has_full_raw(s)) {
+        uint32_t run = kh_run_map_row(map, a)[band];
+        if (run == KH_NO_RUN || run != kh_run_map_row(map, b)[band]) return false;
+    }
+    if (s->raw == NULL) return true;
+    return memcmp(kh_raw_row(s, a) + band * s->raw_band_bytes,
+                  kh_raw_row(s, b) + band * s->raw_band_bytes, s->raw_band_bytes) == 0;
 }
 
 /* The score of rows a and b as a search reports it (equal values with raw
