@@ -310,12 +310,15 @@ KNOWHERE_API int knowhere_interrupt_check(CInterrupt interrupt,
  * mh_vec_length is clamped to mh_vec_length (bands of one value); 0 is an
  * error. Tables compare band keys on at least 32 + log2(n / 8) of their 64
  * bits; with raw data, a candidate must also have a band that is equal byte
- * for byte, so no hash collision ever makes one.
+ * for byte, so no hash collision ever makes one (with b-bit codes, a band
+ * whose codes are equal: knowhere_minhash_lsh_set_raw_bits).
  *
  * Search. Candidates are the rows that share at least one band with the
  * query. Their similarity (the "distance", larger is closer) is the fraction
  * of the mh_vec_length positions with equal values when the index keeps raw
- * data, otherwise the fraction of bands that matched. Results are the k most
+ * data (with b-bit codes, the fraction of equal codes corrected for their
+ * accidental equality: knowhere_minhash_lsh_set_raw_bits), otherwise the
+ * fraction of bands that matched. Results are the k most
  * similar candidates, by similarity descending then id ascending; unused
  * slots hold id -1 and distance 0. Results are row-major: query q's k results
  * are ids[q * k .. q * k + k - 1] (and the same for distances).
@@ -1060,7 +1063,10 @@ KNOWHERE_API void knowhere_pairs_free(knowhere_pairs *pairs);
  * threshold compared as in range search (0..1, NaN is
  * KNOWHERE_ERR_INVALID_ARG).
  *  - With raw data: candidates must share a band byte for byte, and the
- *    similarity is the fraction of equal values.
+ *    similarity is the fraction of equal values. With b-bit codes
+ *    (knowhere_minhash_lsh_set_raw_bits) the pairs are found from the band
+ *    tables as below (codes give no band keys; the same temporary map),
+ *    verified and scored on codes as a search is.
  *  - Without raw data it works too, from the band tables alone: i and j
  *    pair when their band keys are in the same table run in some band, and
  *    the similarity is the fraction of bands in which they are (the
@@ -1095,8 +1101,9 @@ KNOWHERE_API int knowhere_minhash_lsh_self_join_with_interrupt(
  * with a fixed seed (the same answer on every run; relative error about
  * 1.6 % when every pair shares all of 17 bands, less when fewer share many
  * bands). Time: one walk over the band tables, plus at most 2^22 or 65536
- * checks; memory: without raw data, count * bands * 4 bytes while it
- * runs. threshold as for the self-join; an index never built has 0 pairs.
+ * checks; memory: without full values (no raw data, or codes), count *
+ * bands * 4 bytes while it runs. threshold as for the self-join; an index
+ * never built has 0 pairs.
  * Interruptible; a reader, like the self-join. */
 KNOWHERE_API int knowhere_minhash_lsh_self_join_estimate_with_interrupt(
     const knowhere_minhash_lsh *index, float threshold, uint64_t *pairs, uint64_t *candidates,
@@ -1143,7 +1150,8 @@ KNOWHERE_API int knowhere_cluster_pairs_with_interrupt(size_t n, const int64_t *
  *    knowhere_cluster_pairs_with_interrupt gives for the self-join's pairs.
  *    similarities[v] is the similarity of v and its representative even
  *    when they are not a pair (they may be joined through others): with
- *    raw data the fraction of equal values, else the fraction of bands in
+ *    raw data the fraction of equal values (with codes, their corrected
+ *    fraction), else the fraction of bands in
  *    whose runs both are.
  *  - KNOWHERE_CLUSTER_COVER: rows are taken in id order (for documents:
  *    input order); a row is kept (representatives[v] == v) unless it pairs
