@@ -99,7 +99,8 @@ static void run(size_t n) {
         if (fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
         fclose(f);
     }
-    printf("\n== n = %zu (128 x 4 bytes, families of %d), load average %.2f %.2f %.2f\n", n, FAMILY, load[0],
+    printf("\n== n = %zu (128 x 4 bytes, families of %d), load average %.2f %.2f %.2f\n", n,
+           FAMILY, load[0],
            load[1], load[2]);
     printf("memory_usage / n, bytes per signature:\n");
     printf("  bands  no raw   full    16-bit  8-bit\n");

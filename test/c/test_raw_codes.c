@@ -440,7 +440,8 @@ static void ranking_quality(unsigned bits) {
             KNOWHERE_OK);
     const uint64_t *lf = knowhere_range_result_lims(rf), *lc = knowhere_range_result_lims(rc);
     const int64_t *idf = knowhere_range_result_ids(rf), *idc = knowhere_range_result_ids(rc);
-    const float *df = knowhere_range_result_distances(rf), *dc = knowhere_range_result_distances(rc);
+    const float *df = knowhere_range_result_distances(rf);
+    const float *dc = knowhere_range_result_distances(rc);
 
     const float thresholds[] = {0.5f, 0.7f, 0.9f};
     double relevant[3] = {0}, found[3] = {0}, miss_mean[3] = {0}, miss_var[3] = {0};
