@@ -100,8 +100,7 @@ static void run(size_t n) {
         fclose(f);
     }
     printf("\n== n = %zu (128 x 4 bytes, families of %d), load average %.2f %.2f %.2f\n", n,
-           FAMILY, load[0],
-           load[1], load[2]);
+           FAMILY, load[0], load[1], load[2]);
     printf("memory_usage / n, bytes per signature:\n");
     printf("  bands  no raw   full    16-bit  8-bit\n");
     const size_t band_counts[] = {17, 16, 15, 14, 12, 8};

@@ -149,6 +149,17 @@ static void test_errors(void) {
     CHECK_EQ(knowhere_minhash_lsh_get_vector_by_ids(index, ids, 2, out, sizeof out, NULL),
              KNOWHERE_OK);
     CHECK(memcmp(out, data, 128) == 0);
+    /* An interrupted build with codes leaves the index as it was. */
+    CHECK_EQ(knowhere_minhash_lsh_set_raw_bits(index, 8, NULL), KNOWHERE_OK);
+    CInterrupt stop = knowhere_interrupt_create_with_state(true);
+    REQUIRE(stop != NULL);
+    CHECK_EQ(knowhere_minhash_lsh_build_with_interrupt(index, data, 40 * 64, 16, 4, 4, true, stop,
+                                                       NULL),
+             KNOWHERE_ERR_INTERRUPTED);
+    CHECK_EQ(knowhere_minhash_lsh_count(index), 50);
+    CHECK_EQ(knowhere_minhash_lsh_raw_bits(index), 0);
+    CHECK(knowhere_minhash_lsh_has_raw_data(index));
+    knowhere_interrupt_free(stop);
     free(data);
     knowhere_minhash_lsh_free(index);
 }
