@@ -1,5 +1,6 @@
 /* libFuzzer target: bytes decoded into parameters (length, element size,
- * bands, k, bitset length, raw-data flag, threads) plus data and queries,
+ * bands, k, bitset length, raw-data flag and form (full values, 8- or
+ * 16-bit codes), threads) plus data and queries,
  * driving build, add, search, batch search, search with options (hits mode,
  * refine_k, a bitset id offset), get_vector_by_ids, remove and a serialize
  * round trip. Invalid combinations must give a status; valid
@@ -89,7 +90,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t bands = take(&c) % (length + 3);
     size_t k = take(&c) % 12;
     size_t bitset_bits = take(&c) * 2;
-    bool raw = take(&c) & 1;
+    size_t raw_byte = take(&c);
+    bool raw = raw_byte & 1;
+    uint32_t raw_bits = (uint32_t)((raw_byte >> 1) % 3) * 8; /* 0, 8 or 16 */
     size_t threads = 1 + take(&c) % 3;
     size_t split = take(&c);
     size_t sig = length * (es ? es : 1);
@@ -101,9 +104,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     knowhere_minhash_lsh *index = knowhere_minhash_lsh_create();
     require(index != NULL);
     knowhere_minhash_lsh_set_num_threads(index, threads);
+    require(knowhere_minhash_lsh_set_raw_bits(index, raw_bits, NULL) == KNOWHERE_OK);
     int status = knowhere_minhash_lsh_build(index, rest, build_rows * sig, length, es, bands, raw,
                                             NULL);
-    bool valid = es >= 1 && es <= 32 && bands >= 1 && build_rows > 0;
+    bool valid = es >= 1 && es <= 32 && bands >= 1 && build_rows > 0 &&
+                 (!raw || raw_bits / 8 < es); /* codes narrower than the values */
     require((status == KNOWHERE_OK) == valid);
     size_t n = knowhere_minhash_lsh_count(index);
     if (status == KNOWHERE_OK && rows > build_rows) {
@@ -145,9 +150,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int64_t want[2] = {(int64_t)n - 1, (int64_t)(split % n)};
         uint8_t *out = malloc(2 * sig);
         require(out != NULL);
-        require(knowhere_minhash_lsh_get_vector_by_ids(index, want, 2, out, 2 * sig, NULL) ==
-                KNOWHERE_OK);
-        require(memcmp(out + sig, rest + want[1] * sig, sig) == 0);
+        status = knowhere_minhash_lsh_get_vector_by_ids(index, want, 2, out, 2 * sig, NULL);
+        require(status == (raw_bits ? KNOWHERE_ERR_INVALID_ARG : KNOWHERE_OK));
+        require(raw_bits || memcmp(out + sig, rest + want[1] * sig, sig) == 0);
+        require(knowhere_minhash_lsh_raw_bits(index) == raw_bits);
         free(out);
     }
     if (n > 0 && k > 0 && (split & 1)) { /* a removed row is found no more */
