@@ -200,7 +200,7 @@ function buildCBench(): string {
       '-DCMAKE_BUILD_TYPE=Release', '-DKNOWHERE_BUILD_TESTS=OFF', '-DKNOWHERE_BUILD_EXAMPLES=OFF',
     ]);
   }
-  run('cmake', ['--build', buildDir, '--target', 'minhash_lsh_bench', 'signature_bench',
+  run('cmake', ['--build', buildDir, '--target', 'minhash_lsh_bench', 'signature_bench', 'raw_codes_bench',
     '--parallel', String(os.availableParallelism())]);
   const exe = path.join(buildDir, 'bench', 'minhash_lsh_bench');
   if (!existsSync(exe)) throw new Error(`${exe} was not built`);
@@ -650,6 +650,23 @@ const SIMD_LEVELS = ['best', 'avx512', 'avx2', 'scalar'] as const;
 const signatureDocsPrefix = path.join(buildDir, 'signature-docs');
 const signatureReports: SignatureReport[] = [];
 
+/** Bytes per signature with 8-bit codes and with full values, by n and band
+ * count, from raw_codes_bench's tables ("== n = N" then rows "bands no-raw
+ * full 16-bit 8-bit"). */
+interface RawCodesRow { n: number; bands: number; full: number; bits16: number; bits8: number }
+let rawCodesMemory: RawCodesRow[] = [];
+function parseRawCodesMemory(out: string): RawCodesRow[] {
+  const rows: RawCodesRow[] = [];
+  let n = 0;
+  for (const line of out.split('\n')) {
+    const header = /^== n = (\d+)/.exec(line);
+    if (header) n = Number(header[1]);
+    const row = /^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(line);
+    if (row && n > 0) rows.push({ n, bands: Number(row[1]), full: Number(row[3]), bits16: Number(row[4]), bits8: Number(row[5]) });
+  }
+  return rows;
+}
+
 let cReport: CReport | null = null;
 if (!skipC) {
   console.log('== step 1: the C benchmark ==');
@@ -666,6 +683,14 @@ if (!skipC) {
   }
   report['signatures'] = signatureReports;
   report['c'] = cReport;
+  // Raw data as 8-bit codes (issue 14: at most 256 B per signature at K = 128,
+  // band tables included): bench/raw_codes_bench.c prints memory per signature
+  // by band count, then search time against full values.
+  const codes = spawnSync(path.join(buildDir, 'bench', 'raw_codes_bench'), quick ? ['100000'] : [],
+    { cwd: root, encoding: 'utf8' });
+  process.stdout.write(codes.stdout);
+  if (codes.status !== 0) throw new Error(`raw_codes_bench exited with ${String(codes.status ?? codes.signal)}`);
+  rawCodesMemory = parseRawCodesMemory(codes.stdout);
 }
 
 if (!skipTs) {
@@ -818,6 +843,11 @@ if (cReport !== null) {
       `${row.mean_bytes.toFixed(0)} B at ${b?.read_gb_s.toFixed(1)} GB/s + ${row.mean_shingles.toFixed(0)} x ` +
       `XXH3 ${b?.xxh3_17_ns.toFixed(2)} ns + a pass ${b?.min_pass_ns.toFixed(1)} ns`,
       verdict(row.us <= row.target_us)]);
+  }
+  for (const row of rawCodesMemory.filter((r) => r.bands === 16 || r.bands === 15)) {
+    rows.push([`memory / signature, 8-bit codes, ${row.bands} bands (n = ${row.n / 1000}k)`, '<= 256 B',
+      `${row.bits8.toFixed(1)} B (full values ${row.full.toFixed(1)} B, 16-bit codes ${row.bits16.toFixed(1)} B)`,
+      verdict(row.bits8 <= 256)]);
   }
   table('Targets (C library)', ['', 'target', 'measured', ''], rows);
 }
