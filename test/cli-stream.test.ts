@@ -76,6 +76,30 @@ describe('knowhere-rs dedup: streamed input', function () {
     expect(child.stderr).to.match(/memory: peak RSS [\d.]+ MiB for 600 documents \(\d+ B\/document\): index [\d.]+ KiB /);
   });
 
+  it('--raw-bits 8 ranks on 8-bit codes: the same keep list here, the raw data a quarter as large; other widths refused', () => {
+    // Copies with one word changed (J about 0.9) and unrelated texts (J about
+    // 0): far from the threshold, where codes and values agree.
+    const keepFull = path.join(dir, 'keep-full.txt');
+    const keepCodes = path.join(dir, 'keep-codes.txt');
+    const full = run(['dedup', '--jsonl', jsonl, '--stats', '--keep-first', keepFull, '-o', path.join(dir, 'c1.jsonl')]);
+    const codes = run(['dedup', '--jsonl', jsonl, '--stats', '--raw-bits', '8', '--keep-first', keepCodes,
+      '-o', path.join(dir, 'c2.jsonl')]);
+    expect(full.status, full.stderr).to.equal(0);
+    expect(codes.status, codes.stderr).to.equal(0);
+    expect(fs.readFileSync(keepCodes, 'utf8')).to.equal(fs.readFileSync(keepFull, 'utf8'));
+    expect(fs.readFileSync(keepFull, 'utf8').split('\n').length).to.be.within(400, 500); // a quarter are copies
+    const perDocument = (stderr: string): number => {
+      const m = /memory: .*index [\d.]+ [KMG]iB \((\d+) B\/document\)/.exec(stderr);
+      expect(m, stderr).to.not.equal(null);
+      return Number(m![1]);
+    };
+    // 512 bytes of values against 128 of codes a document, plus the same band tables.
+    expect(perDocument(full.stderr) - perDocument(codes.stderr)).to.be.within(384 - 16, 384 + 16);
+    const bad = run(['dedup', '--jsonl', jsonl, '--raw-bits', '4']);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.contain('--raw-bits: expected 0, 8 or 16, got 4');
+  });
+
   it('Ctrl-C in the middle of the streamed pass of a mid-size run: exit 130 at once, nothing written or left',
     async () => {
       // 120 000 documents (72 MiB) read in 64 KiB batches on one thread: about a

@@ -113,7 +113,7 @@ async function streamedPass(ctx: DedupContext, choice: BandChoice, unit: string,
   reporter.start('reading', unit, total);
   return ingest({
     signature: signatureOptions(options), threads: options.threads, bands: choice, signal: ctx.signal, batches,
-    release, withIds: options.idField !== null,
+    release, withIds: options.idField !== null, rawBits: options.rawBits,
   });
 }
 

@@ -25,6 +25,8 @@ export interface IngestOptions {
   readonly release?: ((batch: DocumentBatch) => void) | undefined;
   /** With --id-field: the table keeps each document's id. */
   readonly withIds: boolean;
+  /** The raw data the index keeps: full values (0) or b-bit codes (--raw-bits). */
+  readonly rawBits: 0 | 8 | 16;
 }
 
 export interface Ingested {
@@ -65,7 +67,10 @@ export async function ingest(options: IngestOptions): Promise<Ingested> {
       // The index records how its signatures were made (a saved index
       // refuses queries made otherwise).
       index.setSignatureScheme(options.signature);
-      await index.buildAsync(values, numHashes, 4, options.bands.bands, true, { signal });
+      await index.buildAsync(values, {
+        mhVecLength: numHashes, elementSize: 4, bands: options.bands.bands, withRawData: true,
+        rawBits: options.rawBits, signal,
+      });
     } else {
       await index.addAsync(values, { signal });
     }

@@ -40,6 +40,8 @@ export interface DedupOptions {
   readonly timeoutSeconds: number | null;
   readonly seed: bigint;
   readonly verify: 'none' | 'exact';
+  /** Raw data kept for ranking: 0 full values, 8 or 16 b-bit codes. */
+  readonly rawBits: 0 | 8 | 16;
   readonly strict: boolean;
   readonly quiet: boolean;
   /** A document (a file, or a JSON line) larger than this is refused. */
@@ -111,6 +113,11 @@ Matching:
                           candidate with probability >= 0.95; rows = K / bands)
   --verify exact          keep only pairs whose exact Jaccard similarity of
                           shingle sets is >= T (default: the signature estimate)
+  --raw-bits B            8 or 16: rank and verify on B-bit codes of the
+                          values instead of the values (0, the default):
+                          B / 8 bytes per value in memory instead of 4 (128 B
+                          per document at 128 hashes with 8, instead of 512);
+                          the estimate is corrected for codes equal by chance
   --seed N                hash seed (default 0)
   --threads N             native threads (default: one per core)
   --timeout SECONDS       give up after that long (exit 124)
@@ -269,6 +276,7 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
         'null': { type: 'boolean', short: '0' },
         'clusters': { type: 'string' },
         'verify': { type: 'string' },
+        'raw-bits': { type: 'string' },
         'stats': { type: 'boolean' },
       },
     });
@@ -298,6 +306,10 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
   const maxPairs = v['max-pairs'] === undefined ? DEFAULT_MAX_PAIRS : integerOption(v['max-pairs'], 'max-pairs', 0);
   const verify = v.verify ?? 'none';
   if (verify !== 'none' && verify !== 'exact') throw new UsageError(`--verify: expected exact or none, got ${verify}`);
+  const rawBits = v['raw-bits'] === undefined ? 0 : integerOption(v['raw-bits'], 'raw-bits', 0, 16);
+  if (rawBits !== 0 && rawBits !== 8 && rawBits !== 16) {
+    throw new UsageError(`--raw-bits: expected 0, 8 or 16, got ${v['raw-bits']}`);
+  }
   const clusters = v.clusters ?? 'cover';
   if (clusters !== 'cover' && clusters !== 'components') {
     throw new UsageError(`--clusters: expected cover or components, got ${clusters}`);
@@ -318,6 +330,7 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
     clusters,
     threshold,
     verify,
+    rawBits,
     stats: v.stats === true,
   };
 }
