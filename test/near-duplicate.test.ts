@@ -76,6 +76,28 @@ describe('NearDuplicateIndex: answers against the exact brute force', function (
     }
   });
 
+  it('query (estimate, rawBits 8): the corrected fraction of equal 8-bit codes, at a quarter of the values\' memory', () => {
+    using codes = new NearDuplicateIndex({ threshold: THRESHOLD, verify: 'estimate', rawBits: 8 });
+    using values = new NearDuplicateIndex({ threshold: THRESHOLD, verify: 'estimate' });
+    const entries = corpus.texts.slice(0, 200).map((text, i) => [i, text] as const);
+    codes.addMany(entries);
+    values.addMany(entries);
+    expect(codes.options.rawBits).to.equal(8);
+    // 128 values of 4 bytes against 128 codes of 1 byte, the same band tables.
+    expect((values.memoryUsage - codes.memoryUsage) / 200).to.be.within(384 - 8, 384 + 8);
+    for (let i = 0; i < 200; i += 7) {
+      const matches = codes.query(corpus.texts[i]!, { limit: 3 });
+      expect(matches[0]).to.deep.equal({ key: i, similarity: 1 });
+      for (const m of matches) {
+        expect(m.similarity).to.be.at.least(THRESHOLD);
+        // within 5 standard errors of the exact value: codes equal by chance
+        // (1 in 256) add (1 - J) / 256 to the variance J (1 - J) of a value
+        const exact = jaccard(sets[i]!, sets[m.key as number]!);
+        expect(Math.abs(m.similarity - exact)).to.be.below(5 * Math.sqrt((0.25 + 1 / 256) / 128) / (1 - 1 / 256));
+      }
+    }
+  });
+
   it('addIfNew keeps one document of each family of near-identical ones', () => {
     using index = new NearDuplicateIndex({ threshold: 0.9 });
     const added = new Set<number>();
@@ -151,14 +173,16 @@ describe('NearDuplicateIndex: keys, options and errors', () => {
       [{ shingle: { size: 0 } }, /option shingle.size/], [{ shingle: 3 }, /option shingle/],
       [{ bands: 129 }, /option bands/], [{ keepCase: 'yes' }, /option keepCase/], [{ seed: -1 }, /option seed/],
       [{ tresholds: 0.8 }, /option tresholds: unknown option/], ['fast', /options must be an object/],
+      [{ verify: 'estimate', rawBits: 4 }, /option rawBits: must be 0, 8 or 16, got 4/],
+      [{ rawBits: 8 }, /option rawBits: .*needs verify 'estimate' \(verify is 'exact'\)/],
     ];
     for (const [options, message] of cases) {
       expectKnowhereError(thrown(() => new NearDuplicateIndex(options as never)), Status.INVALID_ARG, message);
     }
     const defaults = new NearDuplicateIndex().options;
     expect(defaults).to.deep.equal({
-      threshold: 0.8, shingle: { kind: 'word', size: 3 }, numHashes: 128, verify: 'exact', bands: 17, keepCase: false,
-      seed: 0n,
+      threshold: 0.8, shingle: { kind: 'word', size: 3 }, numHashes: 128, verify: 'exact', rawBits: 0, bands: 17,
+      keepCase: false, seed: 0n,
     });
   });
 
@@ -178,13 +202,15 @@ describe('NearDuplicateIndex: persistence', () => {
   before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'knowhere-ndi-')); });
   after(() => { rmSync(dir, { recursive: true, force: true }); });
 
-  for (const verify of ['exact', 'estimate'] as const) {
-    it(`keys, deletions and options round-trip through save/load and serialize (${verify})`, async () => {
-      using index = new NearDuplicateIndex({ threshold: 0.6, verify, shingle: { kind: 'word', size: 2 }, seed: 9n });
+  for (const [verify, rawBits] of [['exact', 0], ['estimate', 0], ['estimate', 8]] as const) {
+    it(`keys, deletions and options round-trip through save/load and serialize (${verify}, rawBits ${rawBits})`, async () => {
+      using index = new NearDuplicateIndex({
+        threshold: 0.6, verify, rawBits, shingle: { kind: 'word', size: 2 }, seed: 9n,
+      });
       index.addMany(corpus.texts.slice(0, 100).map((text, i) => [i % 2 ? `k${i}` : i, text] as const));
       index.delete(4);
       index.delete('k5');
-      const file = path.join(dir, `ndi-${verify}.khlsh`);
+      const file = path.join(dir, `ndi-${verify}-${rawBits}.khlsh`);
       index.save(file);
       const copies = [NearDuplicateIndex.load(file), await NearDuplicateIndex.loadAsync(file),
         NearDuplicateIndex.deserialize(index.serialize())];

@@ -22,7 +22,7 @@
  */
 import { type ProgressOptions, countOf, describe } from './async-call.ts';
 import { KnowhereError, Status, invalidArgument } from './errors.ts';
-import { MinHashLSHIndex, searchInto, type PathLike } from './minhash-lsh.ts';
+import { type BuildShape, MinHashLSHIndex, searchInto, type PathLike } from './minhash-lsh.ts';
 import { type NativeSignatureOptions } from './native.ts';
 import {
   ShingleSetStore, shingleSetOf, shingleSetsOfPackedAsync, signatureAndShingleSetOf,
@@ -58,6 +58,12 @@ export interface NearDuplicateIndexOptions {
    * bytes per document, a standard error of about
    * sqrt(J(1-J)/numHashes)). */
   readonly verify?: 'exact' | 'estimate' | undefined;
+  /** With verify 'estimate': keep b-bit codes of the signature values
+   * instead of the values, 8 or 16 (b-bit MinHash: numHashes x b / 8 bytes
+   * per document instead of 4 x numHashes; the similarity is the fraction
+   * of equal codes corrected for those equal by chance, a little noisier).
+   * Default 0: the values. */
+  readonly rawBits?: 0 | 8 | 16 | undefined;
   /** Bands of the index, 1..numHashes. Default: the fewest that find a
    * pair at the threshold with probability 0.95 (chooseBands). */
   readonly bands?: number | undefined;
@@ -73,6 +79,7 @@ export interface ResolvedNearDuplicateOptions {
   readonly shingle: { readonly kind: 'word' | 'char'; readonly size: number };
   readonly numHashes: number;
   readonly verify: 'exact' | 'estimate';
+  readonly rawBits: 0 | 8 | 16;
   readonly bands: number;
   readonly keepCase: boolean;
   readonly seed: bigint;
@@ -136,7 +143,7 @@ function resolveOptions(options: NearDuplicateIndexOptions | undefined): Resolve
     throw invalidArgument(`NearDuplicateIndex options must be an object, got ${describe(options)}`);
   }
   const o = options ?? {};
-  const known = new Set(['threshold', 'shingle', 'numHashes', 'verify', 'bands', 'keepCase', 'seed']);
+  const known = new Set(['threshold', 'shingle', 'numHashes', 'verify', 'rawBits', 'bands', 'keepCase', 'seed']);
   for (const name of Object.keys(o)) if (!known.has(name)) throw optionError(name, 'unknown option');
   const threshold = o.threshold ?? DEFAULTS.threshold;
   if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) {
@@ -149,6 +156,13 @@ function resolveOptions(options: NearDuplicateIndexOptions | undefined): Resolve
   const verify = o.verify ?? DEFAULTS.verify;
   if (verify !== 'exact' && verify !== 'estimate') {
     throw optionError('verify', `must be 'exact' or 'estimate', got ${describe(verify)}`);
+  }
+  const rawBits = o.rawBits ?? 0;
+  if (rawBits !== 0 && rawBits !== 8 && rawBits !== 16) {
+    throw optionError('rawBits', `must be 0, 8 or 16, got ${describe(rawBits)}`);
+  }
+  if (rawBits !== 0 && verify !== 'estimate') {
+    throw optionError('rawBits', `codes rank by the estimate: it needs verify 'estimate' (verify is '${verify}')`);
   }
   const shingle = o.shingle ?? {};
   if (typeof shingle !== 'object' || shingle === null) {
@@ -173,7 +187,7 @@ function resolveOptions(options: NearDuplicateIndexOptions | undefined): Resolve
   else if (!Number.isInteger(bands) || bands < 1 || bands > numHashes) {
     throw optionError('bands', `must be an integer in 1..numHashes (${numHashes}), got ${describe(bands)}`);
   }
-  return { threshold, shingle: { kind, size }, numHashes, verify, bands, keepCase, seed };
+  return { threshold, shingle: { kind, size }, numHashes, verify, rawBits, bands, keepCase, seed };
 }
 
 function keyOf(key: unknown): DocumentKey {
@@ -589,10 +603,17 @@ export class NearDuplicateIndex implements Disposable {
     return found;
   }
 
+  /** The index's shape: the signatures' values kept (or their codes) only
+   * when they give the similarity (verify 'estimate'). */
+  #shape(): BuildShape {
+    const o = this.#options;
+    return { mhVecLength: o.numHashes, elementSize: 4, bands: o.bands, withRawData: !this.#exact, rawBits: o.rawBits };
+  }
+
   #insert(keys: readonly DocumentKey[], signatures: Uint32Array, sets: readonly BigUint64Array[] | null): void {
     if (this.#index === null) {
       const index = new MinHashLSHIndex();
-      index.build(signatures, this.#options.numHashes, 4, this.#options.bands, !this.#exact);
+      index.build(signatures, this.#shape());
       this.#index = index;
     } else {
       this.#index.add(signatures);
@@ -606,7 +627,7 @@ export class NearDuplicateIndex implements Disposable {
     if (this.#index === null) {
       const index = new MinHashLSHIndex();
       try {
-        await index.buildAsync(signatures, this.#options.numHashes, 4, this.#options.bands, !this.#exact, async);
+        await index.buildAsync(signatures, { ...this.#shape(), ...async });
       } catch (error) {
         index.close();
         throw error;
@@ -686,6 +707,7 @@ export class NearDuplicateIndex implements Disposable {
       const result = new NearDuplicateIndex({
         threshold: o['threshold'] as number, shingle: o['shingle'] as ShingleOptions, numHashes: o['numHashes'] as number,
         verify: o['verify'] as 'exact' | 'estimate', bands: o['bands'] as number, keepCase: o['keepCase'] as boolean,
+        rawBits: (o['rawBits'] ?? 0) as 0 | 8 | 16, // files saved before codes have none
         seed: BigInt(o['seed'] as string),
       });
       const keys = parsed.keys as unknown[];
