@@ -170,6 +170,12 @@ typedef struct {
     kh_raw_segment *raw_dest[2]; /* where they are copied (up to two segments), or NULL */
     size_t raw_chunks;
     kh_lsh_scratch *scratch;     /* [threads] */
+    /* BUILD (build_tables): the bands of the group in hand, their keys
+     * ([group_bands][rows]), and which step runs: hashing rows_per_task
+     * rows per task, or one table per task. */
+    size_t group_first, group_bands, rows_per_task;
+    uint64_t *group_keys;
+    bool hashing;
 } table_work;
 
 static size_t rows_per_poll(size_t bytes_per_row) {
@@ -181,16 +187,15 @@ static size_t rows_per_poll(size_t bytes_per_row) {
 static int compute_band_keys(const table_work *w, size_t band, uint64_t *keys, kh_job *job) {
     const kh_lsh_state *s = w->s;
     const uint8_t *p = w->data + band * s->band_bytes;
-    size_t poll = rows_per_poll(s->band_bytes), until_poll = 0;
-    for (size_t i = 0; i < w->rows; ++i, p += s->signature_bytes) {
-        if (until_poll-- == 0) {
-            if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
-            if (i) kh_job_advance(job, poll);
-            until_poll = poll - 1;
-        }
-        keys[i] = kh_xxh3_64(p, s->band_bytes);
+    size_t poll = rows_per_poll(s->band_bytes);
+    /* A stretch of rows per call: the hashes inline into one loop. */
+    for (size_t i = 0; i < w->rows; i += poll) {
+        if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t n = w->rows - i < poll ? w->rows - i : poll;
+        kh_xxh3_64_strided(p + i * s->signature_bytes, s->signature_bytes, s->band_bytes, n,
+                           keys + i);
+        kh_job_advance(job, n);
     }
-    if (w->rows) kh_job_advance(job, w->rows - (w->rows - 1) / poll * poll); /* the last stretch */
     return KNOWHERE_OK;
 }
 
@@ -250,13 +255,7 @@ static int band_task(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job
     const kh_lsh_state *s = w->s;
     int status = KNOWHERE_OK;
     switch (w->kind) {
-    case WORK_BUILD:
-        if (!reserve_keys(scratch, w->rows)) return KNOWHERE_ERR_NO_MEMORY;
-        status = compute_band_keys(w, band, scratch->keys, job);
-        if (status == KNOWHERE_OK)
-            status = kh_lsh_table_build(&w->tables[band], scratch->keys, w->rows,
-                                        (uint32_t)w->first_id, w->to, scratch, job);
-        break;
+    case WORK_BUILD: return KNOWHERE_ERR_INVALID_ARG; /* builds run build_task */
     case WORK_MERGE: {
         /* The delta's keys array has room (reserved up front); its count
          * only grows here, for this merge, and is put back by the caller. */
@@ -312,10 +311,27 @@ static int copy_raw_chunk(table_work *w, size_t chunk, kh_job *job) {
     return KNOWHERE_OK;
 }
 
+static int build_task(table_work *w, size_t task, kh_lsh_scratch *scratch, kh_job *job);
+
 static int table_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     table_work *w = ctx;
+    if (w->kind == WORK_BUILD) return build_task(w, task, &w->scratch[worker], job);
     if (task < w->s->bands) return band_task(w, task, &w->scratch[worker], job);
     return copy_raw_chunk(w, task - w->s->bands, job);
+}
+
+/* Frees the per-thread scratch of `w` (off the calling thread when large). */
+static void discard_scratch(table_work *w, size_t threads) {
+    if (w->scratch == NULL) return;
+    kh_garbage *bag = kh_garbage_new();
+    for (size_t t = 0; t < threads; ++t) {
+        kh_garbage_add(bag, w->scratch[t].keys, w->scratch[t].keys_capacity * 8);
+        kh_garbage_add(bag, w->scratch[t].cursor, w->scratch[t].cursor_capacity * 4);
+        kh_garbage_add(bag, w->scratch[t].sort_buffer, w->scratch[t].sort_capacity * 8);
+    }
+    kh_garbage_add(bag, w->scratch, 0);
+    kh_garbage_release(bag);
+    w->scratch = NULL;
 }
 
 /* Runs the band and copy tasks for `w` on up to `threads` threads. */
@@ -335,14 +351,106 @@ static int run_table_work(size_t threads, table_work *w, int phase, CInterrupt i
     int status = kh_run_parallel(threads, w->s->bands + w->raw_chunks, table_task, w, interrupt,
                                  phase != KNOWHERE_PHASE_IDLE ? &progress : NULL);
     if (phase != KNOWHERE_PHASE_IDLE) kh_progress_end(&progress, status);
-    kh_garbage *bag = kh_garbage_new();
-    for (size_t t = 0; t < threads; ++t) {
-        kh_garbage_add(bag, w->scratch[t].keys, w->scratch[t].keys_capacity * 8);
-        kh_garbage_add(bag, w->scratch[t].cursor, w->scratch[t].cursor_capacity * 4);
-        kh_garbage_add(bag, w->scratch[t].sort_buffer, w->scratch[t].sort_capacity * 8);
+    discard_scratch(w, threads);
+    return status;
+}
+
+/* ---- build: band keys hashed a row at a time ------------------------------- */
+
+/* A build hashes the keys of a group of bands for every row, reading each
+ * row once per group (a row's bands are adjacent bytes), into
+ * keys[band of the group][row], and then builds the group's tables from
+ * them, one task per band. Hashing band by band, as adds do, reads a new
+ * cache line per row and band: 9-30 ns per key, against 3.4-5.6 ns for a
+ * row's 16 keys at once (100k / 1M rows of 512 bytes, 16 bands). The keys
+ * take 8 bytes per row and band of the group: all bands at once while
+ * that fits in BUILD_KEYS_BUDGET (up to 2^24 / bands rows: 10^6 rows of
+ * 16 bands, 128 B per row), else as many bands as fit in the larger of
+ * the budget and 8 bytes per row and thread, what the band-by-band build
+ * held (one key array per thread): at 10^7 rows the peak stays as it was. */
+enum { BUILD_KEYS_BUDGET = 128u << 20, BUILD_KEY_STRETCH = 16, MIN_ROWS_PER_TASK = 1024 };
+
+static size_t build_group_bands(size_t bands, size_t rows, size_t threads) {
+    size_t row_bytes = (rows ? rows : 1) * sizeof(uint64_t);
+    size_t budget = threads * row_bytes > BUILD_KEYS_BUDGET ? threads * row_bytes
+                                                            : BUILD_KEYS_BUDGET;
+    size_t group = budget / row_bytes;
+    return group < 1 ? 1 : group > bands ? bands : group;
+}
+
+/* The group's keys of rows [begin, end), and with the first group their
+ * raw copy (the rows are in cache then: a separate copy read them again
+ * from memory). */
+static int hash_rows(table_work *w, size_t begin, size_t end, kh_job *job) {
+    const kh_lsh_state *s = w->s;
+    size_t sig = s->signature_bytes, poll = rows_per_poll(sig);
+    bool copy = w->raw_dest[0] != NULL && w->group_first == 0;
+    const uint8_t *group = w->data + w->group_first * s->band_bytes;
+    uint64_t keys[BUILD_KEY_STRETCH];
+    for (size_t at = begin; at < end; at += poll) {
+        if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t stop = end - at < poll ? end : at + poll;
+        for (size_t i = at; i < stop; ++i)
+            for (size_t b = 0; b < w->group_bands; b += BUILD_KEY_STRETCH) {
+                size_t n = w->group_bands - b < BUILD_KEY_STRETCH ? w->group_bands - b
+                                                                  : BUILD_KEY_STRETCH;
+                kh_xxh3_64_strided(group + i * sig + b * s->band_bytes, s->band_bytes,
+                                   s->band_bytes, n, keys);
+                for (size_t j = 0; j < n; ++j) w->group_keys[(b + j) * w->rows + i] = keys[j];
+            }
+        if (copy) copy_raw_bytes(w, at * sig, stop * sig);
+        kh_job_advance(job, (stop - at) * (w->group_bands + (copy ? 1 : 0)));
     }
-    kh_garbage_add(bag, w->scratch, 0);
-    kh_garbage_release(bag);
+    return KNOWHERE_OK;
+}
+
+static int build_task(table_work *w, size_t task, kh_lsh_scratch *scratch, kh_job *job) {
+    if (w->hashing) {
+        size_t begin, end;
+        kh_task_items(task, w->rows_per_task, w->rows, &begin, &end);
+        return hash_rows(w, begin, end, job);
+    }
+    size_t band = w->group_first + task;
+    int status = kh_lsh_table_build(&w->tables[band], w->group_keys + task * w->rows, w->rows,
+                                    (uint32_t)w->first_id, w->to, scratch, job);
+    if (status == KNOWHERE_OK) kh_job_advance(job, w->rows);
+    return status;
+}
+
+/* A build's tables (and raw copy), a group of bands at a time: the
+ * group's keys hashed in parallel over rows, then its tables in parallel
+ * over bands. */
+static int build_tables(size_t threads, table_work *w, CInterrupt interrupt) {
+    const kh_lsh_state *s = w->s;
+    size_t group = build_group_bands(s->bands, w->rows, threads);
+    w->scratch = calloc(threads, sizeof *w->scratch);
+    w->group_keys = malloc(group * w->rows * sizeof *w->group_keys);
+    if (w->scratch == NULL || w->group_keys == NULL) {
+        free(w->group_keys);
+        discard_scratch(w, threads);
+        return KNOWHERE_ERR_NO_MEMORY;
+    }
+    kh_advise_huge_pages(w->group_keys, group * w->rows * sizeof *w->group_keys);
+    w->rows_per_task = kh_items_per_task(w->rows, threads, 4, SIZE_MAX);
+    if (w->rows_per_task < MIN_ROWS_PER_TASK) w->rows_per_task = MIN_ROWS_PER_TASK;
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_BUILD, total_units(w));
+    int status = KNOWHERE_OK;
+    for (size_t first = 0; first < s->bands && status == KNOWHERE_OK; first += group) {
+        w->group_first = first;
+        w->group_bands = s->bands - first < group ? s->bands - first : group;
+        w->hashing = true;
+        status = kh_run_parallel(threads, kh_task_count(w->rows, w->rows_per_task), table_task,
+                                 w, interrupt, &progress);
+        w->hashing = false;
+        if (status == KNOWHERE_OK)
+            status = kh_run_parallel(threads, w->group_bands, table_task, w, interrupt,
+                                     &progress);
+    }
+    kh_progress_end(&progress, status);
+    kh_free_deferred(w->group_keys, group * w->rows * sizeof *w->group_keys);
+    w->group_keys = NULL;
+    discard_scratch(w, threads);
     return status;
 }
 
@@ -536,8 +644,7 @@ int knowhere_minhash_lsh_build_with_interrupt(
             status = KNOWHERE_ERR_NO_MEMORY;
         }
     }
-    if (status == KNOWHERE_OK)
-        status = run_table_work(kh_minhash_lsh_threads(index), &work, KNOWHERE_PHASE_BUILD, interrupt);
+    if (status == KNOWHERE_OK) status = build_tables(kh_minhash_lsh_threads(index), &work, interrupt);
     if (status == KNOWHERE_OK && next->raw) next->raw[0].rows = rows;
     return finish_build(index, next, status, err);
 }
