@@ -26,15 +26,29 @@ static bool entry_less(kh_lsh_entry a, kh_lsh_entry b) {
            (a.fingerprint == b.fingerprint && a.id < b.id);
 }
 
-static void insertion_sort(kh_lsh_entry *e, size_t n) {
-    for (size_t i = 1; i < n; ++i) {
-        kh_lsh_entry x = e[i];
-        size_t j = i;
-        while (j > 0 && entry_less(x, e[j - 1])) {
-            e[j] = e[j - 1];
-            --j;
-        }
-        e[j] = x;
+/* Buckets up to this size are sorted by rank_sort, larger ones (many equal
+ * band keys) by radix_sort. A build's buckets hold 16 rows on average. */
+enum { RANK_SORTED_BUCKET = 48 };
+
+/* Sorts a small bucket whose entries are in ascending id order (as the
+ * build's scatter leaves them) by (fingerprint, id): each entry goes to
+ * its rank, the number of entries placed before it, counted over the whole
+ * bucket without a data-dependent branch (the loops vectorize). An
+ * insertion sort mispredicted about once per entry: it took 70 % of a
+ * table build at 100k rows; this takes 5 ns per entry against 11 (16-row
+ * buckets, measured alone). */
+static void rank_sort(kh_lsh_entry *e, size_t n) {
+    uint32_t fingerprint[RANK_SORTED_BUCKET];
+    kh_lsh_entry copy[RANK_SORTED_BUCKET];
+    for (size_t i = 0; i < n; ++i) {
+        fingerprint[i] = e[i].fingerprint;
+        copy[i] = e[i];
+    }
+    for (size_t i = 0; i < n; ++i) {
+        uint32_t x = fingerprint[i], rank = 0;
+        for (size_t j = 0; j < i; ++j) rank += fingerprint[j] <= x; /* smaller ids first */
+        for (size_t j = i + 1; j < n; ++j) rank += fingerprint[j] < x;
+        e[rank] = copy[i];
     }
 }
 
@@ -66,6 +80,7 @@ static int radix_sort(kh_lsh_entry *e, size_t n, kh_lsh_scratch *s, kh_job *job)
     return KNOWHERE_OK;
 }
 
+/* Each bucket comes in ascending id order (the scatter of kh_lsh_table_build). */
 static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s,
                         kh_job *job) {
     size_t buckets = (size_t)1 << prefix_bits;
@@ -73,8 +88,8 @@ static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s
         if (STOP_CHECK(b, job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t n = t->dir[b + 1] - t->dir[b];
         kh_lsh_entry *e = t->entries + t->dir[b];
-        if (n <= 48) {
-            insertion_sort(e, n);
+        if (n <= RANK_SORTED_BUCKET) {
+            rank_sort(e, n);
         } else {
             int status = radix_sort(e, n, s, job);
             if (status != KNOWHERE_OK) return status;
