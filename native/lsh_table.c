@@ -98,21 +98,26 @@ static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s
     return KNOWHERE_OK;
 }
 
-static int alloc_table(kh_lsh_table *t, size_t rows, unsigned prefix_bits) {
+/* A table's memory; its entries are `entries` (room for `rows`) when given. */
+static int alloc_table(kh_lsh_table *t, size_t rows, unsigned prefix_bits,
+                       kh_lsh_entry *entries) {
     t->dir = calloc(((size_t)1 << prefix_bits) + 1, sizeof *t->dir);
-    t->entries = malloc((rows ? rows : 1) * sizeof *t->entries);
-    kh_advise_huge_pages(t->entries, rows * sizeof *t->entries);
+    t->entries = entries;
+    if (entries == NULL) {
+        t->entries = malloc((rows ? rows : 1) * sizeof *t->entries);
+        kh_advise_huge_pages(t->entries, rows * sizeof *t->entries);
+    }
     return t->dir && t->entries ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
 }
 
 int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
-                       uint32_t first_id, kh_lsh_layout layout,
+                       uint32_t first_id, kh_lsh_layout layout, kh_lsh_entry *entries,
                        kh_lsh_scratch *scratch, kh_job *job) {
     memset(out, 0, sizeof *out);
     out->layout = layout;
     unsigned prefix_bits = layout.prefix_bits;
     size_t buckets = (size_t)1 << prefix_bits;
-    int status = alloc_table(out, m, prefix_bits);
+    int status = alloc_table(out, m, prefix_bits, entries);
     if (status != KNOWHERE_OK) return status;
     if (scratch->cursor_capacity < buckets) {
         uint32_t *grown = realloc(scratch->cursor, buckets * sizeof *grown);
@@ -167,9 +172,9 @@ int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
     kh_lsh_layout from = old->layout;
     kh_lsh_table added = {0};
     int status = kh_lsh_table_build(&added, delta->keys, delta->count, delta->first_id, to,
-                                    scratch, job);
+                                    NULL, scratch, job);
     size_t old_rows = kh_lsh_table_rows(old);
-    if (status == KNOWHERE_OK) status = alloc_table(out, old_rows + delta->count, to.prefix_bits);
+    if (status == KNOWHERE_OK) status = alloc_table(out, old_rows + delta->count, to.prefix_bits, NULL);
     if (status != KNOWHERE_OK) {
         kh_lsh_table_free(&added);
         return status;
@@ -374,5 +379,6 @@ void kh_lsh_scratch_free(kh_lsh_scratch *s) {
     free(s->keys);
     free(s->cursor);
     free(s->sort_buffer);
+    free(s->spare);
     memset(s, 0, sizeof *s);
 }

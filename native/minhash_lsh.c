@@ -170,11 +170,11 @@ typedef struct {
     kh_raw_segment *raw_dest[2]; /* where they are copied (up to two segments), or NULL */
     size_t raw_chunks;
     kh_lsh_scratch *scratch;     /* [threads] */
-    /* BUILD (build_tables): the bands of the group in hand, their keys
-     * ([group_bands][rows]), and which step runs: hashing rows_per_task
+    /* BUILD (build_tables): each band's keys ([bands][rows]; NULL once
+     * made into its table), and which step runs: hashing rows_per_task
      * rows per task, or one table per task. */
-    size_t group_first, group_bands, rows_per_task;
-    uint64_t *group_keys;
+    uint64_t **band_keys;
+    size_t rows_per_task;
     bool hashing;
 } table_work;
 
@@ -328,6 +328,7 @@ static void discard_scratch(table_work *w, size_t threads) {
         kh_garbage_add(bag, w->scratch[t].keys, w->scratch[t].keys_capacity * 8);
         kh_garbage_add(bag, w->scratch[t].cursor, w->scratch[t].cursor_capacity * 4);
         kh_garbage_add(bag, w->scratch[t].sort_buffer, w->scratch[t].sort_capacity * 8);
+        kh_garbage_add(bag, w->scratch[t].spare, w->rows * 8);
     }
     kh_garbage_add(bag, w->scratch, 0);
     kh_garbage_release(bag);
@@ -357,99 +358,107 @@ static int run_table_work(size_t threads, table_work *w, int phase, CInterrupt i
 
 /* ---- build: band keys hashed a row at a time ------------------------------- */
 
-/* A build hashes the keys of a group of bands for every row, reading each
- * row once per group (a row's bands are adjacent bytes), into
- * keys[band of the group][row], and then builds the group's tables from
- * them, one task per band. Hashing band by band, as adds do, reads a new
- * cache line per row and band: 9-30 ns per key, against 3.4-5.6 ns for a
- * row's 16 keys at once (100k / 1M rows of 512 bytes, 16 bands). The keys
- * take 8 bytes per row and band of the group: all bands at once while
- * that fits in BUILD_KEYS_BUDGET (up to 2^24 / bands rows: 10^6 rows of
- * 16 bands, 128 B per row), else as many bands as fit in the larger of
- * the budget and 8 bytes per row and thread, what the band-by-band build
- * held (one key array per thread): at 10^7 rows the peak stays as it was. */
-enum { BUILD_KEYS_BUDGET = 128u << 20, BUILD_KEY_STRETCH = 16, MIN_ROWS_PER_TASK = 1024 };
+/* A build first hashes every band's key of every row, a row at a time
+ * (its bands are adjacent bytes, read once), into one array per band, in
+ * parallel over rows; then makes the tables, one task per band. Hashing
+ * band by band, as adds do, read a new cache line per row and band: 9-30
+ * ns per key, against 3.4-5.6 ns for a row's 16 keys at once (100k / 1M
+ * rows of 512 bytes, measured alone).
+ *
+ * The keys take 8 bytes per row and band, as a table's entries do: each
+ * band's table is made in the memory of the keys of the band its thread
+ * did before (kh_lsh_scratch.spare), so a build holds the keys, the
+ * tables made and one spare array per thread: (bands + threads) * 8 bytes
+ * per row, the same peak as when each thread hashed one band into its own
+ * array. And only `threads` tables' entries are new memory: the first
+ * touch of a page costs about as much as the rest of a table. */
+enum { MIN_ROWS_PER_TASK = 1024, KEY_STRETCH = 16 };
 
-static size_t build_group_bands(size_t bands, size_t rows, size_t threads) {
-    size_t row_bytes = (rows ? rows : 1) * sizeof(uint64_t);
-    size_t budget = threads * row_bytes > BUILD_KEYS_BUDGET ? threads * row_bytes
-                                                            : BUILD_KEYS_BUDGET;
-    size_t group = budget / row_bytes;
-    return group < 1 ? 1 : group > bands ? bands : group;
-}
-
-/* The group's keys of rows [begin, end), and with the first group their
- * raw copy (the rows are in cache then: a separate copy read them again
- * from memory). */
+/* The keys of rows [begin, end), and their raw copy (while the rows are
+ * in cache: a separate copy read them again from memory). */
 static int hash_rows(table_work *w, size_t begin, size_t end, kh_job *job) {
     const kh_lsh_state *s = w->s;
     size_t sig = s->signature_bytes, poll = rows_per_poll(sig);
-    bool copy = w->raw_dest[0] != NULL && w->group_first == 0;
-    const uint8_t *group = w->data + w->group_first * s->band_bytes;
-    uint64_t keys[BUILD_KEY_STRETCH];
+    bool copy = w->raw_dest[0] != NULL;
+    uint64_t keys[KEY_STRETCH];
     for (size_t at = begin; at < end; at += poll) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t stop = end - at < poll ? end : at + poll;
         for (size_t i = at; i < stop; ++i)
-            for (size_t b = 0; b < w->group_bands; b += BUILD_KEY_STRETCH) {
-                size_t n = w->group_bands - b < BUILD_KEY_STRETCH ? w->group_bands - b
-                                                                  : BUILD_KEY_STRETCH;
-                kh_xxh3_64_strided(group + i * sig + b * s->band_bytes, s->band_bytes,
+            for (size_t b = 0; b < s->bands; b += KEY_STRETCH) {
+                size_t n = s->bands - b < KEY_STRETCH ? s->bands - b : KEY_STRETCH;
+                kh_xxh3_64_strided(w->data + i * sig + b * s->band_bytes, s->band_bytes,
                                    s->band_bytes, n, keys);
-                for (size_t j = 0; j < n; ++j) w->group_keys[(b + j) * w->rows + i] = keys[j];
+                for (size_t j = 0; j < n; ++j) w->band_keys[b + j][i] = keys[j];
             }
         if (copy) copy_raw_bytes(w, at * sig, stop * sig);
-        kh_job_advance(job, (stop - at) * (w->group_bands + (copy ? 1 : 0)));
+        kh_job_advance(job, (stop - at) * (s->bands + (copy ? 1 : 0)));
     }
     return KNOWHERE_OK;
 }
 
-static int build_task(table_work *w, size_t task, kh_lsh_scratch *scratch, kh_job *job) {
-    if (w->hashing) {
-        size_t begin, end;
-        kh_task_items(task, w->rows_per_task, w->rows, &begin, &end);
-        return hash_rows(w, begin, end, job);
-    }
-    size_t band = w->group_first + task;
-    int status = kh_lsh_table_build(&w->tables[band], w->group_keys + task * w->rows, w->rows,
-                                    (uint32_t)w->first_id, w->to, scratch, job);
+/* Band `band`'s table, in the thread's spare array (or new memory); the
+ * band's keys become the spare. */
+static int build_band_table(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job *job) {
+    uint64_t *keys = w->band_keys[band];
+    kh_lsh_entry *entries = (kh_lsh_entry *)scratch->spare;
+    scratch->spare = NULL;
+    int status = kh_lsh_table_build(&w->tables[band], keys, w->rows, (uint32_t)w->first_id,
+                                    w->to, entries, scratch, job);
+    w->band_keys[band] = NULL;
+    scratch->spare = keys;
     if (status == KNOWHERE_OK) kh_job_advance(job, w->rows);
     return status;
 }
 
-/* A build's tables (and raw copy), a group of bands at a time: the
- * group's keys hashed in parallel over rows, then its tables in parallel
- * over bands. */
-static int build_tables(size_t threads, table_work *w, CInterrupt interrupt) {
-    const kh_lsh_state *s = w->s;
-    size_t group = build_group_bands(s->bands, w->rows, threads);
-    w->scratch = calloc(threads, sizeof *w->scratch);
-    w->group_keys = malloc(group * w->rows * sizeof *w->group_keys);
-    if (w->scratch == NULL || w->group_keys == NULL) {
-        free(w->group_keys);
-        discard_scratch(w, threads);
-        return KNOWHERE_ERR_NO_MEMORY;
+static int build_task(table_work *w, size_t task, kh_lsh_scratch *scratch, kh_job *job) {
+    if (!w->hashing) return build_band_table(w, task, scratch, job);
+    size_t begin, end;
+    kh_task_items(task, w->rows_per_task, w->rows, &begin, &end);
+    return hash_rows(w, begin, end, job);
+}
+
+/* Frees the band key arrays not made into tables. */
+static void discard_band_keys(table_work *w) {
+    if (w->band_keys == NULL) return;
+    kh_garbage *bag = kh_garbage_new();
+    for (size_t b = 0; b < w->s->bands; ++b)
+        kh_garbage_add(bag, w->band_keys[b], w->rows * sizeof(uint64_t));
+    kh_garbage_add(bag, w->band_keys, 0);
+    kh_garbage_release(bag);
+    w->band_keys = NULL;
+}
+
+static bool alloc_band_keys(table_work *w) {
+    size_t bands = w->s->bands, bytes = (w->rows ? w->rows : 1) * sizeof(uint64_t);
+    w->band_keys = calloc(bands, sizeof *w->band_keys);
+    for (size_t b = 0; w->band_keys != NULL && b < bands; ++b) {
+        if ((w->band_keys[b] = malloc(bytes)) == NULL) return false;
+        kh_advise_huge_pages(w->band_keys[b], bytes);
     }
-    kh_advise_huge_pages(w->group_keys, group * w->rows * sizeof *w->group_keys);
+    return w->band_keys != NULL;
+}
+
+/* A build's tables and raw copy: keys in parallel over rows, then tables
+ * in parallel over bands. */
+static int build_tables(size_t threads, table_work *w, CInterrupt interrupt) {
+    _Static_assert(sizeof(kh_lsh_entry) == sizeof(uint64_t), "a key's array holds a table");
+    w->scratch = calloc(threads, sizeof *w->scratch);
+    int status = w->scratch != NULL && alloc_band_keys(w) ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
     w->rows_per_task = kh_items_per_task(w->rows, threads, 4, SIZE_MAX);
     if (w->rows_per_task < MIN_ROWS_PER_TASK) w->rows_per_task = MIN_ROWS_PER_TASK;
     kh_progress progress;
     kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_BUILD, total_units(w));
-    int status = KNOWHERE_OK;
-    for (size_t first = 0; first < s->bands && status == KNOWHERE_OK; first += group) {
-        w->group_first = first;
-        w->group_bands = s->bands - first < group ? s->bands - first : group;
+    if (status == KNOWHERE_OK) {
         w->hashing = true;
         status = kh_run_parallel(threads, kh_task_count(w->rows, w->rows_per_task), table_task,
                                  w, interrupt, &progress);
         w->hashing = false;
-        if (status == KNOWHERE_OK)
-            status = kh_run_parallel(threads, w->group_bands, table_task, w, interrupt,
-                                     &progress);
     }
+    if (status == KNOWHERE_OK)
+        status = kh_run_parallel(threads, w->s->bands, table_task, w, interrupt, &progress);
     kh_progress_end(&progress, status);
-    kh_free_deferred(w->group_keys, group * w->rows * sizeof *w->group_keys);
-    w->group_keys = NULL;
+    discard_band_keys(w);
     discard_scratch(w, threads);
     return status;
 }
