@@ -372,7 +372,19 @@ static int run_table_work(size_t threads, table_work *w, int phase, CInterrupt i
  * per row, the same peak as when each thread hashed one band into its own
  * array. And only `threads` tables' entries are new memory: the first
  * touch of a page costs about as much as the rest of a table. */
-enum { MIN_ROWS_PER_TASK = 1024, KEY_STRETCH = 16 };
+enum { MIN_ROWS_PER_TASK = 1024, KEY_STRETCH = 16, PREFETCH_ROWS = 8 };
+
+/* Asks for row `row` (if there is one) ahead of its hashing. */
+static void prefetch_row(const table_work *w, size_t row) {
+#if defined(__GNUC__) || defined(__clang__)
+    if (row >= w->rows) return;
+    const uint8_t *p = w->data + row * w->s->signature_bytes;
+    size_t bytes = w->s->signature_bytes < 1024 ? w->s->signature_bytes : 1024;
+    for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at);
+#else
+    (void)w, (void)row;
+#endif
+}
 
 /* The keys of rows [begin, end), and their raw copy (while the rows are
  * in cache: a separate copy read them again from memory). */
@@ -384,13 +396,15 @@ static int hash_rows(table_work *w, size_t begin, size_t end, kh_job *job) {
     for (size_t at = begin; at < end; at += poll) {
         if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t stop = end - at < poll ? end : at + poll;
-        for (size_t i = at; i < stop; ++i)
+        for (size_t i = at; i < stop; ++i) {
+            prefetch_row(w, i + PREFETCH_ROWS);
             for (size_t b = 0; b < s->bands; b += KEY_STRETCH) {
                 size_t n = s->bands - b < KEY_STRETCH ? s->bands - b : KEY_STRETCH;
                 kh_xxh3_64_strided(w->data + i * sig + b * s->band_bytes, s->band_bytes,
                                    s->band_bytes, n, keys);
                 for (size_t j = 0; j < n; ++j) w->band_keys[b + j][i] = keys[j];
             }
+        }
         if (copy) copy_raw_bytes(w, at * sig, stop * sig);
         kh_job_advance(job, (stop - at) * (s->bands + (copy ? 1 : 0)));
     }
