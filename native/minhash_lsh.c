@@ -1,10 +1,11 @@
 /* The MinHash-LSH index: creation, build, add, accessors. Searches are in
  * minhash_lsh_search.c.
  *
- * Build and add prepare a complete new state on the side (band tables in
- * parallel, one task per band, plus raw-data copy tasks) and swap it in only
- * when everything succeeded; what is discarded is freed off the calling
- * thread when it is large. */
+ * Build and add prepare a complete new state on the side (a build: every
+ * band's keys hashed in parallel over rows, then the band tables, one task
+ * per band; an add: one task per band plus raw-data copy tasks) and swap it
+ * in only when everything succeeded; what is discarded is freed off the
+ * calling thread when it is large. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,7 +151,8 @@ size_t kh_lsh_state_memory(const kh_lsh_state *s) {
 
 /* What a build, an add or a flattening does, one task per band plus tasks
  * copying the new raw rows:
- *  - BUILD: each band's table from the keys of the new rows;
+ *  - BUILD: each band's table from the keys of the new rows (build_tables:
+ *    tasks over rows, then over bands);
  *  - MERGE: each band's delta (after appending the new rows' keys) merged
  *    with its table into a new table of layout `to`;
  *  - COMPACT: each band's delta merged with its table into a table of
