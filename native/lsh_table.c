@@ -26,15 +26,36 @@ static bool entry_less(kh_lsh_entry a, kh_lsh_entry b) {
            (a.fingerprint == b.fingerprint && a.id < b.id);
 }
 
-static void insertion_sort(kh_lsh_entry *e, size_t n) {
-    for (size_t i = 1; i < n; ++i) {
-        kh_lsh_entry x = e[i];
-        size_t j = i;
-        while (j > 0 && entry_less(x, e[j - 1])) {
-            e[j] = e[j - 1];
-            --j;
-        }
-        e[j] = x;
+/* Buckets up to this size are sorted by rank_sort, larger ones (many equal
+ * band keys) by radix_sort. A build's buckets hold 16 rows on average.
+ * At most 64 (rank_sort marks the places taken in a 64-bit mask). */
+enum { RANK_SORTED_BUCKET = 48, RANK_LANES = 8 };
+
+/* Sorts a small bucket whose entries are in ascending id order (as the
+ * build's scatter leaves them) by (fingerprint, id): each entry goes to
+ * its rank, the number of entries with a smaller fingerprint, counted
+ * without a data-dependent branch over a padded array (the loop
+ * vectorizes, with signed compares of biased values, which SSE2 has);
+ * entries of equal fingerprints take the next free places in id order.
+ * An insertion sort mispredicted about once per entry: it took 70 % of a
+ * table build at 100k rows; this takes 3.5 ns per entry against 9-11
+ * (16-row buckets, measured alone). */
+static void rank_sort(kh_lsh_entry *e, size_t n) {
+    int32_t biased[RANK_SORTED_BUCKET + RANK_LANES];
+    kh_lsh_entry copy[RANK_SORTED_BUCKET];
+    size_t padded = (n + RANK_LANES - 1) / RANK_LANES * RANK_LANES;
+    for (size_t i = 0; i < n; ++i) {
+        biased[i] = (int32_t)(e[i].fingerprint ^ 0x80000000u);
+        copy[i] = e[i];
+    }
+    for (size_t i = n; i < padded; ++i) biased[i] = INT32_MAX; /* never smaller */
+    uint64_t taken = 0;
+    for (size_t i = 0; i < n; ++i) {
+        int32_t x = biased[i], rank = 0;
+        for (size_t j = 0; j < padded; ++j) rank -= biased[j] < x ? -1 : 0;
+        while ((taken >> rank) & 1) rank++; /* after an equal fingerprint's entry */
+        taken |= (uint64_t)1 << rank;
+        e[rank] = copy[i];
     }
 }
 
@@ -66,6 +87,7 @@ static int radix_sort(kh_lsh_entry *e, size_t n, kh_lsh_scratch *s, kh_job *job)
     return KNOWHERE_OK;
 }
 
+/* Each bucket comes in ascending id order (the scatter of kh_lsh_table_build). */
 static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s,
                         kh_job *job) {
     size_t buckets = (size_t)1 << prefix_bits;
@@ -73,8 +95,8 @@ static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s
         if (STOP_CHECK(b, job)) return KNOWHERE_ERR_INTERRUPTED;
         size_t n = t->dir[b + 1] - t->dir[b];
         kh_lsh_entry *e = t->entries + t->dir[b];
-        if (n <= 48) {
-            insertion_sort(e, n);
+        if (n <= RANK_SORTED_BUCKET) {
+            rank_sort(e, n);
         } else {
             int status = radix_sort(e, n, s, job);
             if (status != KNOWHERE_OK) return status;
@@ -83,21 +105,26 @@ static int sort_buckets(kh_lsh_table *t, unsigned prefix_bits, kh_lsh_scratch *s
     return KNOWHERE_OK;
 }
 
-static int alloc_table(kh_lsh_table *t, size_t rows, unsigned prefix_bits) {
+/* A table's memory; its entries are `entries` (room for `rows`) when given. */
+static int alloc_table(kh_lsh_table *t, size_t rows, unsigned prefix_bits,
+                       kh_lsh_entry *entries) {
     t->dir = calloc(((size_t)1 << prefix_bits) + 1, sizeof *t->dir);
-    t->entries = malloc((rows ? rows : 1) * sizeof *t->entries);
-    kh_advise_huge_pages(t->entries, rows * sizeof *t->entries);
+    t->entries = entries;
+    if (entries == NULL) {
+        t->entries = malloc((rows ? rows : 1) * sizeof *t->entries);
+        kh_advise_huge_pages(t->entries, rows * sizeof *t->entries);
+    }
     return t->dir && t->entries ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
 }
 
 int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
-                       uint32_t first_id, kh_lsh_layout layout,
+                       uint32_t first_id, kh_lsh_layout layout, kh_lsh_entry *entries,
                        kh_lsh_scratch *scratch, kh_job *job) {
     memset(out, 0, sizeof *out);
     out->layout = layout;
     unsigned prefix_bits = layout.prefix_bits;
     size_t buckets = (size_t)1 << prefix_bits;
-    int status = alloc_table(out, m, prefix_bits);
+    int status = alloc_table(out, m, prefix_bits, entries);
     if (status != KNOWHERE_OK) return status;
     if (scratch->cursor_capacity < buckets) {
         uint32_t *grown = realloc(scratch->cursor, buckets * sizeof *grown);
@@ -152,9 +179,9 @@ int kh_lsh_table_merge(kh_lsh_table *out, const kh_lsh_table *old,
     kh_lsh_layout from = old->layout;
     kh_lsh_table added = {0};
     int status = kh_lsh_table_build(&added, delta->keys, delta->count, delta->first_id, to,
-                                    scratch, job);
+                                    NULL, scratch, job);
     size_t old_rows = kh_lsh_table_rows(old);
-    if (status == KNOWHERE_OK) status = alloc_table(out, old_rows + delta->count, to.prefix_bits);
+    if (status == KNOWHERE_OK) status = alloc_table(out, old_rows + delta->count, to.prefix_bits, NULL);
     if (status != KNOWHERE_OK) {
         kh_lsh_table_free(&added);
         return status;
@@ -359,5 +386,6 @@ void kh_lsh_scratch_free(kh_lsh_scratch *s) {
     free(s->keys);
     free(s->cursor);
     free(s->sort_buffer);
+    free(s->spare);
     memset(s, 0, sizeof *s);
 }

@@ -76,6 +76,9 @@ typedef struct {
     size_t cursor_capacity;
     kh_lsh_entry *sort_buffer;
     size_t sort_capacity;
+    /* A build's: the keys of the last band this thread made a table of
+     * (their `rows`), to hold the entries of its next table. */
+    uint64_t *spare;
 } kh_lsh_scratch;
 
 /* The prefix width for a table of `rows` rows: about rows / 8 buckets. */
@@ -100,12 +103,16 @@ static inline size_t kh_lsh_table_rows(const kh_lsh_table *t) {
 }
 
 /* Fills `out` with the table of m rows whose keys are keys[0..m-1] (row i
- * has id first_id + i). Returns KNOWHERE_OK, KNOWHERE_ERR_NO_MEMORY, or
+ * has id first_id + i). Its entries go to `entries` (room for m, owned by
+ * `out` from then on) when not NULL, else to new memory: a build puts a
+ * table in the memory of the keys of the band it built before, which
+ * spares the first touch of new pages (keys and entries are both 8 bytes
+ * per row). Returns KNOWHERE_OK, KNOWHERE_ERR_NO_MEMORY, or
  * KNOWHERE_ERR_INTERRUPTED when the job was stopped. Whatever the status,
  * `out` may own memory afterwards: the caller frees it (so that big partial
  * tables can be released off the calling thread). */
 int kh_lsh_table_build(kh_lsh_table *out, const uint64_t *keys, size_t m,
-                       uint32_t first_id, kh_lsh_layout layout,
+                       uint32_t first_id, kh_lsh_layout layout, kh_lsh_entry *entries,
                        kh_lsh_scratch *scratch, kh_job *job);
 
 /* Fills `out` (layout `to`) with the rows of `old` (`to` has the same

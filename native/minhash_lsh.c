@@ -1,10 +1,11 @@
 /* The MinHash-LSH index: creation, build, add, accessors. Searches are in
  * minhash_lsh_search.c.
  *
- * Build and add prepare a complete new state on the side (band tables in
- * parallel, one task per band, plus raw-data copy tasks) and swap it in only
- * when everything succeeded; what is discarded is freed off the calling
- * thread when it is large. */
+ * Build and add prepare a complete new state on the side (a build: every
+ * band's keys hashed in parallel over rows, then the band tables, one task
+ * per band; an add: one task per band plus raw-data copy tasks) and swap it
+ * in only when everything succeeded; what is discarded is freed off the
+ * calling thread when it is large. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,7 +152,8 @@ size_t kh_lsh_state_memory(const kh_lsh_state *s) {
 
 /* What a build, an add or a flattening does, one task per band plus tasks
  * copying the new raw rows:
- *  - BUILD: each band's table from the keys of the new rows;
+ *  - BUILD: each band's table from the keys of the new rows (build_tables:
+ *    tasks over rows, then over bands);
  *  - MERGE: each band's delta (after appending the new rows' keys) merged
  *    with its table into a new table of layout `to`;
  *  - COMPACT: each band's delta merged with its table into a table of
@@ -171,6 +173,12 @@ typedef struct {
     kh_raw_segment *raw_dest[2]; /* where they are copied (up to two segments), or NULL */
     size_t raw_chunks;
     kh_lsh_scratch *scratch;     /* [threads] */
+    /* BUILD (build_tables): each band's keys ([bands][rows]; NULL once
+     * made into its table), and which step runs: hashing rows_per_task
+     * rows per task, or one table per task. */
+    uint64_t **band_keys;
+    size_t rows_per_task;
+    bool hashing;
 } table_work;
 
 static size_t rows_per_poll(size_t bytes_per_row) {
@@ -182,16 +190,15 @@ static size_t rows_per_poll(size_t bytes_per_row) {
 static int compute_band_keys(const table_work *w, size_t band, uint64_t *keys, kh_job *job) {
     const kh_lsh_state *s = w->s;
     const uint8_t *p = w->data + band * s->band_bytes;
-    size_t poll = rows_per_poll(s->band_bytes), until_poll = 0;
-    for (size_t i = 0; i < w->rows; ++i, p += s->signature_bytes) {
-        if (until_poll-- == 0) {
-            if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
-            if (i) kh_job_advance(job, poll);
-            until_poll = poll - 1;
-        }
-        keys[i] = kh_xxh3_64(p, s->band_bytes);
+    size_t poll = rows_per_poll(s->band_bytes);
+    /* A stretch of rows per call: the hashes inline into one loop. */
+    for (size_t i = 0; i < w->rows; i += poll) {
+        if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t n = w->rows - i < poll ? w->rows - i : poll;
+        kh_xxh3_64_strided(p + i * s->signature_bytes, s->signature_bytes, s->band_bytes, n,
+                           keys + i);
+        kh_job_advance(job, n);
     }
-    if (w->rows) kh_job_advance(job, w->rows - (w->rows - 1) / poll * poll); /* the last stretch */
     return KNOWHERE_OK;
 }
 
@@ -251,13 +258,7 @@ static int band_task(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job
     const kh_lsh_state *s = w->s;
     int status = KNOWHERE_OK;
     switch (w->kind) {
-    case WORK_BUILD:
-        if (!reserve_keys(scratch, w->rows)) return KNOWHERE_ERR_NO_MEMORY;
-        status = compute_band_keys(w, band, scratch->keys, job);
-        if (status == KNOWHERE_OK)
-            status = kh_lsh_table_build(&w->tables[band], scratch->keys, w->rows,
-                                        (uint32_t)w->first_id, w->to, scratch, job);
-        break;
+    case WORK_BUILD: return KNOWHERE_ERR_INVALID_ARG; /* builds run build_task */
     case WORK_MERGE: {
         /* The delta's keys array has room (reserved up front); its count
          * only grows here, for this merge, and is put back by the caller. */
@@ -326,10 +327,28 @@ static int copy_raw_chunk(table_work *w, size_t chunk, kh_job *job) {
     return KNOWHERE_OK;
 }
 
+static int build_task(table_work *w, size_t task, kh_lsh_scratch *scratch, kh_job *job);
+
 static int table_task(kh_job *job, size_t task, size_t worker, void *ctx) {
     table_work *w = ctx;
+    if (w->kind == WORK_BUILD) return build_task(w, task, &w->scratch[worker], job);
     if (task < w->s->bands) return band_task(w, task, &w->scratch[worker], job);
     return copy_raw_chunk(w, task - w->s->bands, job);
+}
+
+/* Frees the per-thread scratch of `w` (off the calling thread when large). */
+static void discard_scratch(table_work *w, size_t threads) {
+    if (w->scratch == NULL) return;
+    kh_garbage *bag = kh_garbage_new();
+    for (size_t t = 0; t < threads; ++t) {
+        kh_garbage_add(bag, w->scratch[t].keys, w->scratch[t].keys_capacity * 8);
+        kh_garbage_add(bag, w->scratch[t].cursor, w->scratch[t].cursor_capacity * 4);
+        kh_garbage_add(bag, w->scratch[t].sort_buffer, w->scratch[t].sort_capacity * 8);
+        kh_garbage_add(bag, w->scratch[t].spare, w->rows * 8);
+    }
+    kh_garbage_add(bag, w->scratch, 0);
+    kh_garbage_release(bag);
+    w->scratch = NULL;
 }
 
 /* Runs the band and copy tasks for `w` on up to `threads` threads. */
@@ -349,14 +368,128 @@ static int run_table_work(size_t threads, table_work *w, int phase, CInterrupt i
     int status = kh_run_parallel(threads, w->s->bands + w->raw_chunks, table_task, w, interrupt,
                                  phase != KNOWHERE_PHASE_IDLE ? &progress : NULL);
     if (phase != KNOWHERE_PHASE_IDLE) kh_progress_end(&progress, status);
-    kh_garbage *bag = kh_garbage_new();
-    for (size_t t = 0; t < threads; ++t) {
-        kh_garbage_add(bag, w->scratch[t].keys, w->scratch[t].keys_capacity * 8);
-        kh_garbage_add(bag, w->scratch[t].cursor, w->scratch[t].cursor_capacity * 4);
-        kh_garbage_add(bag, w->scratch[t].sort_buffer, w->scratch[t].sort_capacity * 8);
+    discard_scratch(w, threads);
+    return status;
+}
+
+/* ---- build: band keys hashed a row at a time ------------------------------- */
+
+/* A build first hashes every band's key of every row, a row at a time
+ * (its bands are adjacent bytes, read once), into one array per band, in
+ * parallel over rows; then makes the tables, one task per band. Hashing
+ * band by band, as adds do, read a new cache line per row and band: 9-30
+ * ns per key, against 3.4-5.6 ns for a row's 16 keys at once (100k / 1M
+ * rows of 512 bytes, measured alone).
+ *
+ * The keys take 8 bytes per row and band, as a table's entries do: each
+ * band's table is made in the memory of the keys of the band its thread
+ * did before (kh_lsh_scratch.spare), so a build holds the keys, the
+ * tables made and one spare array per thread: (bands + threads) * 8 bytes
+ * per row, the same peak as when each thread hashed one band into its own
+ * array. And only `threads` tables' entries are new memory: the first
+ * touch of a page costs about as much as the rest of a table. */
+enum { MIN_ROWS_PER_TASK = 1024, KEY_STRETCH = 16, PREFETCH_ROWS = 8 };
+
+/* Asks for row `row` (if there is one) ahead of its hashing. */
+static void prefetch_row(const table_work *w, size_t row) {
+#if defined(__GNUC__) || defined(__clang__)
+    if (row >= w->rows) return;
+    const uint8_t *p = w->data + row * w->s->signature_bytes;
+    size_t bytes = w->s->signature_bytes < 1024 ? w->s->signature_bytes : 1024;
+    for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at);
+#else
+    (void)w, (void)row;
+#endif
+}
+
+/* The keys of rows [begin, end), and their raw copy (while the rows are
+ * in cache: a separate copy read them again from memory). */
+static int hash_rows(table_work *w, size_t begin, size_t end, kh_job *job) {
+    const kh_lsh_state *s = w->s;
+    size_t sig = s->signature_bytes, poll = rows_per_poll(sig);
+    bool copy = w->raw_dest[0] != NULL;
+    uint64_t keys[KEY_STRETCH];
+    for (size_t at = begin; at < end; at += poll) {
+        if (kh_job_should_stop(job)) return KNOWHERE_ERR_INTERRUPTED;
+        size_t stop = end - at < poll ? end : at + poll;
+        for (size_t i = at; i < stop; ++i) {
+            prefetch_row(w, i + PREFETCH_ROWS);
+            for (size_t b = 0; b < s->bands; b += KEY_STRETCH) {
+                size_t n = s->bands - b < KEY_STRETCH ? s->bands - b : KEY_STRETCH;
+                kh_xxh3_64_strided(w->data + i * sig + b * s->band_bytes, s->band_bytes,
+                                   s->band_bytes, n, keys);
+                for (size_t j = 0; j < n; ++j) w->band_keys[b + j][i] = keys[j];
+            }
+        }
+        if (copy) copy_raw_rows(w, at, stop);
+        kh_job_advance(job, (stop - at) * (s->bands + (copy ? 1 : 0)));
     }
-    kh_garbage_add(bag, w->scratch, 0);
+    return KNOWHERE_OK;
+}
+
+/* Band `band`'s table, in the thread's spare array (or new memory); the
+ * band's keys become the spare. */
+static int build_band_table(table_work *w, size_t band, kh_lsh_scratch *scratch, kh_job *job) {
+    uint64_t *keys = w->band_keys[band];
+    kh_lsh_entry *entries = (kh_lsh_entry *)scratch->spare;
+    scratch->spare = NULL;
+    int status = kh_lsh_table_build(&w->tables[band], keys, w->rows, (uint32_t)w->first_id,
+                                    w->to, entries, scratch, job);
+    w->band_keys[band] = NULL;
+    scratch->spare = keys;
+    if (status == KNOWHERE_OK) kh_job_advance(job, w->rows);
+    return status;
+}
+
+static int build_task(table_work *w, size_t task, kh_lsh_scratch *scratch, kh_job *job) {
+    if (!w->hashing) return build_band_table(w, task, scratch, job);
+    size_t begin, end;
+    kh_task_items(task, w->rows_per_task, w->rows, &begin, &end);
+    return hash_rows(w, begin, end, job);
+}
+
+/* Frees the band key arrays not made into tables. */
+static void discard_band_keys(table_work *w) {
+    if (w->band_keys == NULL) return;
+    kh_garbage *bag = kh_garbage_new();
+    for (size_t b = 0; b < w->s->bands; ++b)
+        kh_garbage_add(bag, w->band_keys[b], w->rows * sizeof(uint64_t));
+    kh_garbage_add(bag, w->band_keys, 0);
     kh_garbage_release(bag);
+    w->band_keys = NULL;
+}
+
+static bool alloc_band_keys(table_work *w) {
+    size_t bands = w->s->bands, bytes = (w->rows ? w->rows : 1) * sizeof(uint64_t);
+    w->band_keys = calloc(bands, sizeof *w->band_keys);
+    for (size_t b = 0; w->band_keys != NULL && b < bands; ++b) {
+        if ((w->band_keys[b] = malloc(bytes)) == NULL) return false;
+        kh_advise_huge_pages(w->band_keys[b], bytes);
+    }
+    return w->band_keys != NULL;
+}
+
+/* A build's tables and raw copy: keys in parallel over rows, then tables
+ * in parallel over bands. */
+static int build_tables(size_t threads, table_work *w, CInterrupt interrupt) {
+    _Static_assert(sizeof(kh_lsh_entry) == sizeof(uint64_t), "a key's array holds a table");
+    w->scratch = calloc(threads, sizeof *w->scratch);
+    int status = w->scratch != NULL && alloc_band_keys(w) ? KNOWHERE_OK : KNOWHERE_ERR_NO_MEMORY;
+    w->rows_per_task = kh_items_per_task(w->rows, threads, 4, SIZE_MAX);
+    if (w->rows_per_task < MIN_ROWS_PER_TASK) w->rows_per_task = MIN_ROWS_PER_TASK;
+    kh_progress progress;
+    kh_progress_begin(&progress, interrupt, KNOWHERE_PHASE_BUILD, total_units(w));
+    if (status == KNOWHERE_OK) {
+        w->hashing = true;
+        status = kh_run_parallel(threads, kh_task_count(w->rows, w->rows_per_task), table_task,
+                                 w, interrupt, &progress);
+        w->hashing = false;
+    }
+    if (status == KNOWHERE_OK)
+        status = kh_run_parallel(threads, w->s->bands, table_task, w, interrupt, &progress);
+    kh_progress_end(&progress, status);
+    discard_band_keys(w);
+    discard_scratch(w, threads);
     return status;
 }
 
@@ -560,8 +693,7 @@ int knowhere_minhash_lsh_build_with_interrupt(
             status = KNOWHERE_ERR_NO_MEMORY;
         }
     }
-    if (status == KNOWHERE_OK)
-        status = run_table_work(kh_minhash_lsh_threads(index), &work, KNOWHERE_PHASE_BUILD, interrupt);
+    if (status == KNOWHERE_OK) status = build_tables(kh_minhash_lsh_threads(index), &work, interrupt);
     if (status == KNOWHERE_OK && next->raw) next->raw[0].rows = rows;
     return finish_build(index, next, status, err);
 }
