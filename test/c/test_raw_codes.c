@@ -14,6 +14,7 @@
 
 /* For re-sealing edited files (the checksums of docs/format.md). */
 #include "../../native/xxh3.c"
+#include "format_checksum.h"
 
 /* ---- the model ---------------------------------------------------------------- */
 
@@ -612,24 +613,6 @@ static uint64_t le64(const uint8_t *p) {
     return v;
 }
 
-static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-enum { CHUNK = 256 << 10 };
-
-static uint64_t chunked_checksum(const uint8_t *p, size_t len) {
-    size_t chunks = (len + CHUNK - 1) / CHUNK;
-    uint8_t *hashes = malloc(chunks * 8 + 1);
-    REQUIRE(hashes != NULL);
-    for (size_t c = 0; c < chunks; ++c) {
-        size_t n = len - c * CHUNK < CHUNK ? len - c * CHUNK : CHUNK;
-        put64(hashes + 8 * c, kh_xxh3_64(p + c * CHUNK, n));
-    }
-    uint64_t sum = kh_xxh3_64(hashes, chunks * 8);
-    free(hashes);
-    return sum;
-}
 
 /* Where section i starts, and the trailer. */
 static size_t section_offset(const uint8_t *buf, size_t i) {

@@ -21,6 +21,7 @@
 /* The library's XXH3 (the same source), to re-seal tampered files with the
  * checksum rule of docs/format.md. */
 #include "../../native/xxh3.c"
+#include "format_checksum.h"
 
 static char dir[64];
 
@@ -94,7 +95,7 @@ static bool file_exists(const char *path) {
 
 /* ---- the format, as docs/format.md gives it -------------------------------- */
 
-enum { FIXED = 64, CHUNK = 256 << 10 };
+enum { FIXED = 64 };
 
 static uint64_t le64(const uint8_t *p) {
     uint64_t v = 0;
@@ -106,26 +107,8 @@ static uint32_t le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void put32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; ++i) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* XXH3-64 of the concatenated little-endian XXH3-64s of 256 KiB chunks. */
-static uint64_t chunked_checksum(const uint8_t *p, size_t len) {
-    size_t chunks = (len + CHUNK - 1) / CHUNK;
-    uint8_t *hashes = malloc(chunks * 8 + 1);
-    REQUIRE(hashes != NULL);
-    for (size_t c = 0; c < chunks; ++c) {
-        size_t n = len - c * CHUNK < CHUNK ? len - c * CHUNK : CHUNK;
-        put64(hashes + 8 * c, kh_xxh3_64(p + c * CHUNK, n));
-    }
-    uint64_t sum = kh_xxh3_64(hashes, chunks * 8);
-    free(hashes);
-    return sum;
 }
 
 typedef struct {
