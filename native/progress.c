@@ -14,6 +14,7 @@ void kh_progress_begin(kh_progress *p, CInterrupt interrupt, int phase, uint64_t
     atomic_init(&p->done, 0);
     atomic_init(&p->next_done, total / 100);
     atomic_init(&p->next_ns, kh_monotonic_ns() + MIN_INTERVAL_NS);
+    p->reported = 0;
     kh_interrupt_publish_start(interrupt, phase, total);
 }
 
@@ -33,9 +34,15 @@ void kh_progress_advance(kh_progress *p, uint64_t units) {
     /* Busy (another thread reports, for this operation or another one on
      * the flag): skip rather than wait, the work goes on. */
     if (!kh_interrupt_try_begin_report(p->interrupt)) return;
-    atomic_store_explicit(&p->next_done, done + p->total / 100, memory_order_relaxed);
-    atomic_store_explicit(&p->next_ns, now + MIN_INTERVAL_NS, memory_order_relaxed);
-    report(p, done);
+    /* Another thread may have reported a later count between this one's
+     * count and its turn to report (seen under TSan's slow scheduling):
+     * the callback's counts never go back. */
+    if (done > p->reported) {
+        atomic_store_explicit(&p->next_done, done + p->total / 100, memory_order_relaxed);
+        atomic_store_explicit(&p->next_ns, now + MIN_INTERVAL_NS, memory_order_relaxed);
+        p->reported = done;
+        report(p, done);
+    }
     kh_interrupt_end_report(p->interrupt);
 }
 

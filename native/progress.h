@@ -17,6 +17,7 @@ typedef struct {
     atomic_uint_least64_t done;
     atomic_uint_least64_t next_done; /* no callback before done reaches this */
     atomic_uint_least64_t next_ns;   /* ... nor before this time */
+    uint64_t reported;               /* the last done given to fn (read and written while reporting) */
 } kh_progress;
 
 /* Starts an operation of `total` units (publishes 0 / total and the phase). */
