@@ -30,6 +30,7 @@
  * its calls interleaved with this one's (ABBA), reporting both medians and
  * the median of the paired ratios: a before/after that the shared machine's
  * load affects alike. `--json FILE` writes every number. */
+#define _GNU_SOURCE /* RTLD_DEEPBIND */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,7 +459,10 @@ static library this_library(void) {
 static library load_library(const char *path) {
     library l;
     memset(&l, 0, sizeof l);
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    /* DEEPBIND: the baseline's own calls between its exported functions
+     * (from_text -> from_hashes) must go to the baseline, not to this build's
+     * functions, which the executable exports first. */
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (handle == NULL) {
         fprintf(stderr, "--baseline: %s\n", dlerror());
         exit(2);
