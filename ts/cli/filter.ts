@@ -15,8 +15,6 @@
  * each kept document (README, "Documents and keys": about 0.8 kB with
  * --verify exact, 650 bytes with estimate), nothing for dropped ones.
  */
-import { parseArgs } from 'node:util';
-
 import { NearDuplicateIndex } from '../near-duplicate.ts';
 import { candidateProbability } from '../threshold.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
@@ -25,7 +23,8 @@ import { readingUnit } from './input.ts';
 import type { RunContext } from './main.ts';
 import { keepEntry, keepEntryOfText } from './names.ts';
 import {
-  INPUT_AND_SIGNATURE_OPTIONS, UsageError, numberOption, parseInputAndSignatureOptions, type InputAndSignatureOptions,
+  INPUT_AND_SIGNATURE_OPTIONS, UsageError, checkBandsForThreshold, parseCommandLine, parseInputAndSignatureOptions,
+  thresholdOption, type InputAndSignatureOptions,
 } from './options.ts';
 import { OutputFile, checkOutputs, resolveOutput, writeToStdout, type InputIdentities } from './output.ts';
 import { Pacer } from './pacer.ts';
@@ -76,26 +75,14 @@ Exit status: as for dedup (docs/cli.md).
 /** The options of `filter` (argv without the command word). */
 export function parseFilterOptions(argv: readonly string[]): FilterOptions | 'help' {
   const { threads: _threads, ...shared } = INPUT_AND_SIGNATURE_OPTIONS; // one thread: documents are judged in order
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: { ...shared, 'verify': { type: 'string' }, 'null': { type: 'boolean', short: '0' } },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandLine(argv,
+    { ...shared, 'verify': { type: 'string' }, 'null': { type: 'boolean', short: '0' } });
   const v = parsed.values;
   if (v.help === true) return 'help';
   if (parsed.positionals.length === 0) throw new UsageError('no input: give files, directories or - (standard input)');
-  const threshold = v.threshold === undefined ? 0.8 : numberOption(v.threshold, 'threshold');
-  if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold: expected 0 < T <= 1, got ${threshold}`);
+  const threshold = thresholdOption(v.threshold, true);
   const { threads: _, ...options } = parseInputAndSignatureOptions(v, parsed.positionals);
-  if (options.bands === null && options.rows === null && threshold === 1) {
-    throw new UsageError('--threshold 1 needs --bands or --rows (bands are chosen for 0 < T < 1)');
-  }
+  checkBandsForThreshold(threshold, options);
   const verify = v.verify ?? 'estimate';
   if (verify !== 'estimate' && verify !== 'exact') {
     throw new UsageError(`--verify: expected estimate or exact, got ${verify}`);

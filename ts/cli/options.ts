@@ -2,7 +2,7 @@
  * The command line of `knowhere-rs dedup`: parsing, checking, help text.
  * Every problem is a UsageError (exit status 2) naming the option.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import type { ShingleKind } from '../signature.ts';
 import type { ClusterMode } from './clusters.ts';
@@ -259,30 +259,52 @@ export function parseInputAndSignatureOptions(v: SharedValues, positionals: read
   };
 }
 
-/** The options of `dedup` (argv without the command word). */
-export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help' {
-  let parsed;
+/** What parseCommandLine gives for options T. */
+export type CommandLine<T extends NonNullable<ParseArgsConfig['options']>> =
+  ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: T }>>;
+
+/** A command's argv parsed against its option specs (strict, positionals
+ * allowed); parseArgs's errors become usage errors. */
+export function parseCommandLine<const T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[], options: T): CommandLine<T> {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...INPUT_AND_SIGNATURE_OPTIONS,
-        'demo': { type: 'boolean' },
-        'format': { type: 'string' },
-        'max-pairs': { type: 'string' },
-        'keep-first': { type: 'string' },
-        'null': { type: 'boolean', short: '0' },
-        'clusters': { type: 'string' },
-        'verify': { type: 'string' },
-        'raw-bits': { type: 'string' },
-        'stats': { type: 'boolean' },
-      },
-    });
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** --threshold (default 0.8): in (0, 1], or in (0, 1) for a command that
+ * chooses bands for it. */
+export function thresholdOption(value: string | undefined, allowOne: boolean): number {
+  const threshold = value === undefined ? 0.8 : numberOption(value, 'threshold');
+  if (!(threshold > 0 && (allowOne ? threshold <= 1 : threshold < 1))) {
+    throw new UsageError(`--threshold: expected 0 < T ${allowOne ? '<=' : '<'} 1, got ${threshold}`);
+  }
+  return threshold;
+}
+
+/** T = 1 has no band choice: the bands must be given. */
+export function checkBandsForThreshold(threshold: number, shared: Pick<InputAndSignatureOptions, 'bands' | 'rows'>): void {
+  if (shared.bands === null && shared.rows === null && threshold === 1) {
+    throw new UsageError('--threshold 1 needs --bands or --rows (bands are chosen for 0 < T < 1)');
+  }
+}
+
+/** The options of `dedup` (argv without the command word). */
+export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help' {
+  const parsed = parseCommandLine(argv, {
+    ...INPUT_AND_SIGNATURE_OPTIONS,
+    'demo': { type: 'boolean' },
+    'format': { type: 'string' },
+    'max-pairs': { type: 'string' },
+    'keep-first': { type: 'string' },
+    'null': { type: 'boolean', short: '0' },
+    'clusters': { type: 'string' },
+    'verify': { type: 'string' },
+    'raw-bits': { type: 'string' },
+    'stats': { type: 'boolean' },
+  });
   const v = parsed.values;
   if (v.help === true) return 'help';
 
@@ -291,12 +313,9 @@ export function parseDedupOptions(argv: readonly string[]): DedupOptions | 'help
     throw new UsageError('no input: give files, directories or - (standard input), or --demo');
   }
   if (demo && parsed.positionals.length > 0) throw new UsageError('--demo reads no input files');
-  const threshold = v.threshold === undefined ? 0.8 : numberOption(v.threshold, 'threshold');
-  if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold: expected 0 < T <= 1, got ${threshold}`);
+  const threshold = thresholdOption(v.threshold, true);
   const shared = parseInputAndSignatureOptions(v, parsed.positionals);
-  if (shared.bands === null && shared.rows === null && threshold === 1) {
-    throw new UsageError('--threshold 1 needs --bands or --rows (bands are chosen for 0 < T < 1)');
-  }
+  checkBandsForThreshold(threshold, shared);
 
   const format = v.format ?? 'clusters-jsonl';
   if (format !== 'clusters-jsonl' && format !== 'pairs-csv') {

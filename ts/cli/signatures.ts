@@ -23,8 +23,6 @@
  * temporary file and renamed when everything is written; an interruption
  * leaves nothing behind.
  */
-import { parseArgs } from 'node:util';
-
 import { signaturesOfPackedAsync } from '../signature.ts';
 import { candidateProbability, chooseBands } from '../threshold.ts';
 import { CommandError, ExitCode } from './exit-codes.ts';
@@ -32,8 +30,8 @@ import { inputIdentities, listInputs } from './files.ts';
 import { readingUnit } from './input.ts';
 import type { RunContext } from './main.ts';
 import {
-  INPUT_AND_SIGNATURE_OPTIONS, UsageError, integerOption, numberOption, parseInputAndSignatureOptions,
-  type InputAndSignatureOptions,
+  INPUT_AND_SIGNATURE_OPTIONS, UsageError, integerOption, parseCommandLine, parseInputAndSignatureOptions,
+  thresholdOption, type InputAndSignatureOptions,
 } from './options.ts';
 import { OutputFile, checkOutputs, resolveOutput, writeToStdout, type InputIdentities, type OutputTarget } from './output.ts';
 import { formatBytes, plural } from './progress.ts';
@@ -89,23 +87,12 @@ Exit status: as for dedup (docs/cli.md).
 
 /** The options of `signatures` (argv without the command word). */
 export function parseSignaturesOptions(argv: readonly string[]): SignaturesOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: { ...INPUT_AND_SIGNATURE_OPTIONS, 'rows-per-file': { type: 'string' } },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandLine(argv, { ...INPUT_AND_SIGNATURE_OPTIONS, 'rows-per-file': { type: 'string' } });
   const v = parsed.values;
   if (v.help === true) return 'help';
   if (parsed.positionals.length === 0) throw new UsageError('no input: give files, directories or - (standard input)');
   const shared = parseInputAndSignatureOptions(v, parsed.positionals);
-  const threshold = v.threshold === undefined ? 0.8 : numberOption(v.threshold, 'threshold');
-  if (!(threshold > 0 && threshold < 1)) throw new UsageError(`--threshold: expected 0 < T < 1, got ${threshold}`);
+  const threshold = thresholdOption(v.threshold, false);
   const output = v.output ?? '-';
   const rowsPerFile = v['rows-per-file'] === undefined ? null : integerOption(v['rows-per-file'], 'rows-per-file', 1);
   if (rowsPerFile !== null && output === '-') throw new UsageError('--rows-per-file needs --output FILE');
